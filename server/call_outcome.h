@@ -1,0 +1,37 @@
+// CallOutcome: the result of one CancelByJob call in the gateway's own terms, before it is turned
+// into a gRPC status. Every failure path (validation, limiter, transport, Alibaba's answer) produces
+// one, so logs, retries and the gRPC reply all read the same facts.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+
+namespace ota {
+
+// ErrorInfo.domain values.
+inline constexpr char kAlibabaDomain[] = "iot.aliyuncs.com";
+inline constexpr char kGatewayDomain[] = "ota-gateway";
+
+struct CallOutcome {
+  absl::StatusCode code = absl::StatusCode::kOk;
+  std::string message;     // for the caller; tells them what to do; never contains a secret
+  std::string reason;      // ErrorInfo.reason, UPPER_SNAKE_CASE, empty on success
+  std::string domain;      // kAlibabaDomain or kGatewayDomain
+  std::string request_id;  // Alibaba's RequestId when Alibaba answered
+  std::string alibaba_code;
+  int http_status = 0;     // 0 when no HTTP answer was received
+  // Whether sending the same request again may succeed (throttling, 5xx, network).
+  bool retryable = false;
+  // RetryInfo.retry_delay to advertise, when retrying later helps.
+  std::optional<absl::Duration> retry_after;
+  // BadRequest field violations (field name -> description), for INVALID_ARGUMENT.
+  std::map<std::string, std::string> field_violations;
+
+  [[nodiscard]] bool ok() const { return code == absl::StatusCode::kOk; }
+};
+
+}  // namespace ota

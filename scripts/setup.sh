@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Installs everything ota-gateway needs to build and test on Debian 12, at pinned versions, then
+# configures and builds it. Idempotent: safe to run again. Run as root (or with sudo available).
+#
+#   scripts/setup.sh            # system packages + tools + build (./build)
+#   OTA_SKIP_APT=1 scripts/setup.sh   # skip apt-get (packages already there)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+GRPCURL_VERSION=v1.9.3
+BUILD_DIR=${OTA_BUILD_DIR:-$ROOT/build}
+
+log() { printf '\n==> %s\n' "$*"; }
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
+
+# Debian packages: compiler toolchain, gRPC/Protobuf/Abseil, libcurl (OpenSSL flavour), OpenSSL 3,
+# GoogleTest/GoogleMock, hiredis, cpp-httplib (the emulator's HTTP server), nlohmann-json,
+# redis-server (distributed limiter tests), clang tools, Go/Node/Python for the tooling.
+APT_PACKAGES=(
+  build-essential cmake ninja-build pkg-config git ca-certificates curl openssl
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
+  libcurl4-openssl-dev libssl-dev libgtest-dev libgmock-dev googletest
+  libhiredis-dev libcpp-httplib-dev nlohmann-json3-dev redis-server
+  clang clang-format clang-tidy libclang-rt-14-dev
+  golang-go nodejs npm python3 python3-venv python3-pip
+)
+if [ "${OTA_SKIP_APT:-0}" != 1 ]; then
+  missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  # Go, Node and Python may come from elsewhere on the machine; don't fight them.
+  if command -v go >/dev/null; then missing=("${missing[@]/golang-go}"); fi
+  if command -v node >/dev/null && command -v npm >/dev/null; then
+    missing=("${missing[@]/nodejs}"); missing=("${missing[@]/npm}")
+  fi
+  if command -v python3 >/dev/null && python3 -c 'import venv, ensurepip' 2>/dev/null; then
+    missing=("${missing[@]/python3-venv}"); missing=("${missing[@]/python3-pip}"); missing=("${missing[@]/python3}")
+  fi
+  read -r -a missing <<<"${missing[*]}"
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "apt-get install ${missing[*]}"
+    $SUDO apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+  fi
+fi
+
+# npm: buf (proto lint/breaking) and the google.rpc protos, pinned by package-lock.json.
+log "npm ci (buf, google-proto-files)"
+npm ci --no-audit --no-fund --loglevel=error
+
+# Go: grpcurl, pinned, installed into ./.tools/bin.
+mkdir -p "$ROOT/.tools/bin"
+# (`go install` builds report "dev build" as their version, so a stamp file records what we installed.)
+if [ "$(cat "$ROOT/.tools/bin/.grpcurl-version" 2>/dev/null)" != "$GRPCURL_VERSION" ]; then
+  log "go install grpcurl@${GRPCURL_VERSION}"
+  GOBIN="$ROOT/.tools/bin" go install "github.com/fullstorydev/grpcurl/cmd/grpcurl@${GRPCURL_VERSION}"
+  echo "$GRPCURL_VERSION" >"$ROOT/.tools/bin/.grpcurl-version"
+fi
+
+# Python: a venv for the end-to-end tests and the official Alibaba Cloud SDK peer checks.
+if [ ! -x "$ROOT/.venv/bin/python" ]; then
+  log "python venv .venv"
+  python3 -m venv "$ROOT/.venv"
+fi
+if ! cmp -s tests/requirements.txt "$ROOT/.venv/.requirements.installed" 2>/dev/null; then
+  log "pip install -r tests/requirements.txt"
+  "$ROOT/.venv/bin/pip" install -q --disable-pip-version-check -r tests/requirements.txt
+  cp tests/requirements.txt "$ROOT/.venv/.requirements.installed"
+fi
+
+log "configure + build ($BUILD_DIR)"
+cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo ${OTA_CMAKE_ARGS:-}
+cmake --build "$BUILD_DIR"

@@ -1,1 +1,186 @@
-// (being written)
+#include "server/cancel_call.h"
+
+#include <algorithm>
+#include <memory>
+#include <random>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "server/upstream_reply.h"
+
+namespace ota {
+namespace {
+
+CallOutcome GatewayError(absl::StatusCode code, std::string reason, std::string message) {
+  CallOutcome outcome;
+  outcome.code = code;
+  outcome.reason = std::move(reason);
+  outcome.domain = kGatewayDomain;
+  outcome.message = std::move(message);
+  return outcome;
+}
+
+// Full jitter: a uniform delay in [0, min(max, base * 2^(attempt-1))], so retries from many calls
+// that failed together do not come back together.
+absl::Duration JitteredBackoff(const CancelByJobPolicy& policy, int attempt) {
+  absl::Duration cap = policy.backoff_base;
+  for (int i = 1; i < attempt && cap < policy.backoff_max; ++i) cap *= 2;
+  cap = std::min(cap, policy.backoff_max);
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::uniform_int_distribution<int64_t> pick(0, absl::ToInt64Microseconds(cap));
+  return absl::Microseconds(pick(rng));
+}
+
+std::string FormatDuration(absl::Duration d) {
+  return absl::StrCat(absl::ToInt64Milliseconds(d), "ms");
+}
+
+}  // namespace
+
+// One call's state. Each step schedules exactly one next step, so the steps never run
+// concurrently and need no lock; the queues they pass through order their memory.
+struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
+  Call(const CancelByJobRunner& runner, CancelByJobParams params, absl::Time deadline,
+       std::function<bool()> is_cancelled, Done done)
+      : deps(runner.deps_),
+        policy(runner.policy_),
+        params(std::move(params)),
+        deadline(deadline),
+        is_cancelled(std::move(is_cancelled)),
+        done(std::move(done)) {}
+
+  // A call dropped unfinished (its timer or transfer discarded at shutdown) still answers.
+  ~Call() {
+    if (done) {
+      result.outcome = GatewayError(absl::StatusCode::kUnavailable, "GATEWAY_SHUTTING_DOWN",
+                                    "ota-gateway shut down before the call completed; retry");
+      result.outcome.retryable = true;
+      done(std::move(result));
+    }
+  }
+
+  void Finish(CallOutcome outcome) {
+    result.outcome = std::move(outcome);
+    Done callback = std::move(done);
+    done = nullptr;
+    callback(std::move(result));
+  }
+
+  // Reserves the next slot. `last` is the previous attempt's outcome (for retries): if no slot can
+  // be had in time, that is the answer the caller gets.
+  void Reserve(std::optional<CallOutcome> last) {
+    const absl::Time now = deps.clock->Now();
+    if (deadline - now < policy.min_attempt_time) {
+      if (last.has_value()) return Finish(*std::move(last));
+      return Finish(GatewayError(
+          absl::StatusCode::kDeadlineExceeded, "DEADLINE_TOO_SHORT",
+          absl::StrCat("the call's deadline leaves ", FormatDuration(deadline - now),
+                       "; at least ", FormatDuration(policy.min_attempt_time),
+                       " are needed to call Alibaba: set a longer deadline")));
+    }
+    absl::StatusOr<Credentials> credentials = deps.credentials->Get();
+    if (!credentials.ok()) {
+      return Finish(GatewayError(absl::StatusCode::kUnavailable, "CREDENTIALS_UNAVAILABLE",
+                                 absl::StrCat("ota-gateway has no usable Alibaba credentials: ",
+                                              credentials.status().message())));
+    }
+    const std::string key =
+        policy.limiter_key.empty() ? credentials->access_key_id : policy.limiter_key;
+    const absl::Time latest_start =
+        std::min(deadline - policy.min_attempt_time, now + policy.max_limiter_wait);
+    const absl::Time asked_at = now;
+    deps.limiter->Reserve(
+        key, latest_start,
+        [self = shared_from_this(), last = std::move(last),
+         asked_at](absl::StatusOr<Reservation> reservation) mutable {
+          self->OnReservation(std::move(reservation), std::move(last), asked_at);
+        });
+  }
+
+  void OnReservation(absl::StatusOr<Reservation> reservation, std::optional<CallOutcome> last,
+                     absl::Time asked_at) {
+    if (!reservation.ok()) {
+      return Finish(GatewayError(
+          absl::StatusCode::kUnavailable, "LIMITER_UNAVAILABLE",
+          absl::StrCat("the shared rate limiter is unavailable: ", reservation.status().message())));
+    }
+    if (!reservation->granted) {
+      if (last.has_value()) {
+        // A retry that cannot get a slot in time: report what the last attempt said.
+        last->retry_after = std::max(last->retry_after.value_or(absl::ZeroDuration()),
+                                     reservation->retry_after);
+        return Finish(*std::move(last));
+      }
+      CallOutcome outcome = GatewayError(
+          absl::StatusCode::kResourceExhausted, "RATE_LIMITED",
+          absl::StrCat("the Alibaba account's shared quota for CancelOTAStrategyByJob cannot "
+                       "serve this call before its deadline (next free slot in ",
+                       FormatDuration(reservation->retry_after),
+                       "); retry after RetryInfo.retry_delay or set a longer deadline"));
+      outcome.retryable = true;
+      outcome.retry_after = reservation->retry_after;
+      return Finish(std::move(outcome));
+    }
+    result.limiter_wait += std::max(absl::ZeroDuration(), reservation->start - asked_at);
+    deps.scheduler->RunAt(reservation->start, [self = shared_from_this()] { self->Send(); });
+  }
+
+  void Send() {
+    if (is_cancelled && is_cancelled()) {
+      return Finish(GatewayError(absl::StatusCode::kCancelled, "CANCELLED",
+                                 "the caller cancelled the call before it was sent to Alibaba"));
+    }
+    absl::StatusOr<Credentials> credentials = deps.credentials->Get();
+    if (!credentials.ok()) {
+      return Finish(GatewayError(absl::StatusCode::kUnavailable, "CREDENTIALS_UNAVAILABLE",
+                                 absl::StrCat("ota-gateway has no usable Alibaba credentials: ",
+                                              credentials.status().message())));
+    }
+    RpcCall call{.action = kCancelAction, .version = kIotApiVersion, .params = {}};
+    call.params["JobId"] = params.job_id;
+    if (!params.iot_instance_id.empty()) call.params["IotInstanceId"] = params.iot_instance_id;
+    HttpRequest request = SignRpcCall(policy.signature_version, call, policy.endpoint,
+                                      *credentials, deps.clock->Now(), NewNonce());
+    ++result.attempts;
+    deps.transport->Send(std::move(request), deadline,
+                         [self = shared_from_this()](absl::StatusOr<HttpResponse> response) {
+                           self->OnResponse(std::move(response));
+                         });
+  }
+
+  void OnResponse(absl::StatusOr<HttpResponse> response) {
+    CallOutcome outcome = response.ok()
+                              ? deps.errors->FromReply(ParseUpstreamReply(*response))
+                              : deps.errors->FromTransportError(response.status());
+    if (outcome.ok() || !outcome.retryable || result.attempts >= policy.max_attempts) {
+      return Finish(std::move(outcome));
+    }
+    absl::Duration delay = JitteredBackoff(policy, result.attempts);
+    if (outcome.retry_after.has_value()) delay = std::max(delay, *outcome.retry_after);
+    const absl::Time retry_at = deps.clock->Now() + delay;
+    if (deadline - retry_at < policy.min_attempt_time) return Finish(std::move(outcome));
+    deps.scheduler->RunAt(retry_at, [self = shared_from_this(), outcome = std::move(outcome)]() {
+      self->Reserve(outcome);
+    });
+  }
+
+  const CancelByJobDeps deps;
+  const CancelByJobPolicy policy;  // a copy: a call may outlive its runner at shutdown
+  const CancelByJobParams params;
+  const absl::Time deadline;
+  const std::function<bool()> is_cancelled;
+  Done done;
+  CallResult result;
+};
+
+CancelByJobRunner::CancelByJobRunner(CancelByJobDeps deps, CancelByJobPolicy policy)
+    : deps_(deps), policy_(std::move(policy)) {}
+
+void CancelByJobRunner::Run(CancelByJobParams params, absl::Time deadline,
+                            std::function<bool()> is_cancelled, Done done) const {
+  auto call = std::make_shared<Call>(*this, std::move(params), deadline, std::move(is_cancelled),
+                                     std::move(done));
+  call->Reserve(std::nullopt);
+}
+
+}  // namespace ota

@@ -1,1 +1,299 @@
-// (being written)
+#include "server/cancel_call.h"
+
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/local_rate_limiter.h"
+
+namespace ota {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+const absl::Time kStart = absl::FromUnixSeconds(1'800'000'000);
+
+// Runs tasks when the test advances the fake clock to their time.
+class ManualScheduler final : public Scheduler {
+ public:
+  explicit ManualScheduler(FakeClock& clock) : clock_(clock) {}
+  void RunAt(absl::Time when, Task task) override {
+    tasks_.emplace(std::make_pair(when, sequence_++), std::move(task));
+  }
+  // Runs everything due up to `until`, moving the clock to each task's time.
+  void RunUntil(absl::Time until) {
+    while (!tasks_.empty() && tasks_.begin()->first.first <= until) {
+      auto node = tasks_.extract(tasks_.begin());
+      if (node.key().first > clock_.Now()) clock_.Set(node.key().first);
+      node.mapped()();
+    }
+    if (until > clock_.Now()) clock_.Set(until);
+  }
+  void RunAll() { RunUntil(absl::InfiniteFuture()); }
+  [[nodiscard]] std::vector<absl::Time> PendingTimes() const {
+    std::vector<absl::Time> times;
+    for (const auto& [key, task] : tasks_) times.push_back(key.first);
+    return times;
+  }
+  void DropAll() { tasks_.clear(); }
+
+ private:
+  FakeClock& clock_;
+  std::map<std::pair<absl::Time, int>, Task> tasks_;
+  int sequence_ = 0;
+};
+
+// Answers each request with the next scripted response, at once.
+class ScriptedTransport final : public HttpTransport {
+ public:
+  void Send(HttpRequest request, absl::Time /*deadline*/, Callback done) override {
+    sent.push_back(std::move(request));
+    if (script.empty()) {
+      done(absl::InternalError("test transport: no scripted answer left"));
+      return;
+    }
+    absl::StatusOr<HttpResponse> answer = std::move(script.front());
+    script.pop_front();
+    done(std::move(answer));
+  }
+  std::deque<absl::StatusOr<HttpResponse>> script;
+  std::vector<HttpRequest> sent;
+};
+
+HttpResponse Json(int status, std::string body, HeaderList headers = {}) {
+  return HttpResponse{.status = status, .headers = std::move(headers), .body = std::move(body)};
+}
+const char kSuccess[] = R"({"RequestId":"REQ-OK","Success":true})";
+const char kThrottled[] =
+    R"({"RequestId":"REQ-T","Code":"Throttling.User","Message":"Request was denied due to user flow control."})";
+const char kNoSuchJob[] =
+    R"({"RequestId":"REQ-NF","Success":false,"Code":"iot.ota.OtaJobNotExist","ErrorMessage":"job not found"})";
+const char kSystemError[] =
+    R"({"RequestId":"REQ-5","Success":false,"Code":"iot.system.SystemException","ErrorMessage":"A system exception occurred."})";
+
+class CancelByJobRunnerTest : public ::testing::Test {
+ protected:
+  CancelByJobRunnerTest()
+      : clock_(kStart),
+        scheduler_(clock_),
+        limiter_(RateLimitOptions{.limit = 10, .burst = 5}, clock_),
+        credentials_(Credentials{.access_key_id = "LTAItestkeyid01",
+                                 .access_key_secret = "test-secret-value",
+                                 .security_token = ""},
+                     "test") {
+    policy_.endpoint = *ParseEndpoint("https://iot.cn-shanghai.aliyuncs.com/");
+    policy_.limiter_key = "account-1";
+  }
+
+  CancelByJobRunner Runner() {
+    return CancelByJobRunner(CancelByJobDeps{.limiter = &limiter_,
+                                             .scheduler = &scheduler_,
+                                             .transport = &transport_,
+                                             .credentials = &credentials_,
+                                             .errors = &errors_,
+                                             .clock = &clock_},
+                             policy_);
+  }
+
+  // Runs one call to completion and returns its result.
+  CallResult RunCall(CancelByJobParams params, absl::Duration timeout = absl::Seconds(10),
+                     std::function<bool()> is_cancelled = nullptr) {
+    std::optional<CallResult> result;
+    CancelByJobRunner runner = Runner();
+    runner.Run(std::move(params), clock_.Now() + timeout, std::move(is_cancelled),
+               [&](CallResult r) { result = std::move(r); });
+    scheduler_.RunAll();
+    EXPECT_TRUE(result.has_value());
+    return result.value_or(CallResult{});
+  }
+
+  FakeClock clock_;
+  ManualScheduler scheduler_;
+  LocalRateLimiter limiter_;
+  ScriptedTransport transport_;
+  StaticCredentialsProvider credentials_;
+  ErrorMapper errors_;
+  CancelByJobPolicy policy_;
+};
+
+TEST_F(CancelByJobRunnerTest, SuccessSendsOneSignedCancelRequest) {
+  transport_.script.push_back(Json(200, kSuccess));
+  CallResult result = RunCall({.job_id = "HvKuBpuk3rdk6E92CP0200", .iot_instance_id = "iot-1"});
+  EXPECT_TRUE(result.outcome.ok()) << result.outcome.message;
+  EXPECT_EQ(result.outcome.request_id, "REQ-OK");
+  EXPECT_EQ(result.attempts, 1);
+  ASSERT_EQ(transport_.sent.size(), 1U);
+  const HttpRequest& request = transport_.sent[0];
+  EXPECT_EQ(request.method, "POST");
+  EXPECT_THAT(request.url, HasSubstr("JobId=HvKuBpuk3rdk6E92CP0200"));
+  EXPECT_THAT(request.url, HasSubstr("IotInstanceId=iot-1"));
+  bool has_action = false;
+  for (const auto& [name, value] : request.headers) {
+    if (name == "x-acs-action") has_action = value == "CancelOTAStrategyByJob";
+    EXPECT_THAT(value, Not(HasSubstr("test-secret-value")));
+  }
+  EXPECT_TRUE(has_action);
+}
+
+TEST_F(CancelByJobRunnerTest, InstanceIdIsOmittedWhenEmpty) {
+  transport_.script.push_back(Json(200, kSuccess));
+  RunCall({.job_id = "J1"});
+  ASSERT_EQ(transport_.sent.size(), 1U);
+  EXPECT_THAT(transport_.sent[0].url, Not(HasSubstr("IotInstanceId")));
+}
+
+TEST_F(CancelByJobRunnerTest, ParameterValuesCannotInjectParameters) {
+  policy_.signature_version = SignatureVersion::kV1HmacSha1;
+  transport_.script.push_back(Json(200, kSuccess));
+  RunCall({.job_id = "J1&Action=Other"});
+  ASSERT_EQ(transport_.sent.size(), 1U);
+  const std::string& url = transport_.sent[0].url;
+  EXPECT_THAT(url, HasSubstr("JobId=J1%26Action%3DOther"));
+  EXPECT_THAT(url, HasSubstr("Action=CancelOTAStrategyByJob"));
+  EXPECT_THAT(url, Not(HasSubstr("Action=Other")));
+}
+
+TEST_F(CancelByJobRunnerTest, BusinessErrorIsNotRetried) {
+  transport_.script.push_back(Json(200, kNoSuchJob));
+  CallResult result = RunCall({.job_id = "missing"});
+  EXPECT_EQ(result.outcome.code, absl::StatusCode::kNotFound);
+  EXPECT_EQ(result.outcome.alibaba_code, "iot.ota.OtaJobNotExist");
+  EXPECT_EQ(result.outcome.request_id, "REQ-NF");
+  EXPECT_EQ(result.attempts, 1);
+}
+
+TEST_F(CancelByJobRunnerTest, ThrottlingIsRetriedWithAFreshSlotAndNonce) {
+  transport_.script.push_back(Json(400, kThrottled));
+  transport_.script.push_back(Json(200, kSuccess));
+  CallResult result = RunCall({.job_id = "J1"});
+  EXPECT_TRUE(result.outcome.ok()) << result.outcome.message;
+  EXPECT_EQ(result.attempts, 2);
+  ASSERT_EQ(transport_.sent.size(), 2U);
+  auto nonce = [](const HttpRequest& r) {
+    for (const auto& [name, value] : r.headers) {
+      if (name == "x-acs-signature-nonce") return value;
+    }
+    return std::string();
+  };
+  EXPECT_FALSE(nonce(transport_.sent[0]).empty());
+  EXPECT_NE(nonce(transport_.sent[0]), nonce(transport_.sent[1]));
+  // Both attempts took a slot: the budget of 10 per second has 8 left right now.
+  int granted = 0;
+  for (int i = 0; i < 20; ++i) {
+    if (limiter_.ReserveNow("account-1", clock_.Now() + absl::Milliseconds(999)).granted) ++granted;
+  }
+  EXPECT_EQ(granted, 8);
+}
+
+TEST_F(CancelByJobRunnerTest, TransientFailuresStopAfterMaxAttempts) {
+  for (int i = 0; i < 5; ++i) transport_.script.push_back(Json(200, kSystemError));
+  CallResult result = RunCall({.job_id = "J1"});
+  EXPECT_EQ(result.outcome.code, absl::StatusCode::kUnavailable);
+  EXPECT_EQ(result.outcome.alibaba_code, "iot.system.SystemException");
+  EXPECT_EQ(result.attempts, policy_.max_attempts);
+}
+
+TEST_F(CancelByJobRunnerTest, NetworkErrorsAreRetried) {
+  transport_.script.push_back(absl::UnavailableError("connection reset by peer"));
+  transport_.script.push_back(Json(200, kSuccess));
+  CallResult result = RunCall({.job_id = "J1"});
+  EXPECT_TRUE(result.outcome.ok()) << result.outcome.message;
+  EXPECT_EQ(result.attempts, 2);
+}
+
+TEST_F(CancelByJobRunnerTest, RetryAfterHeaderDelaysTheRetry) {
+  transport_.script.push_back(Json(400, kThrottled, {{"x-acs-retry-after", "1500"}}));
+  transport_.script.push_back(Json(200, kSuccess));
+  std::optional<CallResult> result;
+  CancelByJobRunner runner = Runner();
+  runner.Run({.job_id = "J1"}, kStart + absl::Seconds(10), nullptr,
+             [&](CallResult r) { result = std::move(r); });
+  scheduler_.RunUntil(kStart);  // the first attempt goes at once
+  ASSERT_EQ(transport_.sent.size(), 1U);
+  scheduler_.RunUntil(kStart + absl::Milliseconds(1499));
+  EXPECT_EQ(transport_.sent.size(), 1U);
+  scheduler_.RunAll();
+  EXPECT_EQ(transport_.sent.size(), 2U);
+  ASSERT_TRUE(result.has_value());
+  EXPECT_TRUE(result->outcome.ok());
+}
+
+TEST_F(CancelByJobRunnerTest, RetryThatCannotFitTheDeadlineReportsTheLastError) {
+  transport_.script.push_back(Json(400, kThrottled, {{"x-acs-retry-after", "5000"}}));
+  CallResult result = RunCall({.job_id = "J1"}, absl::Seconds(2));
+  EXPECT_EQ(result.outcome.code, absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(result.outcome.alibaba_code, "Throttling.User");
+  EXPECT_EQ(result.attempts, 1);
+}
+
+TEST_F(CancelByJobRunnerTest, NoSlotBeforeTheDeadlineFailsFastWithRetryInfo) {
+  // Fill the next second of the budget.
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(limiter_.ReserveNow("account-1", kStart + absl::Seconds(1)).granted);
+  }
+  std::optional<CallResult> result;
+  CancelByJobRunner runner = Runner();
+  runner.Run({.job_id = "J1"}, kStart + absl::Milliseconds(500), nullptr,
+             [&](CallResult r) { result = std::move(r); });
+  // Answered at once, without waiting for time to pass and without sending anything.
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->outcome.code, absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(result->outcome.reason, "RATE_LIMITED");
+  ASSERT_TRUE(result->outcome.retry_after.has_value());
+  EXPECT_GT(*result->outcome.retry_after, absl::Milliseconds(500));
+  EXPECT_TRUE(transport_.sent.empty());
+}
+
+TEST_F(CancelByJobRunnerTest, WaitingCallsAreScheduledNotSent) {
+  for (int i = 0; i < 12; ++i) transport_.script.push_back(Json(200, kSuccess));
+  CancelByJobRunner runner = Runner();
+  int done = 0;
+  for (int i = 0; i < 12; ++i) {
+    runner.Run({.job_id = "J1"}, kStart + absl::Seconds(30), nullptr, [&](CallResult r) {
+      EXPECT_TRUE(r.outcome.ok());
+      ++done;
+    });
+  }
+  EXPECT_EQ(done, 0);
+  scheduler_.RunUntil(kStart + absl::Milliseconds(999));
+  EXPECT_EQ(transport_.sent.size(), 10U);  // the 11th and 12th wait for the next window
+  scheduler_.RunAll();
+  EXPECT_EQ(done, 12);
+}
+
+TEST_F(CancelByJobRunnerTest, DeadlineTooShortIsRejectedWithoutSending) {
+  CallResult result = RunCall({.job_id = "J1"}, absl::Milliseconds(20));
+  EXPECT_EQ(result.outcome.code, absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(result.outcome.reason, "DEADLINE_TOO_SHORT");
+  EXPECT_TRUE(transport_.sent.empty());
+}
+
+TEST_F(CancelByJobRunnerTest, CancelledCallerIsNotSent) {
+  CallResult result = RunCall({.job_id = "J1"}, absl::Seconds(10), [] { return true; });
+  EXPECT_EQ(result.outcome.code, absl::StatusCode::kCancelled);
+  EXPECT_TRUE(transport_.sent.empty());
+}
+
+TEST_F(CancelByJobRunnerTest, CallDroppedAtShutdownStillAnswers) {
+  for (int i = 0; i < 10; ++i) (void)limiter_.ReserveNow("account-1", kStart + absl::Seconds(1));
+  std::optional<CallResult> result;
+  {
+    CancelByJobRunner runner = Runner();
+    runner.Run({.job_id = "J1"}, kStart + absl::Seconds(10), nullptr,
+               [&](CallResult r) { result = std::move(r); });
+  }
+  EXPECT_FALSE(result.has_value());  // waiting for its slot
+  scheduler_.DropAll();
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->outcome.code, absl::StatusCode::kUnavailable);
+  EXPECT_EQ(result->outcome.reason, "GATEWAY_SHUTTING_DOWN");
+}
+
+}  // namespace
+}  // namespace ota

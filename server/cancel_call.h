@@ -1,0 +1,85 @@
+// CancelByJobRunner: drives one CancelByJob call from a validated request to its final outcome.
+//
+//   reserve a limiter slot -> wait for it on the scheduler (a timer, not a parked thread)
+//   -> sign with fresh nonce and timestamp -> send -> read Alibaba's answer -> map it
+//   -> retry only what retrying can fix (throttling, 5xx, SystemException, network), with jittered
+//      exponential backoff, honouring x-acs-retry-after, each attempt taking a new slot, never past
+//      the caller's deadline.
+//
+//   ota::CancelByJobRunner runner(deps, policy);
+//   runner.Run({.job_id = "J1"}, deadline, /*is_cancelled=*/nullptr,
+//              [](ota::CallResult result) { /* reply to the caller */ });
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/time/time.h"
+#include "server/call_outcome.h"
+#include "server/clock.h"
+#include "server/credentials.h"
+#include "server/error_mapping.h"
+#include "server/http_transport.h"
+#include "server/rate_limiter.h"
+#include "server/rpc_signer.h"
+#include "server/scheduler.h"
+
+namespace ota {
+
+inline constexpr char kCancelAction[] = "CancelOTAStrategyByJob";
+inline constexpr char kIotApiVersion[] = "2018-01-20";
+
+struct CancelByJobPolicy {
+  Endpoint endpoint;
+  SignatureVersion signature_version = SignatureVersion::kAcs3HmacSha256;
+  std::string limiter_key;  // empty: the AccessKeyId of the current credentials
+  int max_attempts = 3;
+  absl::Duration max_limiter_wait = absl::Seconds(30);
+  // An attempt is not started with less time than this left before the deadline.
+  absl::Duration min_attempt_time = absl::Milliseconds(100);
+  absl::Duration backoff_base = absl::Milliseconds(100);
+  absl::Duration backoff_max = absl::Seconds(2);
+};
+
+// The collaborators a call uses; all must outlive the runner and every call it started.
+struct CancelByJobDeps {
+  RateLimiter* limiter;
+  Scheduler* scheduler;
+  HttpTransport* transport;
+  CredentialsProvider* credentials;
+  const ErrorMapper* errors;
+  const Clock* clock;
+};
+
+struct CancelByJobParams {
+  std::string job_id;
+  std::string iot_instance_id;  // empty: not sent
+};
+
+struct CallResult {
+  CallOutcome outcome;
+  int attempts = 0;  // upstream requests sent
+  absl::Duration limiter_wait = absl::ZeroDuration();
+};
+
+class CancelByJobRunner {
+ public:
+  using Done = absl::AnyInvocable<void(CallResult)>;
+  CancelByJobRunner(CancelByJobDeps deps, CancelByJobPolicy policy);
+
+  // Starts the call; `done` runs exactly once, on whichever thread finished the call. `params` must
+  // have passed ValidateCancelByJobRequest. `is_cancelled` (optional) is asked before each attempt
+  // so a call its caller gave up on is not sent.
+  void Run(CancelByJobParams params, absl::Time deadline, std::function<bool()> is_cancelled,
+           Done done) const;
+
+  [[nodiscard]] const CancelByJobPolicy& policy() const { return policy_; }
+
+ private:
+  struct Call;
+  CancelByJobDeps deps_;
+  CancelByJobPolicy policy_;
+};
+
+}  // namespace ota

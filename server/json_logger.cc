@@ -1,0 +1,66 @@
+#include "server/json_logger.h"
+
+#include <atomic>
+#include <cstdio>
+#include <string>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+namespace ota {
+namespace {
+
+std::atomic<int> g_min_level{static_cast<int>(LogLevel::kInfo)};
+absl::Mutex g_write_mu;
+
+std::string_view LevelName(LogLevel level) {
+  switch (level) {
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kWarning:
+      return "warning";
+    case LogLevel::kError:
+      return "error";
+  }
+  return "info";
+}
+
+}  // namespace
+
+absl::StatusOr<LogLevel> ParseLogLevel(std::string_view text) {
+  const std::string lower = absl::AsciiStrToLower(text);
+  if (lower == "debug") return LogLevel::kDebug;
+  if (lower == "info") return LogLevel::kInfo;
+  if (lower == "warning" || lower == "warn") return LogLevel::kWarning;
+  if (lower == "error") return LogLevel::kError;
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown log level '", text, "': use debug, info, warning or error"));
+}
+
+void SetMinLogLevel(LogLevel level) { g_min_level.store(static_cast<int>(level)); }
+
+bool LogEnabled(LogLevel level) { return static_cast<int>(level) >= g_min_level.load(); }
+
+void Log(LogLevel level, std::string_view message, const nlohmann::ordered_json& fields) {
+  if (!LogEnabled(level)) return;
+  nlohmann::ordered_json line;
+  line["time"] = absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::Now(), absl::UTCTimeZone());
+  line["level"] = LevelName(level);
+  line["msg"] = message;
+  if (fields.is_object()) {
+    for (const auto& [key, value] : fields.items()) line[key] = value;
+  }
+  // `replace` keeps a line valid JSON even if a field carries invalid UTF-8 (e.g. a caller's id).
+  std::string text = line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  text.push_back('\n');
+  absl::MutexLock lock(&g_write_mu);
+  std::fwrite(text.data(), 1, text.size(), stderr);
+  std::fflush(stderr);
+}
+
+}  // namespace ota

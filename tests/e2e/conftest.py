@@ -1,0 +1,167 @@
+"""Shared fixtures for the end-to-end suites: real iot-emulator and ota-gateway processes on
+loopback, driven with the real grpcurl and ota-cancel binaries.
+
+Paths come from the environment that ctest sets (OTA_BUILD_DIR, OTA_GRPCURL); defaults suit a
+developer running `pytest tests/e2e` from the repository root after scripts/setup.sh.
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILD_DIR = Path(os.environ.get("OTA_BUILD_DIR", ROOT / "build"))
+GRPCURL = os.environ.get("OTA_GRPCURL", str(ROOT / ".tools" / "bin" / "grpcurl"))
+
+# The emulator's public demo key (emulator/demo_credentials.h): not a secret.
+DEMO_KEY_ID = "EMULATORDEMOKEYID0001"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Process:
+    """A child process whose output is collected in the background."""
+
+    def __init__(self, name, argv, env=None):
+        self.name = name
+        self.argv = [str(a) for a in argv]
+        self.lines = []
+        self._cond = threading.Condition()
+        self.proc = subprocess.Popen(
+            self.argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            errors="replace", env={**os.environ, **(env or {})})
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self):
+        for line in self.proc.stdout:
+            with self._cond:
+                self.lines.append(line.rstrip("\n"))
+                self._cond.notify_all()
+        with self._cond:
+            self._cond.notify_all()
+
+    def output(self):
+        with self._cond:
+            return "\n".join(self.lines)
+
+    def wait_for_line(self, needle, timeout=20):
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for line in self.lines:
+                    if needle in line:
+                        return line
+                if self.proc.poll() is not None:
+                    raise AssertionError(f"{self.name} exited ({self.proc.returncode}) before "
+                                         f"printing {needle!r}:\n{self.output()}")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"{self.name} did not print {needle!r}:\n{self.output()}")
+                self._cond.wait(left)
+
+    def log_records(self):
+        """The JSON log lines the process wrote."""
+        records = []
+        for line in self.output().splitlines():
+            if line.startswith("{"):
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError:
+                    pass
+        return records
+
+    def stop(self, sig=signal.SIGTERM, timeout=15):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+
+class Emulator(Process):
+    def __init__(self, *args, env=None):
+        self.port = free_port()
+        super().__init__("iot-emulator", [BUILD_DIR / "emulator" / "iot-emulator",
+                                          f"--listen=127.0.0.1:{self.port}", *args], env)
+        self.wait_for_line("iot-emulator listening on")
+        self.url = f"http://127.0.0.1:{self.port}/"
+
+    def _control(self, path, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.url + path.lstrip("/"), data=data,
+                                     method="GET" if data is None else "POST",
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return json.loads(resp.read() or b"null")
+
+    def calls(self):
+        return self._control("/_emulator/calls")
+
+    def set_faults(self, **faults):
+        return self._control("/_emulator/faults", faults)
+
+
+class Gateway(Process):
+    def __init__(self, emulator, *args, env=None, emulator_mode=True, wait=True):
+        self.port = free_port()
+        argv = [BUILD_DIR / "server" / "ota-gateway", f"--listen=127.0.0.1:{self.port}"]
+        if emulator_mode:
+            argv.append("--emulator")
+        if emulator is not None:
+            argv.append(f"--endpoint={emulator.url}")
+        # Credentials come only from what the test passes, never from the developer's shell.
+        clean_env = {k: "" for k in ("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+                                     "ALIBABA_CLOUD_SECURITY_TOKEN")}
+        super().__init__("ota-gateway", argv + list(args), {**clean_env, **(env or {})})
+        self.target = f"127.0.0.1:{self.port}"
+        if wait:
+            self.wait_for_line("ota-gateway serving")
+
+
+def grpcurl(*args, timeout=60):
+    return subprocess.run([GRPCURL, *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def ota_cancel(*args, timeout=60):
+    return subprocess.run([str(BUILD_DIR / "client" / "ota-cancel"), *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def processes():
+    """Collects started processes and stops them after the test, printing their output on failure."""
+    started = []
+    yield started
+    for p in reversed(started):
+        p.stop(signal.SIGKILL if p.proc.poll() is None and p.name == "iot-emulator" else signal.SIGTERM)
+
+
+@pytest.fixture
+def emulator(processes):
+    emu = Emulator("--job=JOB-DYN-1=dynamic", "--job=JOB-DYN-2=dynamic", "--job=JOB-STATIC=static",
+                   "--job=JOB-DONE=finished", "--job=JOB-INST=dynamic@iot-inst-1",
+                   "--iot-instance=iot-inst-1")
+    processes.append(emu)
+    return emu
+
+
+@pytest.fixture
+def gateway(processes, emulator):
+    gw = Gateway(emulator)
+    processes.append(gw)
+    return gw

@@ -1,0 +1,65 @@
+#include "emulator/api_answer.h"
+
+#include <cstdint>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_format.h"
+#include "nlohmann/json.hpp"
+
+namespace ota {
+namespace {
+
+// Thread-local so concurrent handlers never contend on one generator.
+absl::BitGen& Generator() {
+  thread_local absl::BitGen gen;
+  return gen;
+}
+
+}  // namespace
+
+std::string NewRequestId() {
+  absl::BitGen& gen = Generator();
+  const auto a = absl::Uniform<std::uint32_t>(gen);
+  const auto b = absl::Uniform<std::uint16_t>(gen);
+  const auto c = absl::Uniform<std::uint16_t>(gen);
+  const auto d = absl::Uniform<std::uint16_t>(gen);
+  const auto e = absl::Uniform<std::uint64_t>(gen) & 0xFFFFFFFFFFFFULL;
+  return absl::StrFormat("%08X-%04X-%04X-%04X-%012X", a, b, c, d, e);
+}
+
+ApiAnswer GatewayErrorAnswer(const GatewayError& error, absl::string_view host_id) {
+  ApiAnswer answer{.http_status = error.http_status, .code = error.code,
+                   .request_id = NewRequestId(), .body = {}};
+  const nlohmann::json body = {
+      {"RequestId", answer.request_id},
+      {"HostId", host_id},
+      {"Code", error.code},
+      {"Message", error.message},
+      {"Recommend", absl::StrFormat("https://api.aliyun.com/troubleshoot?q=%s&product=Iot",
+                                    error.code)},
+  };
+  answer.body = body.dump();
+  return answer;
+}
+
+ApiAnswer BusinessErrorAnswer(absl::string_view code, absl::string_view message) {
+  ApiAnswer answer{.http_status = 200, .code = std::string(code), .request_id = NewRequestId(),
+                   .body = {}};
+  const nlohmann::json body = {
+      {"RequestId", answer.request_id},
+      {"Success", false},
+      {"Code", code},
+      {"ErrorMessage", message},
+  };
+  answer.body = body.dump();
+  return answer;
+}
+
+ApiAnswer SuccessAnswer() {
+  ApiAnswer answer{.http_status = 200, .code = {}, .request_id = NewRequestId(), .body = {}};
+  const nlohmann::json body = {{"RequestId", answer.request_id}, {"Success", true}};
+  answer.body = body.dump();
+  return answer;
+}
+
+}  // namespace ota

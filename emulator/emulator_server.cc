@@ -1,0 +1,272 @@
+#include "emulator/emulator_server.h"
+
+#include <dirent.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include "absl/strings/string_view.h"
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "httplib.h"
+#include "nlohmann/json.hpp"
+
+namespace ota {
+namespace {
+
+constexpr absl::Duration kNonceRetention = absl::Minutes(15);
+constexpr char kJson[] = "application/json;charset=utf-8";
+
+ParamMap ParseUrlEncoded(const std::string& text) {
+  httplib::Params decoded;
+  httplib::detail::parse_query_text(text, decoded);
+  ParamMap out;
+  for (auto& [name, value] : decoded) out.emplace(name, value);  // the first of duplicates wins
+  return out;
+}
+
+IncomingRequest ToIncomingRequest(const httplib::Request& req) {
+  IncomingRequest out;
+  out.method = req.method;
+  out.path = req.path;
+  if (const std::size_t q = req.target.find('?'); q != std::string::npos) {
+    out.query = ParseUrlEncoded(req.target.substr(q + 1));
+  }
+  for (const auto& [name, value] : req.headers) {
+    out.headers.emplace(absl::AsciiStrToLower(name), value);
+  }
+  if (absl::StartsWith(absl::AsciiStrToLower(out.Header("content-type")),
+                       "application/x-www-form-urlencoded")) {
+    out.form = ParseUrlEncoded(req.body);
+  }
+  out.body = req.body;
+  return out;
+}
+
+std::string NumericHost(const sockaddr_storage& address, socklen_t length, int& port) {
+  char host[NI_MAXHOST];
+  char service[NI_MAXSERV];
+  if (getnameinfo(reinterpret_cast<const sockaddr*>(&address), length, host, sizeof(host),
+                  service, sizeof(service), NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+    return {};
+  }
+  if (!absl::SimpleAtoi(service, &port)) port = -1;
+  return host;
+}
+
+// The --fault-reset fault: cuts the connection `req` arrived on so the client gets no answer.
+// httplib hands handlers no socket, so the socket is found among the process's descriptors by its
+// two endpoints; shutting it down makes httplib's own write fail and close it.
+void CutConnection(const httplib::Request& req) {
+  DIR* fds = opendir("/proc/self/fd");
+  if (fds == nullptr) return;
+  while (const dirent* entry = readdir(fds)) {
+    int fd = -1;
+    if (!absl::SimpleAtoi(entry->d_name, &fd) || fd == dirfd(fds)) continue;
+    sockaddr_storage local{};
+    sockaddr_storage peer{};
+    socklen_t local_len = sizeof(local);
+    socklen_t peer_len = sizeof(peer);
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0 ||
+        getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0) {
+      continue;
+    }
+    int local_port = -1;
+    int peer_port = -1;
+    if (NumericHost(local, local_len, local_port) == req.local_addr &&
+        local_port == req.local_port && NumericHost(peer, peer_len, peer_port) == req.remote_addr &&
+        peer_port == req.remote_port) {
+      shutdown(fd, SHUT_RDWR);
+      break;
+    }
+  }
+  closedir(fds);
+}
+
+void ReplyJson(httplib::Response& res, int status, const std::string& body) {
+  res.status = status;
+  res.set_content(body, kJson);
+}
+
+void ReplyControlError(httplib::Response& res, absl::string_view message) {
+  ReplyJson(res, 400, nlohmann::json{{"error", message}}.dump());
+}
+
+std::string JobsToJson(const std::vector<JobSpec>& jobs) {
+  nlohmann::json array = nlohmann::json::array();
+  for (const JobSpec& job : jobs) {
+    array.push_back({{"job_id", job.job_id},
+                     {"state", JobStateName(job.state)},
+                     {"iot_instance_id", job.iot_instance_id}});
+  }
+  return array.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<EmulatorServer>> EmulatorServer::Create(
+    const EmulatorOptions& options, const Clock& clock) {
+  std::unique_ptr<EmulatorServer> server(new EmulatorServer(options, clock));
+  if (options.record_file.empty()) {
+    server->recorder_ = std::make_unique<CallRecorder>();
+  } else {
+    absl::StatusOr<std::unique_ptr<CallRecorder>> recorder =
+        CallRecorder::WithFile(options.record_file);
+    if (!recorder.ok()) return recorder.status();
+    server->recorder_ = *std::move(recorder);
+  }
+  if (options.tls_cert_file.empty()) {
+    server->http_ = std::make_unique<httplib::Server>();
+  } else {
+    auto tls = std::make_unique<httplib::SSLServer>(options.tls_cert_file.c_str(),
+                                                    options.tls_key_file.c_str());
+    if (!tls->is_valid()) {
+      return absl::InvalidArgumentError(absl::StrCat("cannot use TLS certificate ",
+                                                     options.tls_cert_file, " with its key"));
+    }
+    server->http_ = std::move(tls);
+  }
+  const int threads = options.threads;
+  server->http_->new_task_queue = [threads] {
+    return new httplib::ThreadPool(static_cast<std::size_t>(threads));
+  };
+  server->http_->set_keep_alive_max_count(10000);
+  server->InstallRoutes();
+  return server;
+}
+
+EmulatorServer::EmulatorServer(const EmulatorOptions& options, const Clock& clock)
+    : options_(options),
+      clock_(clock),
+      nonces_(kNonceRetention, clock),
+      authenticator_(options.access_keys, options.max_skew, nonces_, clock),
+      quota_(options.qps, clock),
+      jobs_(options.jobs, options.iot_instances),
+      api_(authenticator_, quota_, jobs_),
+      faults_(options.faults) {}
+
+EmulatorServer::~EmulatorServer() = default;
+
+void EmulatorServer::InstallRoutes() {
+  auto api = [this](const httplib::Request& req, httplib::Response& res) {
+    HandleApiCall(req, res);
+  };
+  http_->Get("/", api);
+  http_->Post("/", api);
+
+  http_->Get("/_emulator/faults", [this](const httplib::Request&, httplib::Response& res) {
+    ReplyJson(res, 200, FaultConfigToJson(faults_.Get()));
+  });
+  http_->Post("/_emulator/faults", [this](const httplib::Request& req, httplib::Response& res) {
+    absl::StatusOr<FaultConfig> config = FaultConfigFromJson(req.body);
+    if (!config.ok()) return ReplyControlError(res, config.status().message());
+    faults_.Set(*config);
+    ReplyJson(res, 200, FaultConfigToJson(*config));
+  });
+  http_->Post("/_emulator/reset", [this](const httplib::Request&, httplib::Response& res) {
+    jobs_.Reset();
+    faults_.Reset();
+    quota_.Reset();
+    nonces_.Reset();
+    recorder_->Clear();
+    ReplyJson(res, 200, R"({"reset":true})");
+  });
+  http_->Get("/_emulator/calls", [this](const httplib::Request&, httplib::Response& res) {
+    ReplyJson(res, 200, recorder_->ToJsonArray());
+  });
+  http_->Get("/_emulator/jobs", [this](const httplib::Request&, httplib::Response& res) {
+    ReplyJson(res, 200, JobsToJson(jobs_.Snapshot()));
+  });
+  http_->Post("/_emulator/jobs", [this](const httplib::Request& req, httplib::Response& res) {
+    absl::StatusOr<JobsFile> added = ParseJobsFile(req.body);
+    if (!added.ok()) return ReplyControlError(res, added.status().message());
+    for (const std::string& instance : added->iot_instances) jobs_.AddInstance(instance);
+    for (const JobSpec& job : added->jobs) jobs_.Upsert(job);
+    ReplyJson(res, 200, JobsToJson(jobs_.Snapshot()));
+  });
+}
+
+void EmulatorServer::HandleApiCall(const httplib::Request& req, httplib::Response& res) {
+  CallRecord record;
+  record.time_us = absl::ToUnixMicros(clock_.Now());
+  const FaultDecision fault = faults_.Draw();
+  record.latency_micros = absl::ToInt64Microseconds(fault.latency);
+  const IncomingRequest request = ToIncomingRequest(req);
+
+  if (fault.answer == FaultAnswer::kNone) {
+    const ApiAnswer answer = api_.Handle(request, record);
+    ReplyJson(res, answer.http_status, answer.body);
+  } else {
+    // A broken answer stands for a failure in front of the API: nothing is verified or changed.
+    const Authentication claimed = RequestAuthenticator::Identify(request);
+    record.action = claimed.action;
+    record.access_key_id = claimed.access_key_id;
+    record.signature_method = claimed.signature_method;
+    if (auto it = claimed.params.find("JobId"); it != claimed.params.end()) {
+      record.job_id = it->second;
+    }
+    if (auto it = claimed.params.find("IotInstanceId"); it != claimed.params.end()) {
+      record.iot_instance_id = it->second;
+    }
+    switch (fault.answer) {
+      case FaultAnswer::kStatus: {
+        const ApiAnswer answer =
+            GatewayErrorAnswer(InjectedStatusError(fault.status), request.Header("host"));
+        record.fault = "status";
+        record.http_status = answer.http_status;
+        record.code = answer.code;
+        record.request_id = answer.request_id;
+        ReplyJson(res, answer.http_status, answer.body);
+        break;
+      }
+      case FaultAnswer::kGarbage:
+        record.fault = "garbage";
+        record.http_status = 200;
+        res.status = 200;
+        res.set_content("<html><body>upstream proxy error: not JSON</body></html>",
+                        "text/html;charset=utf-8");
+        break;
+      case FaultAnswer::kReset:
+        record.fault = "reset";
+        break;
+      case FaultAnswer::kNone:
+        break;
+    }
+  }
+  // Recorded before the (possibly delayed) answer leaves: a client that got its answer finds its
+  // call recorded, and a delayed call is visible while it is in flight.
+  recorder_->Add(record);
+  if (fault.latency > absl::ZeroDuration()) absl::SleepFor(fault.latency);
+  if (fault.answer == FaultAnswer::kReset) CutConnection(req);
+}
+
+absl::StatusOr<std::string> EmulatorServer::Bind() {
+  const ListenAddress& listen = options_.listen;
+  int port = listen.port;
+  if (port == 0) {
+    port = http_->bind_to_any_port(listen.host);
+    if (port < 0) port = 0;
+  } else if (!http_->bind_to_port(listen.host, port)) {
+    port = 0;
+  }
+  if (port == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", listen.host, ":", listen.port));
+  }
+  const bool ipv6 = absl::StrContains(listen.host, ':');
+  return absl::StrCat(options_.tls_cert_file.empty() ? "http" : "https", "://",
+                      ipv6 ? "[" : "", listen.host, ipv6 ? "]" : "", ":", port);
+}
+
+void EmulatorServer::Serve() { http_->listen_after_bind(); }
+
+void EmulatorServer::Stop() { http_->stop(); }
+
+}  // namespace ota

@@ -1,0 +1,72 @@
+// EmulatorServer: iot-emulator's HTTP(S) server, standing in for https://iot.<region>.aliyuncs.com/.
+//
+// Serves the RPC API at "/" (GET or POST, see EmulatedIotApi) with injected faults applied, and
+// the control endpoints tests use on a running emulator:
+//   POST /_emulator/faults  JSON FaultConfig, replaces the current faults (GET shows them)
+//   POST /_emulator/reset   jobs, faults, quota, nonces back to the start; call record cleared
+//   GET  /_emulator/calls   JSON array of every API call received (see CallRecord)
+//   GET  /_emulator/jobs    JSON array of the jobs and their current states
+//   POST /_emulator/jobs    JSON {"jobs":[...],"iot_instances":[...]}: adds or replaces jobs
+// Multi-threaded (a pool of --threads workers) with HTTP keep-alive.
+//
+//   auto server = ota::EmulatorServer::Create(options, ota::SystemClock::Get());
+//   absl::StatusOr<std::string> url = (*server)->Bind();   // "http://127.0.0.1:18080"
+//   (*server)->Serve();                                     // until Stop() from another thread
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "emulator/call_record.h"
+#include "emulator/emulated_iot_api.h"
+#include "emulator/emulator_options.h"
+#include "emulator/fault_injector.h"
+#include "emulator/job_table.h"
+#include "emulator/nonce_registry.h"
+#include "emulator/quota_window.h"
+#include "emulator/request_authenticator.h"
+#include "server/clock.h"
+
+namespace httplib {
+class Server;
+struct Request;
+struct Response;
+}  // namespace httplib
+
+namespace ota {
+
+class EmulatorServer {
+ public:
+  // Fails on unusable TLS files or record file.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<EmulatorServer>> Create(
+      const EmulatorOptions& options, const Clock& clock);
+  ~EmulatorServer();
+  EmulatorServer(const EmulatorServer&) = delete;
+  EmulatorServer& operator=(const EmulatorServer&) = delete;
+
+  // Binds the listening socket; returns the base URL with the actual port.
+  [[nodiscard]] absl::StatusOr<std::string> Bind();
+  // Serves until Stop(); call after Bind().
+  void Serve();
+  // Thread-safe; Serve() returns soon after.
+  void Stop();
+
+ private:
+  EmulatorServer(const EmulatorOptions& options, const Clock& clock);
+  void InstallRoutes();
+  void HandleApiCall(const httplib::Request& req, httplib::Response& res);
+
+  const EmulatorOptions options_;
+  const Clock& clock_;
+  NonceRegistry nonces_;
+  RequestAuthenticator authenticator_;
+  QuotaWindow quota_;
+  JobTable jobs_;
+  EmulatedIotApi api_;
+  FaultInjector faults_;
+  std::unique_ptr<CallRecorder> recorder_;
+  std::unique_ptr<httplib::Server> http_;
+};
+
+}  // namespace ota

@@ -1,0 +1,83 @@
+// FaultInjector: makes iot-emulator misbehave on purpose, so clients' retry and error paths can be
+// tested against a real server.
+//
+// A FaultConfig holds an optional added latency and at most one broken answer:
+//   - status:  an HTTP error status (e.g. 500, 503) with an Alibaba-shaped JSON error body;
+//   - reset:   the connection is closed without any answer;
+//   - garbage: HTTP 200 with a body that is not JSON.
+// Each call is hit with probability `rate` (one draw per call: a hit gets the latency and the
+// broken answer together). A call answered with a broken answer never reaches the API, so it
+// neither counts against the quota nor changes a job; a call that is only delayed is processed
+// normally and answered late. Configs come from flags or, at runtime, as JSON from
+// POST /_emulator/faults. Thread-safe.
+//
+//   ota::FaultInjector faults(ota::FaultConfig{.status = 503, .rate = 0.5});
+//   ota::FaultDecision d = faults.Draw();
+//   if (d.answer == ota::FaultAnswer::kStatus) { /* answer d.status with ServiceUnavailable */ }
+#pragma once
+
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/random/random.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "emulator/api_answer.h"
+
+namespace ota {
+
+struct FaultConfig {
+  absl::Duration latency = absl::ZeroDuration();
+  int status = 0;  // 0: off; otherwise 400..599
+  bool reset = false;
+  bool garbage = false;
+  double rate = 1.0;  // probability 0..1 that a call is hit
+
+  [[nodiscard]] bool Active() const {
+    return latency > absl::ZeroDuration() || status != 0 || reset || garbage;
+  }
+};
+
+// INVALID_ARGUMENT unless: latency >= 0, status 0 or 400..599, at most one of status / reset /
+// garbage, 0 <= rate <= 1.
+[[nodiscard]] absl::Status ValidateFaultConfig(const FaultConfig& config);
+
+// {"latency": "250ms", "status": 503, "reset": false, "garbage": false, "rate": 0.5}; every field
+// optional (absent means off, rate defaults to 1); "latency_ms": 250 may replace "latency".
+// Validated.
+[[nodiscard]] absl::StatusOr<FaultConfig> FaultConfigFromJson(absl::string_view json);
+[[nodiscard]] std::string FaultConfigToJson(const FaultConfig& config);
+
+// The Alibaba-shaped error an injected status answers with: 503 -> ServiceUnavailable, other 5xx
+// -> InternalError, 429 -> Throttling, other 4xx -> InvalidParameter.
+[[nodiscard]] GatewayError InjectedStatusError(int status);
+
+enum class FaultAnswer { kNone, kStatus, kReset, kGarbage };
+
+struct FaultDecision {
+  absl::Duration latency = absl::ZeroDuration();
+  FaultAnswer answer = FaultAnswer::kNone;
+  int status = 0;
+};
+
+class FaultInjector {
+ public:
+  // `config` must be valid; it is also what Reset() returns to.
+  explicit FaultInjector(FaultConfig config);
+
+  void Set(const FaultConfig& config);
+  [[nodiscard]] FaultConfig Get() const;
+  void Reset();
+
+  // Decides the fate of one call.
+  [[nodiscard]] FaultDecision Draw();
+
+ private:
+  const FaultConfig initial_;
+  mutable absl::Mutex mu_;
+  FaultConfig config_ ABSL_GUARDED_BY(mu_);
+  absl::BitGen gen_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace ota

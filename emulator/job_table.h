@@ -1,0 +1,78 @@
+// JobTable: the emulator's OTA update batches (jobs) and what CancelOTAStrategyByJob does to them.
+//
+// Each job has a state (dynamic, static, finished, cancelled) and optionally the IoT instance it
+// belongs to. Only a dynamic job can have its dynamic update policy cancelled; it then becomes
+// cancelled, like Alibaba's JobStatus CANCELED. The table remembers its initial jobs so tests can
+// put everything back with Reset(). Thread-safe.
+//
+//   ota::JobTable table({{.job_id = "demo-dynamic-0001", .state = ota::JobState::kDynamic}}, {});
+//   ota::CancelResult r = table.CancelStrategy("demo-dynamic-0001", /*iot_instance_id=*/"");
+//   // r == ota::CancelResult::kCancelled; a second call gives kJobStatusNotSupported.
+#pragma once
+
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/container/btree_map.h"
+#include "absl/container/btree_set.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+
+namespace ota {
+
+enum class JobState { kDynamic, kStatic, kFinished, kCancelled };
+
+// "dynamic" | "static" | "finished" | "cancelled" (case-insensitive).
+[[nodiscard]] absl::StatusOr<JobState> ParseJobState(absl::string_view text);
+[[nodiscard]] absl::string_view JobStateName(JobState state);
+
+struct JobSpec {
+  std::string job_id;
+  JobState state = JobState::kDynamic;
+  // Empty: the job is reachable only by calls that name no IotInstanceId (a public-instance job).
+  std::string iot_instance_id;
+
+  friend bool operator==(const JobSpec&, const JobSpec&) = default;
+};
+
+// What a cancel call found; each failure maps to one business error code.
+enum class CancelResult {
+  kCancelled,                // the job was dynamic and is now cancelled
+  kJobNotFound,              // no such job in the named instance
+  kJobTypeNotSupported,      // a static job has no dynamic policy
+  kJobStatusNotSupported,    // already finished or cancelled
+  kInstanceNotFound,         // the IotInstanceId is not a known instance
+};
+
+class JobTable {
+ public:
+  // `known_instances` adds instance ids that exist without jobs; every instance named by a job is
+  // known as well. A job id that appears twice keeps its last spec.
+  JobTable(std::vector<JobSpec> initial_jobs, std::vector<std::string> known_instances);
+
+  [[nodiscard]] CancelResult CancelStrategy(absl::string_view job_id,
+                                            absl::string_view iot_instance_id);
+
+  // Adds a job or replaces one with the same id (runtime control); its instance becomes known.
+  void Upsert(const JobSpec& job);
+  // Makes an instance id known (runtime control).
+  void AddInstance(const std::string& iot_instance_id);
+
+  // Back to the jobs and instances given to the constructor.
+  void Reset();
+
+  // Current jobs ordered by id.
+  [[nodiscard]] std::vector<JobSpec> Snapshot() const;
+
+ private:
+  void LoadInitialLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const std::vector<JobSpec> initial_jobs_;
+  const std::vector<std::string> initial_instances_;
+  mutable absl::Mutex mu_;
+  absl::btree_map<std::string, JobSpec> jobs_ ABSL_GUARDED_BY(mu_);
+  absl::btree_set<std::string> instances_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace ota

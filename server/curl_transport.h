@@ -6,10 +6,32 @@
 // easy handle sets CURLOPT_NOSIGNAL, and connect/total timeouts are bounded.
 //
 //   ota::CurlTransport transport({.connect_timeout = absl::Seconds(3)});
-//   transport.Send(request, absl::Now() + absl::Seconds(5), [](absl::StatusOr<ota::HttpResponse> r) {...});
-//   transport.RunAt(absl::Now() + absl::Milliseconds(100), [] {...});
+//   transport.Send(request, absl::Now() + absl::Seconds(5), [](absl::StatusOr<ota::HttpResponse> r)
+//   {...}); transport.RunAt(absl::Now() + absl::Milliseconds(100), [] {...});
+//
+// Threading: Send, RunAt and stats may be called from any thread, including from inside a
+// callback or task. Every callback and task runs on the single loop thread, so they must be quick
+// and must never block (no waiting on another Send's result): a slow callback stalls all I/O and
+// all timers.
+//
+// What goes on the wire: the request's headers exactly as given (an empty value is still sent),
+// plus Host (unless the request sets its own) and Content-Length for POST. curl's own defaults that
+// the signer did not ask for (Accept, Expect: 100-continue, a form Content-Type) are suppressed.
+// Redirects are not followed; only http and https URLs are accepted. curl's usual proxy
+// environment variables (https_proxy, no_proxy) are honoured.
+//
+// Errors given to Send's callback:
+//   DEADLINE_EXCEEDED  the caller's deadline passed (before sending, or while waiting for a reply)
+//   UNAVAILABLE        connect/TLS/DNS/reset failures, a per-attempt timeout
+//                      (request_timeout) below the deadline, or a body over max_response_bytes
+//   INVALID_ARGUMENT   a method other than GET/POST, or a header containing CR/LF
+//   INTERNAL           the URL could not be used (malformed, not http/https) or curl failed to set
+//   up CANCELLED          the transport was destroyed before the reply came
+// Messages never contain the URL's query string (it carries the AccessKeyId and signature).
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -21,21 +43,41 @@ namespace ota {
 
 struct CurlTransportOptions {
   absl::Duration connect_timeout = absl::Seconds(3);
-  absl::Duration request_timeout = absl::Seconds(10);  // cap per attempt, below the caller's deadline
-  int max_connections = 8;                             // total open connections to the upstream
-  std::string ca_file;                                 // extra CA bundle; empty = system store
-  std::size_t max_response_bytes = 1 << 20;            // a bigger body is an error, not a read
+  // Cap per attempt, below the caller's deadline.
+  absl::Duration request_timeout = absl::Seconds(10);
+  // Total open connections to the upstream; more concurrent requests wait in curl's queue.
+  int max_connections = 8;
+  // PEM CA bundle trusted instead of curl's default bundle file; empty = system store. (The
+  // initializer keeps designated initialization like {.max_connections = 4} warning-free.)
+  std::string ca_file = {};
+  // A bigger body is an error, not a read.
+  std::size_t max_response_bytes = 1 << 20;
 };
 
 class CurlTransport final : public HttpTransport, public Scheduler {
  public:
+  // Counters since construction, for tests and benchmarks. Read without stopping the loop, so
+  // the fields are each exact but not a consistent snapshot of one instant.
+  struct Stats {
+    std::uint64_t requests_started = 0;    // handed to curl (excludes ones rejected up front)
+    std::uint64_t requests_completed = 0;  // Send callbacks run, with any outcome
+    std::uint64_t connections_opened = 0;  // new TCP connections curl had to open
+  };
+
   explicit CurlTransport(CurlTransportOptions options);
-  ~CurlTransport() override;  // stops the loop; pending callbacks get CANCELLED
+  // Stops the loop and joins its thread. Requests still in flight or queued complete with
+  // CANCELLED (on the loop thread, before the destructor returns); timer tasks not yet due are
+  // destroyed without running. Other threads must have stopped calling Send/RunAt before this
+  // starts; callbacks running during shutdown may still call them (a Send then completes at once
+  // with CANCELLED, a RunAt task is dropped).
+  ~CurlTransport() override;
   CurlTransport(const CurlTransport&) = delete;
   CurlTransport& operator=(const CurlTransport&) = delete;
 
   void Send(HttpRequest request, absl::Time deadline, Callback done) override;
   void RunAt(absl::Time when, Task task) override;
+
+  [[nodiscard]] Stats stats() const;
 
  private:
   struct Loop;

@@ -31,7 +31,7 @@ absl::Duration JitteredBackoff(const CancelByJobPolicy& policy, int attempt) {
   return absl::Microseconds(pick(rng));
 }
 
-std::string FormatDuration(absl::Duration d) {
+std::string Millis(absl::Duration d) {
   return absl::StrCat(absl::ToInt64Milliseconds(d), "ms");
 }
 
@@ -40,14 +40,14 @@ std::string FormatDuration(absl::Duration d) {
 // One call's state. Each step schedules exactly one next step, so the steps never run
 // concurrently and need no lock; the queues they pass through order their memory.
 struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
-  Call(const CancelByJobRunner& runner, CancelByJobParams params, absl::Time deadline,
-       std::function<bool()> is_cancelled, Done done)
+  Call(const CancelByJobRunner& runner, CancelByJobParams call_params, absl::Time call_deadline,
+       std::function<bool()> cancelled, Done on_done)
       : deps(runner.deps_),
         policy(runner.policy_),
-        params(std::move(params)),
-        deadline(deadline),
-        is_cancelled(std::move(is_cancelled)),
-        done(std::move(done)) {}
+        params(std::move(call_params)),
+        deadline(call_deadline),
+        is_cancelled(std::move(cancelled)),
+        done(std::move(on_done)) {}
 
   // A call dropped unfinished (its timer or transfer discarded at shutdown) still answers.
   ~Call() {
@@ -74,8 +74,8 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
       if (last.has_value()) return Finish(*std::move(last));
       return Finish(GatewayError(
           absl::StatusCode::kDeadlineExceeded, "DEADLINE_TOO_SHORT",
-          absl::StrCat("the call's deadline leaves ", FormatDuration(deadline - now),
-                       "; at least ", FormatDuration(policy.min_attempt_time),
+          absl::StrCat("the call's deadline leaves ", Millis(deadline - now),
+                       "; at least ", Millis(policy.min_attempt_time),
                        " are needed to call Alibaba: set a longer deadline")));
     }
     absl::StatusOr<Credentials> credentials = deps.credentials->Get();
@@ -115,7 +115,7 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
           absl::StatusCode::kResourceExhausted, "RATE_LIMITED",
           absl::StrCat("the Alibaba account's shared quota for CancelOTAStrategyByJob cannot "
                        "serve this call before its deadline (next free slot in ",
-                       FormatDuration(reservation->retry_after),
+                       Millis(reservation->retry_after),
                        "); retry after RetryInfo.retry_delay or set a longer deadline"));
       outcome.retryable = true;
       outcome.retry_after = reservation->retry_after;

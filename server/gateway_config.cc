@@ -66,11 +66,11 @@ constexpr const char* kFlagNames[] = {
     "default_timeout", "max_attempts",  "connect_timeout", "request_timeout", "max_connections",
     "ca_file",       "error_map",       "drain_timeout",  "log_level"};
 
-absl::Status FlagError(std::string_view flag, std::string_view problem) {
+absl::Status FlagError(absl::string_view flag, absl::string_view problem) {
   return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", problem));
 }
 
-absl::Status CheckPositive(std::string_view flag, absl::Duration value) {
+absl::Status CheckPositive(absl::string_view flag, absl::Duration value) {
   if (value <= absl::ZeroDuration()) return FlagError(flag, "must be a positive duration, e.g. 5s");
   return absl::OkStatus();
 }

@@ -16,7 +16,7 @@ namespace {
 std::atomic<int> g_min_level{static_cast<int>(LogLevel::kInfo)};
 absl::Mutex g_write_mu;
 
-std::string_view LevelName(LogLevel level) {
+absl::string_view LevelName(LogLevel level) {
   switch (level) {
     case LogLevel::kDebug:
       return "debug";
@@ -32,7 +32,7 @@ std::string_view LevelName(LogLevel level) {
 
 }  // namespace
 
-absl::StatusOr<LogLevel> ParseLogLevel(std::string_view text) {
+absl::StatusOr<LogLevel> ParseLogLevel(absl::string_view text) {
   const std::string lower = absl::AsciiStrToLower(text);
   if (lower == "debug") return LogLevel::kDebug;
   if (lower == "info") return LogLevel::kInfo;
@@ -46,7 +46,7 @@ void SetMinLogLevel(LogLevel level) { g_min_level.store(static_cast<int>(level))
 
 bool LogEnabled(LogLevel level) { return static_cast<int>(level) >= g_min_level.load(); }
 
-void Log(LogLevel level, std::string_view message, const nlohmann::ordered_json& fields) {
+void Log(LogLevel level, absl::string_view message, const nlohmann::ordered_json& fields) {
   if (!LogEnabled(level)) return;
   nlohmann::ordered_json line;
   line["time"] = absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::Now(), absl::UTCTimeZone());

@@ -9,7 +9,7 @@
 // pass secrets: nothing here can tell a secret from any other string.
 #pragma once
 
-#include <string_view>
+#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
 #include "nlohmann/json.hpp"
@@ -19,11 +19,11 @@ namespace ota {
 enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
 
 // Parses "debug", "info", "warning" (or "warn"), "error".
-[[nodiscard]] absl::StatusOr<LogLevel> ParseLogLevel(std::string_view text);
+[[nodiscard]] absl::StatusOr<LogLevel> ParseLogLevel(absl::string_view text);
 void SetMinLogLevel(LogLevel level);
 [[nodiscard]] bool LogEnabled(LogLevel level);
 
 // Fields are written after time, level and msg, in the order given.
-void Log(LogLevel level, std::string_view message, const nlohmann::ordered_json& fields = {});
+void Log(LogLevel level, absl::string_view message, const nlohmann::ordered_json& fields = {});
 
 }  // namespace ota

@@ -33,7 +33,7 @@ namespace {
 
 constexpr char kServiceName[] = "ota.v1.OtaStrategyService";
 
-[[noreturn]] void Die(std::string_view message) {
+[[noreturn]] void Die(absl::string_view message) {
   Log(LogLevel::kError, message);
   std::exit(2);
 }
@@ -44,8 +44,8 @@ std::unique_ptr<CredentialsProvider> MakeCredentials(const GatewayConfig& config
   if (provider.ok()) return *std::move(provider);
   if (provider.status().code() == absl::StatusCode::kNotFound && config.emulator_mode) {
     return std::make_unique<StaticCredentialsProvider>(
-        Credentials{.access_key_id = kDemoAccessKeyId,
-                    .access_key_secret = kDemoAccessKeySecret,
+        Credentials{.access_key_id = std::string(kDemoAccessKeyId),
+                    .access_key_secret = std::string(kDemoAccessKeySecret),
                     .security_token = ""},
         "iot-emulator demo AccessKey (emulator mode)");
   }

@@ -21,7 +21,7 @@ absl::Time CallerDeadline(const grpc::CallbackServerContext& context, absl::Time
   return std::min(absl::FromChrono(deadline), now + absl::Hours(24));
 }
 
-std::string MetadataValue(const grpc::CallbackServerContext& context, std::string_view key) {
+std::string MetadataValue(const grpc::CallbackServerContext& context, absl::string_view key) {
   const auto& metadata = context.client_metadata();
   auto it = metadata.find(grpc::string_ref(key.data(), key.size()));
   if (it == metadata.end()) return "";

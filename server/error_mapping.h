@@ -25,14 +25,18 @@ class ErrorMapper {
   ErrorMapper() = default;
 
   // Parses override lines "Code=GRPC_CODE_NAME" ('#' comments and blank lines allowed), e.g.
-  // "iot.ota.JobNotExist=NOT_FOUND". Codes match exactly; INVALID_ARGUMENT names the bad line.
+  // "iot.ota.JobNotExist=NOT_FOUND". Codes match whole and ignoring case, like the built-in table
+  // (Alibaba itself writes both "iot.system." and "Iot.system."); an override wins over the table.
+  // OK is refused, and so is a code listed twice. INVALID_ARGUMENT names the bad line.
   [[nodiscard]] static absl::StatusOr<ErrorMapper> WithOverrides(std::string_view text);
 
   [[nodiscard]] CallOutcome FromReply(const UpstreamReply& reply) const;
-  // A transport failure (connect/TLS/reset -> UNAVAILABLE, retryable; deadline -> DEADLINE_EXCEEDED).
+  // A transport failure (connect/TLS/reset -> UNAVAILABLE, retryable; deadline ->
+  // DEADLINE_EXCEEDED).
   [[nodiscard]] CallOutcome FromTransportError(const absl::Status& status) const;
 
  private:
+  // Lower-cased Alibaba code -> gRPC code.
   std::map<std::string, absl::StatusCode, std::less<>> overrides_;
 };
 

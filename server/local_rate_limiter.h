@@ -11,9 +11,16 @@
 //      second is spread out instead of sent as one spike.
 // Sustained throughput is limit / (window + margin): 9.52/s for 10 per 1s with a 50ms margin.
 //
+// Budgets that have been idle for longer than `window + margin` no longer constrain anything and
+// are dropped from time to time, so memory stays bounded however many keys come and go.
+//
 //   ota::LocalRateLimiter limiter({.limit = 10, .burst = 5}, ota::SystemClock::Get());
+//   ota::Reservation r = limiter.ReserveNow("account-123", deadline);
+//   if (r.granted) { /* send at r.start */ }
+//   else { /* RESOURCE_EXHAUSTED; a slot frees up in r.retry_after */ }
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <string>
@@ -27,10 +34,10 @@
 namespace ota {
 
 struct RateLimitOptions {
-  int limit = 10;                               // attempts allowed per window
-  absl::Duration window = absl::Seconds(1);     // Alibaba's counting window
+  int limit = 10;                                  // attempts allowed per window
+  absl::Duration window = absl::Seconds(1);        // Alibaba's counting window
   absl::Duration margin = absl::Milliseconds(50);  // safety added to every window
-  int burst = 5;                                // attempts that may start back to back (1..limit)
+  int burst = 5;  // attempts that may start back to back (1..limit)
 };
 
 // INVALID_ARGUMENT when a field is out of range (limit >= 1, 1 <= burst <= limit, window > 0,
@@ -48,18 +55,26 @@ class LocalRateLimiter final : public RateLimiter {
   // Synchronous form of Reserve, for tests and benchmarks.
   [[nodiscard]] Reservation ReserveNow(const std::string& key, absl::Time latest_start);
 
+  // How many keys currently hold a budget (idle ones included until the next sweep).
+  [[nodiscard]] std::size_t TrackedKeysForTest();
+
  private:
   struct Budget {
-    // Start times of the last `limit` granted slots, oldest first.
+    // Start times of the last `limit` granted slots, oldest first (never empty once stored).
     std::deque<absl::Time> starts;
-    absl::Time last_used;  // for dropping idle budgets
   };
+
+  // The earliest start the rules allow for the next slot of `budget`.
+  [[nodiscard]] absl::Time EarliestStart(const Budget& budget, absl::Time now) const;
+  // Drops budgets whose every slot is old enough to constrain nothing any more.
+  void SweepIdle(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const RateLimitOptions options_;
   const Clock& clock_;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, Budget> budgets_ ABSL_GUARDED_BY(mu_);
-  std::int64_t reservations_since_sweep_ ABSL_GUARDED_BY(mu_) = 0;
+  // Reservations left before the next sweep of idle budgets.
+  std::int64_t reservations_until_sweep_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace ota

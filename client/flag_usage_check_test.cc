@@ -1,0 +1,67 @@
+#include "client/flag_usage_check.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/time/time.h"
+
+ABSL_FLAG(std::string, some_name, "", "A string flag for the test.");
+ABSL_FLAG(absl::Duration, wait_for, absl::Seconds(1), "A duration flag for the test.");
+ABSL_FLAG(bool, loud, false, "A boolean flag for the test.");
+
+namespace ota::client {
+namespace {
+
+using ::testing::HasSubstr;
+
+absl::Status Check(std::vector<std::string> args) {
+  std::string program = "prog";
+  std::vector<char*> pointers = {program.data()};
+  for (std::string& arg : args) pointers.push_back(arg.data());
+  return CheckFlagUsage(pointers);
+}
+
+std::string MessageOf(const absl::Status& status) { return std::string(status.message()); }
+
+TEST(CheckFlagUsageTest, AcceptsEveryWellFormedSpelling) {
+  EXPECT_TRUE(Check({"--some_name=a", "--wait_for", "2s", "-some_name", "--x-y", "--loud",
+                     "positional", "--noloud", "--loud=false", "--", "--unknown"})
+                  .ok());
+}
+
+TEST(CheckFlagUsageTest, LeavesAbseilUsageFlagsToAbseil) {
+  EXPECT_TRUE(Check({"--help"}).ok());
+  EXPECT_TRUE(Check({"--helpfull"}).ok());
+  EXPECT_TRUE(Check({"--version"}).ok());
+}
+
+TEST(CheckFlagUsageTest, TheWordAfterAValueFlagIsItsValue) {
+  // "--some_name" takes "--bogus" as its value, so only "--bogus2" is left as an unknown flag.
+  EXPECT_THAT(MessageOf(Check({"--some_name", "--bogus", "--bogus2"})),
+              HasSubstr("unknown flag --bogus2"));
+}
+
+TEST(CheckFlagUsageTest, UnknownFlagIsNamedWithHyphens) {
+  const absl::Status status = Check({"--some_nam=x"});
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(MessageOf(status), HasSubstr("unknown flag --some-nam"));
+  EXPECT_FALSE(Check({"--nosome_name"}).ok());  // --noFLAG is only for booleans
+}
+
+TEST(CheckFlagUsageTest, MissingValueIsAnError) {
+  EXPECT_THAT(MessageOf(Check({"--wait_for"})), HasSubstr("--wait-for needs a value"));
+}
+
+TEST(CheckFlagUsageTest, ValueTheTypeCannotParseIsAnError) {
+  EXPECT_THAT(MessageOf(Check({"--wait_for=soon"})),
+              HasSubstr("bad value 'soon' for flag --wait-for"));
+  EXPECT_THAT(MessageOf(Check({"--wait_for", "soon"})), HasSubstr("bad value 'soon'"));
+  EXPECT_FALSE(Check({"--loud=maybe"}).ok());
+}
+
+}  // namespace
+}  // namespace ota::client

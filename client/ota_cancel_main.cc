@@ -1,0 +1,130 @@
+// ota-cancel: cancels the dynamic update policy of one OTA update batch through ota-gateway.
+// Flags, output and exit codes are documented in client/README.md.
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/time/time.h"
+#include "cli_flags/hyphenated_flags.h"
+#include "client/cancel_report.h"
+#include "client/flag_usage_check.h"
+#include "client/ota_client.h"
+
+ABSL_FLAG(std::string, target, "",
+          "ota-gateway address, HOST:PORT or a gRPC target URI. Default: $OTA_GATEWAY_TARGET.");
+ABSL_FLAG(std::string, job_id, "", "Required. The update batch (Alibaba JobId) to cancel.");
+ABSL_FLAG(std::string, iot_instance_id, "",
+          "The IoT Platform instance (Alibaba IotInstanceId); empty for the old public instance.");
+ABSL_FLAG(absl::Duration, timeout, ota::client::kDefaultTimeout,
+          "Deadline of the call, for example 500ms, 10s, 1m.");
+ABSL_FLAG(bool, json, false, "Print one JSON object to stdout instead of text.");
+ABSL_FLAG(bool, tls, false, "Connect with TLS (default: plaintext).");
+ABSL_FLAG(std::string, ca_file, "", "With --tls: PEM CA certificates (default: system roots).");
+ABSL_FLAG(std::string, cert_file, "", "With --tls: PEM client certificate chain for mTLS.");
+ABSL_FLAG(std::string, key_file, "", "With --tls: PEM client private key for mTLS.");
+ABSL_FLAG(std::string, token_file, "",
+          "File holding a bearer token, sent as 'authorization: Bearer <token>'.");
+
+namespace {
+
+using ota::client::kExitUsage;
+
+constexpr char kUsage[] =
+    "Cancels the dynamic update policy of an Alibaba Cloud IoT OTA update batch via ota-gateway.\n"
+    "  ota-cancel --target HOST:PORT --job-id ID [--iot-instance-id ID] [--timeout 10s] [--json]\n"
+    "             [--tls [--ca-file F] [--cert-file F --key-file F]] [--token-file F]\n"
+    "Exit codes: 0 ok, 1 other error, 2 usage error, 3 invalid argument, 4 not found,\n"
+    "            5 failed precondition, 6 resource exhausted, 7 unavailable or deadline exceeded.\n"
+    "Flag names take '-' or '_' alike (--job-id, --job_id).";
+
+int UsageError(absl::string_view message) {
+  std::cerr << "ota-cancel: " << message << "\nRun 'ota-cancel --help' for usage.\n";
+  return kExitUsage;
+}
+
+absl::StatusOr<std::string> ReadToken(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot open token file '", path, "'"));
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  // Token files usually end with a newline that is not part of the token.
+  std::string token(absl::StripAsciiWhitespace(contents.str()));
+  if (token.empty())
+    return absl::InvalidArgumentError(absl::StrCat("token file '", path, "' is empty"));
+  return token;
+}
+
+int Run(int argc, char** argv) {
+  absl::SetProgramUsageMessage(kUsage);
+  // --help lists the flags defined in this file (Abseil's default looks for a file named after
+  // the binary, which "ota-cancel" with its hyphen never matches).
+  absl::FlagsUsageConfig usage_config;
+  usage_config.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "client/ota_cancel_main.cc");
+  };
+  usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage_config);
+  std::vector<std::string> storage;
+  std::vector<char*> args = ota::NormalizeFlagNames(argc, argv, storage);
+  if (absl::Status usage = ota::client::CheckFlagUsage(args); !usage.ok()) {
+    return UsageError(usage.message());
+  }
+  const std::vector<char*> positional =
+      absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
+  if (positional.size() > 1) {
+    return UsageError(absl::StrCat("unexpected argument '", positional[1], "'"));
+  }
+
+  std::string target = absl::GetFlag(FLAGS_target);
+  if (target.empty()) {
+    // Read before any channel exists, while the process is still single-threaded.
+    // NOLINTNEXTLINE(concurrency-mt-unsafe)
+    if (const char* env = std::getenv("OTA_GATEWAY_TARGET"); env != nullptr) target = env;
+  }
+  if (target.empty()) return UsageError("--target (or OTA_GATEWAY_TARGET) is required");
+  const std::string job_id = absl::GetFlag(FLAGS_job_id);
+  if (job_id.empty()) return UsageError("--job-id is required");
+  const absl::Duration timeout = absl::GetFlag(FLAGS_timeout);
+  if (timeout <= absl::ZeroDuration() || timeout == absl::InfiniteDuration()) {
+    return UsageError("--timeout must be positive and finite");
+  }
+
+  ota::client::ConnectOptions options{
+      .use_tls = absl::GetFlag(FLAGS_tls),
+      .ca_file = absl::GetFlag(FLAGS_ca_file),
+      .cert_file = absl::GetFlag(FLAGS_cert_file),
+      .key_file = absl::GetFlag(FLAGS_key_file),
+  };
+  if (const std::string token_file = absl::GetFlag(FLAGS_token_file); !token_file.empty()) {
+    absl::StatusOr<std::string> token = ReadToken(token_file);
+    if (!token.ok()) return UsageError(token.status().message());
+    options.bearer_token = *std::move(token);
+  }
+  absl::StatusOr<ota::client::OtaClient> client = ota::client::OtaClient::Connect(target, options);
+  if (!client.ok()) return UsageError(client.status().message());
+
+  const ota::client::CancelResult result =
+      client->CancelByJob(job_id, absl::GetFlag(FLAGS_iot_instance_id), timeout);
+  if (absl::GetFlag(FLAGS_json)) {
+    std::cout << ota::client::CancelResultToJson(result).dump() << "\n";
+  } else if (result.ok()) {
+    std::cout << result.request_id << "\n";
+  } else {
+    std::cerr << "ota-cancel: " << ota::client::FormatCallError(*result.error) << "\n";
+  }
+  return ota::client::ExitCodeFor(result);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return Run(argc, argv); }

@@ -128,8 +128,14 @@ std::string FormatCallError(const CallError& error) {
   if (error.retry_delay) {
     parts.push_back(absl::StrCat("retry_after=", absl::FormatDuration(*error.retry_delay)));
   }
-  for (const FieldViolation& violation : error.field_violations) {
-    parts.push_back(absl::StrCat("field ", violation.field, ": ", violation.description));
+  if (!error.field_violations.empty()) {
+    parts.push_back(absl::StrCat(
+        "field_violations=[",
+        absl::StrJoin(error.field_violations, "; ",
+                      [](std::string* out, const FieldViolation& violation) {
+                        absl::StrAppend(out, violation.field, ": ", violation.description);
+                      }),
+        "]"));
   }
   std::string line = absl::StrCat(StatusCodeName(error.code), ": ", error.message);
   if (!parts.empty()) absl::StrAppend(&line, " (", absl::StrJoin(parts, " "), ")");

@@ -134,12 +134,12 @@ TEST(FormatCallErrorTest, ShowsEveryFieldThatIsSet) {
   error.alibaba_request_id = "RID-1";
   error.http_status = 429;
   error.retry_delay = absl::Milliseconds(250);
-  error.field_violations = {{"job_id", "odd"}};
+  error.field_violations = {{"job_id", "odd"}, {"iot_instance_id", "too long"}};
   EXPECT_EQ(
       FormatCallError(error),
       "RESOURCE_EXHAUSTED: slow down (reason=THROTTLED domain=iot.aliyuncs.com "
       "alibaba_code=Throttling.User alibaba_request_id=RID-1 http_status=429 retry_after=250ms "
-      "field job_id: odd)");
+      "field_violations=[job_id: odd; iot_instance_id: too long])");
 }
 
 TEST(FormatCallErrorTest, BareErrorHasNoParentheses) {

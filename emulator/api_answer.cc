@@ -28,23 +28,25 @@ std::string NewRequestId() {
 }
 
 ApiAnswer GatewayErrorAnswer(const GatewayError& error, absl::string_view host_id) {
-  ApiAnswer answer{.http_status = error.http_status, .code = error.code,
-                   .request_id = NewRequestId(), .body = {}};
+  ApiAnswer answer{.http_status = error.http_status,
+                   .code = error.code,
+                   .request_id = NewRequestId(),
+                   .body = {}};
   const nlohmann::json body = {
       {"RequestId", answer.request_id},
       {"HostId", host_id},
       {"Code", error.code},
       {"Message", error.message},
-      {"Recommend", absl::StrFormat("https://api.aliyun.com/troubleshoot?q=%s&product=Iot",
-                                    error.code)},
+      {"Recommend",
+       absl::StrFormat("https://api.aliyun.com/troubleshoot?q=%s&product=Iot", error.code)},
   };
   answer.body = body.dump();
   return answer;
 }
 
 ApiAnswer BusinessErrorAnswer(absl::string_view code, absl::string_view message) {
-  ApiAnswer answer{.http_status = 200, .code = std::string(code), .request_id = NewRequestId(),
-                   .body = {}};
+  ApiAnswer answer{
+      .http_status = 200, .code = std::string(code), .request_id = NewRequestId(), .body = {}};
   const nlohmann::json body = {
       {"RequestId", answer.request_id},
       {"Success", false},

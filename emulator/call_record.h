@@ -27,11 +27,11 @@ struct CallRecord {
   std::string job_id;
   std::string iot_instance_id;
   std::string access_key_id;
-  std::string signature_method;  // "HMAC-SHA1", "ACS3-HMAC-SHA256" or empty
-  int http_status = 0;           // 0: the connection was closed without an answer
-  std::string code;              // the Code answered; empty on success
-  std::string request_id;        // the RequestId answered; empty when nothing was answered
-  std::string fault;             // the injected fault, if any: "status", "reset", "garbage"
+  std::string signature_method;     // "HMAC-SHA1", "ACS3-HMAC-SHA256" or empty
+  int http_status = 0;              // 0: the connection was closed without an answer
+  std::string code;                 // the Code answered; empty on success
+  std::string request_id;           // the RequestId answered; empty when nothing was answered
+  std::string fault;                // the injected fault, if any: "status", "reset", "garbage"
   std::int64_t latency_micros = 0;  // injected delay before answering
 
   friend bool operator==(const CallRecord&, const CallRecord&) = default;

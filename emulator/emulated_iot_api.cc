@@ -51,15 +51,14 @@ ApiAnswer EmulatedIotApi::Handle(const IncomingRequest& request, CallRecord& rec
   if (auth.error) {
     answer = GatewayErrorAnswer(*auth.error, host);
   } else if (auth.action != kCancelAction) {
-    answer = GatewayErrorAnswer(
-        {404, "InvalidAction.NotFound",
-         "Specified api is not found, please check your url and method."},
-        host);
+    answer = GatewayErrorAnswer({404, "InvalidAction.NotFound",
+                                 "Specified api is not found, please check your url and method."},
+                                host);
   } else if (auth.version != kIotApiVersion) {
-    answer = GatewayErrorAnswer(
-        {400, "InvalidVersion",
-         absl::StrCat("Specified parameter Version is not valid; expected ", std::string(kIotApiVersion), ".")},
-        host);
+    answer = GatewayErrorAnswer({400, "InvalidVersion",
+                                 absl::StrCat("Specified parameter Version is not valid; expected ",
+                                              std::string(kIotApiVersion), ".")},
+                                host);
   } else if (!quota_.TryAdmit(auth.account)) {
     answer = GatewayErrorAnswer(
         {400, "Throttling.User", "Request was denied due to user flow control."}, host);

@@ -16,7 +16,6 @@
 #pragma once
 
 #include "absl/strings/string_view.h"
-
 #include "emulator/api_answer.h"
 #include "emulator/call_record.h"
 #include "emulator/job_table.h"

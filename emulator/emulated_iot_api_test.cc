@@ -1,1 +1,164 @@
+#include "emulator/emulated_iot_api.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "server/clock.h"
+#include "server/rpc_signer.h"
+
+namespace ota {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::MatchesRegex;
+
+constexpr absl::Time kNow = absl::FromUnixSeconds(1700000000);
+constexpr char kHost[] = "127.0.0.1:18080";
+constexpr char kRequestIdPattern[] = "[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}";
+
+class EmulatedIotApiTest : public ::testing::Test {
+ protected:
+  // Signs with the real signer (v3) and hands the request to the API.
+  ApiAnswer Call(const RpcCall& call, CallRecord& record, const std::string& key_id = "K1",
+                 const std::string& secret = "s1") {
+    const Credentials credentials{
+        .access_key_id = key_id, .access_key_secret = secret, .security_token = ""};
+    const HttpRequest signed_request =
+        SignRpcCall(SignatureVersion::kAcs3HmacSha256, call, endpoint_, credentials, clock_.Now(),
+                    absl::StrCat("nonce-", ++nonces_used_));
+    const std::string prefix = absl::StrCat("http://", kHost);
+    return api_.Handle(
+        MakeIncomingRequest(signed_request.method, signed_request.url.substr(prefix.size()),
+                            signed_request.headers, signed_request.body),
+        record);
+  }
+  ApiAnswer Cancel(const std::string& job_id, const std::string& instance = "",
+                   const std::string& key_id = "K1", const std::string& secret = "s1") {
+    CallRecord record;
+    RpcCall call{.action = "CancelOTAStrategyByJob", .version = "2018-01-20", .params = {}};
+    if (!job_id.empty()) call.params["JobId"] = job_id;
+    if (!instance.empty()) call.params["IotInstanceId"] = instance;
+    return Call(call, record, key_id, secret);
+  }
+
+  FakeClock clock_{kNow};
+  NonceRegistry nonces_{absl::Minutes(15), clock_};
+  // K1 and K2 share account A; K3 has its own.
+  RequestAuthenticator auth_{{{.id = "K1", .secret = "s1", .account = "A", .security_token = ""},
+                              {.id = "K2", .secret = "s2", .account = "A", .security_token = ""},
+                              {.id = "K3", .secret = "s3", .account = "B", .security_token = ""}},
+                             absl::Minutes(15),
+                             nonces_,
+                             clock_};
+  QuotaWindow quota_{2, clock_};
+  JobTable jobs_{{{.job_id = "dyn-1", .state = JobState::kDynamic, .iot_instance_id = ""},
+                  {.job_id = "dyn-2", .state = JobState::kDynamic, .iot_instance_id = ""},
+                  {.job_id = "dyn-3", .state = JobState::kDynamic, .iot_instance_id = ""},
+                  {.job_id = "static-1", .state = JobState::kStatic, .iot_instance_id = ""},
+                  {.job_id = "inst-1", .state = JobState::kDynamic, .iot_instance_id = "iot-1"}},
+                 {}};
+  EmulatedIotApi api_{auth_, quota_, jobs_};
+  Endpoint endpoint_ = *ParseEndpoint(absl::StrCat("http://", kHost, "/"));
+  int nonces_used_ = 0;
+};
+
+TEST_F(EmulatedIotApiTest, SuccessIsExactlyRequestIdAndSuccessTrue) {
+  CallRecord record;
+  const ApiAnswer answer = Call(
+      {.action = "CancelOTAStrategyByJob", .version = "2018-01-20", .params = {{"JobId", "dyn-1"}}},
+      record);
+  EXPECT_EQ(answer.http_status, 200);
+  const nlohmann::json body = nlohmann::json::parse(answer.body);
+  EXPECT_EQ(body.size(), 2u);
+  EXPECT_EQ(body["Success"], true);
+  EXPECT_THAT(body["RequestId"].get<std::string>(), MatchesRegex(kRequestIdPattern));
+  EXPECT_EQ(record.http_status, 200);
+  EXPECT_EQ(record.code, "");
+  EXPECT_EQ(record.job_id, "dyn-1");
+  EXPECT_EQ(record.access_key_id, "K1");
+  EXPECT_EQ(record.signature_method, "ACS3-HMAC-SHA256");
+  EXPECT_EQ(record.request_id, body["RequestId"]);
+  EXPECT_EQ(jobs_.Snapshot()[0].state, JobState::kCancelled);
+}
+
+TEST_F(EmulatedIotApiTest, BusinessFailuresAre200WithSuccessFalse) {
+  struct Case {
+    std::string job, instance, code;
+  };
+  for (const Case& c : {Case{"nope", "", "iot.ota.OtaJobNotExist"},
+                        Case{"static-1", "", "iot.ota.OtaJobTypeNotSupported"},
+                        Case{"inst-1", "iot-404", "iot.system.InstanceNotFound"}}) {
+    clock_.Advance(absl::Seconds(1));  // stay inside the quota
+    const ApiAnswer answer = Cancel(c.job, c.instance);
+    EXPECT_EQ(answer.http_status, 200) << c.job;
+    const nlohmann::json body = nlohmann::json::parse(answer.body);
+    EXPECT_EQ(body["Success"], false);
+    EXPECT_EQ(body["Code"], c.code);
+    EXPECT_FALSE(body["ErrorMessage"].get<std::string>().empty());
+    EXPECT_THAT(body["RequestId"].get<std::string>(), MatchesRegex(kRequestIdPattern));
+    EXPECT_EQ(answer.code, c.code);
+  }
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_EQ(Cancel("dyn-1").http_status, 200);
+  const nlohmann::json again = nlohmann::json::parse(Cancel("dyn-1").body);
+  EXPECT_EQ(again["Code"], "iot.ota.OtaJobStatusNotSupported");
+}
+
+TEST_F(EmulatedIotApiTest, GatewayErrorsHaveAlibabasShape) {
+  const ApiAnswer answer = Cancel("dyn-1", "", "K1", "wrong-secret");
+  EXPECT_EQ(answer.http_status, 400);
+  const nlohmann::json body = nlohmann::json::parse(answer.body);
+  EXPECT_EQ(body["Code"], "SignatureDoesNotMatch");
+  EXPECT_EQ(body["HostId"], kHost);
+  EXPECT_TRUE(body.contains("Message"));
+  EXPECT_TRUE(body.contains("Recommend"));
+  EXPECT_THAT(body["RequestId"].get<std::string>(), MatchesRegex(kRequestIdPattern));
+  EXPECT_EQ(jobs_.Snapshot()[0].state, JobState::kDynamic);  // nothing happened
+}
+
+TEST_F(EmulatedIotApiTest, WrongActionVersionAndMissingJobId) {
+  CallRecord record;
+  ApiAnswer answer = Call({.action = "QueryOTAJob", .version = "2018-01-20", .params = {}}, record);
+  EXPECT_EQ(answer.http_status, 404);
+  EXPECT_EQ(answer.code, "InvalidAction.NotFound");
+  EXPECT_EQ(record.action, "QueryOTAJob");
+
+  answer = Call(
+      {.action = "CancelOTAStrategyByJob", .version = "2017-04-20", .params = {{"JobId", "dyn-1"}}},
+      record);
+  EXPECT_EQ(answer.http_status, 400);
+  EXPECT_EQ(answer.code, "InvalidVersion");
+
+  clock_.Advance(absl::Seconds(1));
+  answer = Cancel("");
+  EXPECT_EQ(answer.http_status, 400);
+  EXPECT_EQ(answer.code, "MissingParameter");
+  EXPECT_THAT(answer.body, ::testing::HasSubstr("JobId"));
+}
+
+TEST_F(EmulatedIotApiTest, QuotaIsSharedByTheKeysOfOneAccount) {
+  EXPECT_EQ(Cancel("dyn-1", "", "K1", "s1").http_status, 200);
+  EXPECT_EQ(Cancel("dyn-2", "", "K2", "s2").http_status, 200);
+  const ApiAnswer throttled = Cancel("dyn-3", "", "K2", "s2");
+  EXPECT_EQ(throttled.http_status, 400);
+  const nlohmann::json body = nlohmann::json::parse(throttled.body);
+  EXPECT_EQ(body["Code"], "Throttling.User");
+  EXPECT_EQ(body["Message"], "Request was denied due to user flow control.");
+  // Account B is unaffected; the throttled call changed nothing.
+  EXPECT_EQ(Cancel("nope", "", "K3", "s3").code, "iot.ota.OtaJobNotExist");
+  EXPECT_EQ(jobs_.Snapshot()[2].state, JobState::kDynamic);
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_EQ(Cancel("dyn-3", "", "K2", "s2").code, "");
+}
+
+TEST_F(EmulatedIotApiTest, EveryAnswerHasAFreshRequestId) {
+  const std::string a = nlohmann::json::parse(Cancel("nope").body)["RequestId"];
+  const std::string b = nlohmann::json::parse(Cancel("nope").body)["RequestId"];
+  EXPECT_NE(a, b);
+}
+
+}  // namespace
+}  // namespace ota

@@ -42,12 +42,10 @@ ABSL_FLAG(int, fault_status, 0,
           "Fault: answer with this HTTP status (e.g. 500, 503) and an Alibaba-shaped error body.");
 ABSL_FLAG(bool, fault_reset, false, "Fault: close the connection without answering.");
 ABSL_FLAG(bool, fault_garbage, false, "Fault: answer HTTP 200 with a body that is not JSON.");
-ABSL_FLAG(double, fault_rate, 1.0,
-          "Probability 0..1 that a call is hit by the configured faults.");
+ABSL_FLAG(double, fault_rate, 1.0, "Probability 0..1 that a call is hit by the configured faults.");
 ABSL_FLAG(std::string, record_file, "",
           "Append every API call received to this file, one JSON object per line.");
-ABSL_FLAG(int, threads, 32,
-          "HTTP worker threads; each open keep-alive connection occupies one.");
+ABSL_FLAG(int, threads, 32, "HTTP worker threads; each open keep-alive connection occupies one.");
 
 namespace ota {
 
@@ -71,7 +69,8 @@ AccessKey DemoAccessKey() {
 absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view text) {
   const std::size_t colon = text.rfind(':');
   if (colon == absl::string_view::npos || colon == 0) {
-    return absl::InvalidArgumentError(absl::StrCat("--listen must be HOST:PORT, got \"", text, "\""));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--listen must be HOST:PORT, got \"", text, "\""));
   }
   ListenAddress out;
   absl::string_view host = text.substr(0, colon);
@@ -186,7 +185,8 @@ std::vector<char*> JoinRepeatedFlags(int argc, char** argv, const std::vector<st
     if (inserted) storage.emplace_back();  // filled in below
   }
   for (const auto& [name, where_values] : seen) {
-    storage[where_values.first] = absl::StrCat("--", name, "=", absl::StrJoin(where_values.second, ","));
+    storage[where_values.first] =
+        absl::StrCat("--", name, "=", absl::StrJoin(where_values.second, ","));
   }
   std::vector<char*> pointers;
   pointers.reserve(storage.size());

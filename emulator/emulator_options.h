@@ -14,10 +14,10 @@
 #pragma once
 
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "emulator/fault_injector.h"
 #include "emulator/job_table.h"
@@ -67,7 +67,8 @@ struct JobsFile {
 
 // Abseil keeps only the last value of a flag given several times. For each flag in `names`
 // (underscore spelling, after NormalizeFlagNames), this folds every occurrence, "--name=v" or
-// "--name v", into one "--name=v1,v2" placed at the first occurrence. Nothing after "--" is touched.
+// "--name v", into one "--name=v1,v2" placed at the first occurrence. Nothing after "--" is
+// touched.
 [[nodiscard]] std::vector<char*> JoinRepeatedFlags(int argc, char** argv,
                                                    const std::vector<std::string>& names,
                                                    std::vector<std::string>& storage);

@@ -1,1 +1,116 @@
+#include "emulator/emulator_options.h"
+
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
+
+namespace ota {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+TEST(EmulatorOptionsTest, ParsesListenAddresses) {
+  absl::StatusOr<ListenAddress> v4 = ParseListenAddress("127.0.0.1:18080");
+  ASSERT_TRUE(v4.ok());
+  EXPECT_EQ(v4->host, "127.0.0.1");
+  EXPECT_EQ(v4->port, 18080);
+  absl::StatusOr<ListenAddress> v6 = ParseListenAddress("[::1]:0");
+  ASSERT_TRUE(v6.ok());
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_EQ(v6->port, 0);
+  for (const char* bad : {"18080", ":18080", "host:", "host:70000", "host:http"}) {
+    EXPECT_FALSE(ParseListenAddress(bad).ok()) << bad;
+  }
+}
+
+TEST(EmulatorOptionsTest, ParsesAccessKeysWithOptionalAccountAndToken) {
+  absl::StatusOr<AccessKey> plain = ParseAccessKeySpec("ID1:SEC1");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->id, "ID1");
+  EXPECT_EQ(plain->secret, "SEC1");
+  EXPECT_EQ(plain->account, "ID1");  // its own account
+  EXPECT_EQ(plain->security_token, "");
+
+  absl::StatusOr<AccessKey> full = ParseAccessKeySpec("ID2:SEC2:acct:tok");
+  ASSERT_TRUE(full.ok());
+  EXPECT_EQ(full->account, "acct");
+  EXPECT_EQ(full->security_token, "tok");
+
+  for (const char* bad : {"ONLYID", "ID:", ":SECRET", "a:b:c:d:e"}) {
+    absl::StatusOr<AccessKey> key = ParseAccessKeySpec(bad);
+    EXPECT_FALSE(key.ok()) << bad;
+  }
+  absl::StatusOr<AccessKey> secret_only = ParseAccessKeySpec("mysecretvalue");
+  EXPECT_THAT(std::string(secret_only.status().message()), Not(HasSubstr("mysecretvalue")));
+}
+
+TEST(EmulatorOptionsTest, ParsesJobSpecs) {
+  absl::StatusOr<JobSpec> job = ParseJobSpec("JOB-1=dynamic");
+  ASSERT_TRUE(job.ok());
+  EXPECT_EQ(*job, (JobSpec{.job_id = "JOB-1", .state = JobState::kDynamic, .iot_instance_id = ""}));
+  job = ParseJobSpec("J=static@iot-instc-1");
+  ASSERT_TRUE(job.ok());
+  EXPECT_EQ(*job,
+            (JobSpec{.job_id = "J", .state = JobState::kStatic, .iot_instance_id = "iot-instc-1"}));
+  for (const char* bad : {"J", "=dynamic", "J=", "J=paused"}) {
+    EXPECT_FALSE(ParseJobSpec(bad).ok()) << bad;
+  }
+}
+
+TEST(EmulatorOptionsTest, ParsesJobsFiles) {
+  absl::StatusOr<JobsFile> file = ParseJobsFile(R"({
+    "jobs": [{"job_id": "a", "state": "dynamic"},
+             {"job_id": "b", "state": "finished", "iot_instance_id": "i1"}],
+    "iot_instances": ["i2"]})");
+  ASSERT_TRUE(file.ok()) << file.status();
+  EXPECT_THAT(
+      file->jobs,
+      ElementsAre(JobSpec{.job_id = "a", .state = JobState::kDynamic, .iot_instance_id = ""},
+                  JobSpec{.job_id = "b", .state = JobState::kFinished, .iot_instance_id = "i1"}));
+  EXPECT_THAT(file->iot_instances, ElementsAre("i2"));
+  for (const char* bad :
+       {"[]", R"({"jobs": {}})", R"({"jobs": [{"state": "dynamic"}]})",
+        R"({"jobs": [{"job_id": "x", "state": "odd"}]})", R"({"iot_instances": [1]})", "{"}) {
+    EXPECT_FALSE(ParseJobsFile(bad).ok()) << bad;
+  }
+}
+
+std::vector<std::string> Join(std::vector<std::string> args) {
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  std::vector<std::string> storage;
+  std::vector<char*> out =
+      JoinRepeatedFlags(static_cast<int>(argv.size()), argv.data(), {"job", "access_key"}, storage);
+  return {out.begin(), out.end()};
+}
+
+TEST(EmulatorOptionsTest, JoinsRepeatedFlagsInOrder) {
+  EXPECT_THAT(Join({"iot-emulator", "--job=a=dynamic", "--qps=3", "--job", "b=static",
+                    "-job=c=finished", "--access_key=K:S"}),
+              ElementsAre("iot-emulator", "--job=a=dynamic,b=static,c=finished", "--qps=3",
+                          "--access_key=K:S"));
+}
+
+TEST(EmulatorOptionsTest, JoinLeavesOtherArgumentsAlone) {
+  EXPECT_THAT(Join({"iot-emulator", "--jobs_file=f.json", "--", "--job=x"}),
+              ElementsAre("iot-emulator", "--jobs_file=f.json", "--", "--job=x"));
+}
+
+TEST(EmulatorOptionsTest, DemoDefaultsAreDynamicAndStaticJobsAndTheDemoKey) {
+  const std::vector<JobSpec> jobs = DefaultDemoJobs();
+  ASSERT_GE(jobs.size(), 2u);
+  EXPECT_EQ(
+      jobs[0],
+      (JobSpec{.job_id = "demo-dynamic-0001", .state = JobState::kDynamic, .iot_instance_id = ""}));
+  bool has_static = false;
+  for (const JobSpec& job : jobs) has_static |= job.job_id == "demo-static-0001";
+  EXPECT_TRUE(has_static);
+  EXPECT_EQ(DemoAccessKey().id, "EMULATORDEMOKEYID0001");
+}
+
+}  // namespace
+}  // namespace ota

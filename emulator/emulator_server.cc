@@ -1,20 +1,17 @@
 #include "emulator/emulator_server.h"
 
-#include <dirent.h>
-#include <netdb.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <cstdint>
 #include <cstdlib>
-#include "absl/strings/string_view.h"
 #include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
+#include "emulator/open_connections.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
 
@@ -24,70 +21,9 @@ namespace {
 constexpr absl::Duration kNonceRetention = absl::Minutes(15);
 constexpr char kJson[] = "application/json;charset=utf-8";
 
-ParamMap ParseUrlEncoded(const std::string& text) {
-  httplib::Params decoded;
-  httplib::detail::parse_query_text(text, decoded);
-  ParamMap out;
-  for (auto& [name, value] : decoded) out.emplace(name, value);  // the first of duplicates wins
-  return out;
-}
-
 IncomingRequest ToIncomingRequest(const httplib::Request& req) {
-  IncomingRequest out;
-  out.method = req.method;
-  out.path = req.path;
-  if (const std::size_t q = req.target.find('?'); q != std::string::npos) {
-    out.query = ParseUrlEncoded(req.target.substr(q + 1));
-  }
-  for (const auto& [name, value] : req.headers) {
-    out.headers.emplace(absl::AsciiStrToLower(name), value);
-  }
-  if (absl::StartsWith(absl::AsciiStrToLower(out.Header("content-type")),
-                       "application/x-www-form-urlencoded")) {
-    out.form = ParseUrlEncoded(req.body);
-  }
-  out.body = req.body;
-  return out;
-}
-
-std::string NumericHost(const sockaddr_storage& address, socklen_t length, int& port) {
-  char host[NI_MAXHOST];
-  char service[NI_MAXSERV];
-  if (getnameinfo(reinterpret_cast<const sockaddr*>(&address), length, host, sizeof(host),
-                  service, sizeof(service), NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
-    return {};
-  }
-  if (!absl::SimpleAtoi(service, &port)) port = -1;
-  return host;
-}
-
-// The --fault-reset fault: cuts the connection `req` arrived on so the client gets no answer.
-// httplib hands handlers no socket, so the socket is found among the process's descriptors by its
-// two endpoints; shutting it down makes httplib's own write fail and close it.
-void CutConnection(const httplib::Request& req) {
-  DIR* fds = opendir("/proc/self/fd");
-  if (fds == nullptr) return;
-  while (const dirent* entry = readdir(fds)) {
-    int fd = -1;
-    if (!absl::SimpleAtoi(entry->d_name, &fd) || fd == dirfd(fds)) continue;
-    sockaddr_storage local{};
-    sockaddr_storage peer{};
-    socklen_t local_len = sizeof(local);
-    socklen_t peer_len = sizeof(peer);
-    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0 ||
-        getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0) {
-      continue;
-    }
-    int local_port = -1;
-    int peer_port = -1;
-    if (NumericHost(local, local_len, local_port) == req.local_addr &&
-        local_port == req.local_port && NumericHost(peer, peer_len, peer_port) == req.remote_addr &&
-        peer_port == req.remote_port) {
-      shutdown(fd, SHUT_RDWR);
-      break;
-    }
-  }
-  closedir(fds);
+  HeaderList headers(req.headers.begin(), req.headers.end());
+  return MakeIncomingRequest(req.method, req.target, headers, req.body);
 }
 
 void ReplyJson(httplib::Response& res, int status, const std::string& body) {
@@ -109,6 +45,10 @@ std::string JobsToJson(const std::vector<JobSpec>& jobs) {
   return array.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+std::string ConnectionKey(const std::string& remote_addr, int remote_port) {
+  return absl::StrCat(remote_addr, "|", remote_port);
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<EmulatorServer>> EmulatorServer::Create(
@@ -128,8 +68,8 @@ absl::StatusOr<std::unique_ptr<EmulatorServer>> EmulatorServer::Create(
     auto tls = std::make_unique<httplib::SSLServer>(options.tls_cert_file.c_str(),
                                                     options.tls_key_file.c_str());
     if (!tls->is_valid()) {
-      return absl::InvalidArgumentError(absl::StrCat("cannot use TLS certificate ",
-                                                     options.tls_cert_file, " with its key"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot use TLS certificate ", options.tls_cert_file, " with its key"));
     }
     server->http_ = std::move(tls);
   }
@@ -154,7 +94,24 @@ EmulatorServer::EmulatorServer(const EmulatorOptions& options, const Clock& cloc
 
 EmulatorServer::~EmulatorServer() = default;
 
+void EmulatorServer::MarkBusy(const httplib::Request& req, bool busy) {
+  const std::string key = ConnectionKey(req.remote_addr, req.remote_port);
+  absl::MutexLock lock(&busy_mu_);
+  if (busy) {
+    busy_connections_.insert(key);
+  } else {
+    busy_connections_.erase(key);
+  }
+}
+
 void EmulatorServer::InstallRoutes() {
+  http_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response&) {
+    MarkBusy(req, true);
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  // httplib calls its logger once the answer has been written.
+  http_->set_logger(
+      [this](const httplib::Request& req, const httplib::Response&) { MarkBusy(req, false); });
   auto api = [this](const httplib::Request& req, httplib::Response& res) {
     HandleApiCall(req, res);
   };
@@ -244,7 +201,11 @@ void EmulatorServer::HandleApiCall(const httplib::Request& req, httplib::Respons
   // call recorded, and a delayed call is visible while it is in flight.
   recorder_->Add(record);
   if (fault.latency > absl::ZeroDuration()) absl::SleepFor(fault.latency);
-  if (fault.answer == FaultAnswer::kReset) CutConnection(req);
+  if (fault.answer == FaultAnswer::kReset) {
+    ShutdownConnection({req.local_addr, req.local_port, req.remote_addr, req.remote_port},
+                       SHUT_RDWR);
+    MarkBusy(req, false);  // no answer will be written, so the logger won't run
+  }
 }
 
 absl::StatusOr<std::string> EmulatorServer::Bind() {
@@ -256,17 +217,30 @@ absl::StatusOr<std::string> EmulatorServer::Bind() {
   } else if (!http_->bind_to_port(listen.host, port)) {
     port = 0;
   }
+  bound_port_ = port;
   if (port == 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", listen.host, ":", listen.port));
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", listen.host, ":", listen.port));
   }
   const bool ipv6 = absl::StrContains(listen.host, ':');
-  return absl::StrCat(options_.tls_cert_file.empty() ? "http" : "https", "://",
-                      ipv6 ? "[" : "", listen.host, ipv6 ? "]" : "", ":", port);
+  return absl::StrCat(options_.tls_cert_file.empty() ? "http" : "https", "://", ipv6 ? "[" : "",
+                      listen.host, ipv6 ? "]" : "", ":", port);
 }
 
 void EmulatorServer::Serve() { http_->listen_after_bind(); }
 
-void EmulatorServer::Stop() { http_->stop(); }
+void EmulatorServer::Stop() {
+  http_->stop();
+  // Idle keep-alive connections would otherwise hold Serve() for the keep-alive timeout: close
+  // them now. Busy ones are left alone so the calls in flight get their answers.
+  const int port = bound_port_;
+  if (port <= 0) return;
+  absl::MutexLock lock(&busy_mu_);
+  ShutdownConnections(
+      [&](const ConnectionEndpoints& c) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        return c.local_port == port &&
+               !busy_connections_.contains(ConnectionKey(c.remote_addr, c.remote_port));
+      },
+      SHUT_RDWR);
+}
 
 }  // namespace ota

@@ -1,4 +1,5 @@
-// EmulatorServer: iot-emulator's HTTP(S) server, standing in for https://iot.<region>.aliyuncs.com/.
+// EmulatorServer: iot-emulator's HTTP(S) server, standing in for
+// https://iot.<region>.aliyuncs.com/.
 //
 // Serves the RPC API at "/" (GET or POST, see EmulatedIotApi) with injected faults applied, and
 // the control endpoints tests use on a running emulator:
@@ -14,10 +15,13 @@
 //   (*server)->Serve();                                     // until Stop() from another thread
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "emulator/call_record.h"
 #include "emulator/emulated_iot_api.h"
 #include "emulator/emulator_options.h"
@@ -56,6 +60,8 @@ class EmulatorServer {
   EmulatorServer(const EmulatorOptions& options, const Clock& clock);
   void InstallRoutes();
   void HandleApiCall(const httplib::Request& req, httplib::Response& res);
+  // A connection is busy from the moment its request is routed until its answer is written.
+  void MarkBusy(const httplib::Request& req, bool busy);
 
   const EmulatorOptions options_;
   const Clock& clock_;
@@ -67,6 +73,9 @@ class EmulatorServer {
   FaultInjector faults_;
   std::unique_ptr<CallRecorder> recorder_;
   std::unique_ptr<httplib::Server> http_;
+  std::atomic<int> bound_port_{0};
+  absl::Mutex busy_mu_;
+  absl::flat_hash_set<std::string> busy_connections_ ABSL_GUARDED_BY(busy_mu_);  // remote ip:port
 };
 
 }  // namespace ota

@@ -13,8 +13,8 @@ absl::Status ValidateFaultConfig(const FaultConfig& config) {
     return absl::InvalidArgumentError(
         absl::StrCat("fault status must be an HTTP error status 400..599, got ", config.status));
   }
-  const int answers = (config.status != 0 ? 1 : 0) + (config.reset ? 1 : 0) +
-                      (config.garbage ? 1 : 0);
+  const int answers =
+      (config.status != 0 ? 1 : 0) + (config.reset ? 1 : 0) + (config.garbage ? 1 : 0);
   if (answers > 1) {
     return absl::InvalidArgumentError("choose at most one of fault status, reset and garbage");
   }

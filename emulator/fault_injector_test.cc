@@ -1,1 +1,92 @@
+#include "emulator/fault_injector.h"
+
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+
+namespace ota {
+namespace {
+
+TEST(FaultInjectorTest, NoFaultsByDefault) {
+  FaultInjector faults(FaultConfig{});
+  for (int i = 0; i < 100; ++i) {
+    const FaultDecision d = faults.Draw();
+    ASSERT_EQ(d.answer, FaultAnswer::kNone);
+    ASSERT_EQ(d.latency, absl::ZeroDuration());
+  }
+}
+
+TEST(FaultInjectorTest, RateOneAlwaysHitsWithLatencyAndAnswer) {
+  FaultInjector faults(FaultConfig{.latency = absl::Milliseconds(5), .status = 503});
+  for (int i = 0; i < 50; ++i) {
+    const FaultDecision d = faults.Draw();
+    ASSERT_EQ(d.answer, FaultAnswer::kStatus);
+    ASSERT_EQ(d.status, 503);
+    ASSERT_EQ(d.latency, absl::Milliseconds(5));
+  }
+}
+
+TEST(FaultInjectorTest, RateIsAProbability) {
+  FaultInjector faults(FaultConfig{.reset = true, .rate = 0.3});
+  int hits = 0;
+  constexpr int kDraws = 10000;
+  for (int i = 0; i < kDraws; ++i) hits += faults.Draw().answer == FaultAnswer::kReset ? 1 : 0;
+  // 0.3 +- 6 standard deviations (sd = sqrt(10000 * 0.3 * 0.7) ~ 46).
+  EXPECT_GT(hits, 2700);
+  EXPECT_LT(hits, 3300);
+
+  faults.Set(FaultConfig{.garbage = true, .rate = 0.0});
+  for (int i = 0; i < 1000; ++i) ASSERT_EQ(faults.Draw().answer, FaultAnswer::kNone);
+}
+
+TEST(FaultInjectorTest, SetAndResetAtRuntime) {
+  FaultInjector faults(FaultConfig{.garbage = true});
+  faults.Set(FaultConfig{});
+  EXPECT_EQ(faults.Draw().answer, FaultAnswer::kNone);
+  faults.Reset();
+  EXPECT_EQ(faults.Draw().answer, FaultAnswer::kGarbage);
+}
+
+TEST(FaultInjectorTest, ParsesJsonWithDefaultsAndRoundTrips) {
+  absl::StatusOr<FaultConfig> config =
+      FaultConfigFromJson(R"({"latency": "250ms", "status": 500, "rate": 0.5})");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->latency, absl::Milliseconds(250));
+  EXPECT_EQ(config->status, 500);
+  EXPECT_FALSE(config->reset);
+  EXPECT_DOUBLE_EQ(config->rate, 0.5);
+
+  absl::StatusOr<FaultConfig> again = FaultConfigFromJson(FaultConfigToJson(*config));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->latency, config->latency);
+  EXPECT_EQ(again->status, config->status);
+  EXPECT_DOUBLE_EQ(again->rate, config->rate);
+
+  absl::StatusOr<FaultConfig> ms = FaultConfigFromJson(R"({"latency_ms": 1500})");
+  ASSERT_TRUE(ms.ok());
+  EXPECT_EQ(ms->latency, absl::Milliseconds(1500));
+  EXPECT_DOUBLE_EQ(ms->rate, 1.0);
+
+  absl::StatusOr<FaultConfig> off = FaultConfigFromJson("{}");
+  ASSERT_TRUE(off.ok());
+  EXPECT_FALSE(off->Active());
+}
+
+TEST(FaultInjectorTest, RejectsInvalidConfigs) {
+  for (const char* bad : {R"({"status": 200})", R"({"status": 503, "reset": true})",
+                          R"({"reset": true, "garbage": true})", R"({"rate": 1.5})",
+                          R"({"rate": -0.1})", R"({"latency": "soon"})", R"({"latency": "-1s"})",
+                          R"({"bogus": 1})", R"({"reset": "yes"})", "[1]", "not json"}) {
+    EXPECT_FALSE(FaultConfigFromJson(bad).ok()) << bad;
+  }
+}
+
+TEST(FaultInjectorTest, InjectedStatusesCarryAlibabaCodes) {
+  EXPECT_EQ(InjectedStatusError(503).code, "ServiceUnavailable");
+  EXPECT_EQ(InjectedStatusError(500).code, "InternalError");
+  EXPECT_EQ(InjectedStatusError(502).code, "InternalError");
+  EXPECT_EQ(InjectedStatusError(429).code, "Throttling");
+  EXPECT_EQ(InjectedStatusError(503).http_status, 503);
+}
+
+}  // namespace
+}  // namespace ota

@@ -13,8 +13,8 @@ absl::StatusOr<JobState> ParseJobState(absl::string_view text) {
   if (lower == "static") return JobState::kStatic;
   if (lower == "finished") return JobState::kFinished;
   if (lower == "cancelled" || lower == "canceled") return JobState::kCancelled;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "job state must be dynamic, static, finished or cancelled, got \"", text, "\""));
+  return absl::InvalidArgumentError(
+      absl::StrCat("job state must be dynamic, static, finished or cancelled, got \"", text, "\""));
 }
 
 absl::string_view JobStateName(JobState state) {

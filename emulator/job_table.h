@@ -11,12 +11,12 @@
 #pragma once
 
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 
 namespace ota {
@@ -38,11 +38,11 @@ struct JobSpec {
 
 // What a cancel call found; each failure maps to one business error code.
 enum class CancelResult {
-  kCancelled,                // the job was dynamic and is now cancelled
-  kJobNotFound,              // no such job in the named instance
-  kJobTypeNotSupported,      // a static job has no dynamic policy
-  kJobStatusNotSupported,    // already finished or cancelled
-  kInstanceNotFound,         // the IotInstanceId is not a known instance
+  kCancelled,              // the job was dynamic and is now cancelled
+  kJobNotFound,            // no such job in the named instance
+  kJobTypeNotSupported,    // a static job has no dynamic policy
+  kJobStatusNotSupported,  // already finished or cancelled
+  kInstanceNotFound,       // the IotInstanceId is not a known instance
 };
 
 class JobTable {

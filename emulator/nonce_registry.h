@@ -11,10 +11,10 @@
 
 #include <deque>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/clock.h"

@@ -1,13 +1,13 @@
 #include "emulator/request_authenticator.h"
 
 #include <array>
-#include "absl/strings/string_view.h"
 #include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 
 namespace ota {
 namespace {
@@ -81,11 +81,6 @@ std::optional<Acs3Authorization> ParseAcs3Authorization(absl::string_view header
 
 }  // namespace
 
-std::string IncomingRequest::Header(const std::string& lower_name) const {
-  auto it = headers.find(lower_name);
-  return it == headers.end() ? std::string() : it->second;
-}
-
 RequestAuthenticator::RequestAuthenticator(const std::vector<AccessKey>& keys,
                                            absl::Duration max_skew, NonceRegistry& nonces,
                                            const Clock& clock)
@@ -151,7 +146,7 @@ void RequestAuthenticator::AuthenticateV1(const IncomingRequest& request,
   const ParamMap& params = result.params;
 
   static constexpr std::array<absl::string_view, 8> kRequired = {
-      "Action",         "Version",          "AccessKeyId", "Timestamp",
+      "Action",         "Version",          "AccessKeyId",     "Timestamp",
       "SignatureNonce", "SignatureVersion", "SignatureMethod", "Signature"};
   for (absl::string_view name : kRequired) {
     if (ParamOrEmpty(params, std::string(name)).empty()) {
@@ -203,8 +198,8 @@ void RequestAuthenticator::AuthenticateAcs3(const IncomingRequest& request,
     return;
   }
   static constexpr std::array<absl::string_view, 6> kRequired = {
-      "host",          "x-acs-action",          "x-acs-version",
-      "x-acs-date",    "x-acs-signature-nonce", "x-acs-content-sha256"};
+      "host",       "x-acs-action",          "x-acs-version",
+      "x-acs-date", "x-acs-signature-nonce", "x-acs-content-sha256"};
   for (absl::string_view name : kRequired) {
     if (request.Header(std::string(name)).empty()) {
       result.error = MissingParameter(name);
@@ -212,8 +207,7 @@ void RequestAuthenticator::AuthenticateAcs3(const IncomingRequest& request,
     }
   }
   // Every header that can change the meaning of the call must be covered by the signature.
-  const std::vector<std::string> signed_names =
-      absl::StrSplit(authorization->signed_headers, ';');
+  const std::vector<std::string> signed_names = absl::StrSplit(authorization->signed_headers, ';');
   auto is_signed = [&](absl::string_view name) {
     for (const std::string& s : signed_names) {
       if (s == name) return true;
@@ -222,7 +216,8 @@ void RequestAuthenticator::AuthenticateAcs3(const IncomingRequest& request,
   };
   for (const auto& [name, value] : request.headers) {
     if ((name == "host" || absl::StartsWith(name, "x-acs-")) && !is_signed(name)) {
-      result.error = IncompleteSignature(absl::StrCat("SignedHeaders must include \"", name, "\"."));
+      result.error =
+          IncompleteSignature(absl::StrCat("SignedHeaders must include \"", name, "\"."));
       return;
     }
   }

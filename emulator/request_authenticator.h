@@ -24,6 +24,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
 #include "emulator/api_answer.h"
+#include "emulator/incoming_request.h"
 #include "emulator/nonce_registry.h"
 #include "server/clock.h"
 #include "server/rpc_signer.h"
@@ -36,18 +37,6 @@ struct AccessKey {
   std::string secret;
   std::string account;         // quota is counted per account
   std::string security_token;  // non-empty: an STS key, every request must carry this token
-};
-
-// An HTTP request as received, independent of the HTTP library.
-struct IncomingRequest {
-  std::string method;  // "POST", "GET"
-  std::string path;    // decoded path, normally "/"
-  ParamMap query;      // decoded query-string parameters
-  ParamMap form;       // decoded application/x-www-form-urlencoded body parameters
-  absl::flat_hash_map<std::string, std::string> headers;  // lower-case names
-  std::string body;
-
-  [[nodiscard]] std::string Header(const std::string& lower_name) const;
 };
 
 struct Authentication {

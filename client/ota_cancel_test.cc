@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -37,6 +38,13 @@ std::string Slurp(const std::filesystem::path& path) {
   return text.str();
 }
 
+// ctest runs test cases in parallel processes; each needs its own files.
+std::filesystem::path UniqueTempPath(const std::string& suffix) {
+  static int counter = 0;
+  return std::filesystem::path(::testing::TempDir()) /
+         absl::StrCat("ota-cancel-test-", getpid(), "-", ++counter, ".", suffix);
+}
+
 std::string Quote(const std::string& arg) { return absl::StrCat("'", arg, "'"); }
 
 std::string QuoteAll(const std::vector<std::string>& args) {
@@ -47,9 +55,8 @@ std::string QuoteAll(const std::vector<std::string>& args) {
 
 // `env` entries are NAME=VALUE; OTA_GATEWAY_TARGET is cleared unless given.
 CliRun RunCli(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
-  const std::filesystem::path dir = ::testing::TempDir();
-  const std::filesystem::path out = dir / "ota-cancel-test.out";
-  const std::filesystem::path err = dir / "ota-cancel-test.err";
+  const std::filesystem::path out = UniqueTempPath("out");
+  const std::filesystem::path err = UniqueTempPath("err");
   const std::string command =
       absl::StrCat("env -u OTA_GATEWAY_TARGET ", QuoteAll(env), " ", Quote(OTA_CANCEL_BINARY), " ",
                    QuoteAll(args), " >", Quote(out.string()), " 2>", Quote(err.string()));
@@ -160,7 +167,7 @@ TEST_F(OtaCancelTest, DeadlinePassingExits7) {
 }
 
 TEST_F(OtaCancelTest, TokenFileIsSentAsBearerAndNeverPrinted) {
-  const std::filesystem::path token = std::filesystem::path(::testing::TempDir()) / "ota-token";
+  const std::filesystem::path token = UniqueTempPath("token");
   std::ofstream(token) << "tok-123-secret\n";
   gateway_.ReplyWith(grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "who are you"));
   const CliRun run = RunCli({"--target", gateway_.target(), "--job-id", "job-8", "--token-file",
@@ -191,8 +198,7 @@ TEST(OtaCancelUsageTest, UsageErrorsExit2WithoutCallingAnyone) {
 }
 
 TEST(OtaCancelUnreachableTest, NoServerExits7) {
-  const std::string socket =
-      (std::filesystem::path(::testing::TempDir()) / "ota-cancel-test-nobody.sock").string();
+  const std::string socket = UniqueTempPath("sock").string();
   std::filesystem::remove(socket);
   const CliRun run = RunCli({"--target", absl::StrCat("unix:", socket), "--job-id", "j"});
   EXPECT_EQ(run.exit_code, 7);

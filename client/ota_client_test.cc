@@ -2,6 +2,7 @@
 
 #include <grpcpp/security/server_credentials.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -279,9 +280,9 @@ TEST_F(OtaClientTest, ConnectPlaintextReachesTheServer) {
 }
 
 TEST(OtaClientUnreachableTest, NoServerIsUnavailable) {
-  const std::string socket =
-      (std::filesystem::path(::testing::TempDir()) / "ota-client-test-nobody-listens.sock")
-          .string();
+  const std::string socket = (std::filesystem::path(::testing::TempDir()) /
+                              absl::StrCat("ota-client-test-nobody-", getpid(), ".sock"))
+                                 .string();
   std::filesystem::remove(socket);
   absl::StatusOr<OtaClient> client = OtaClient::Connect(absl::StrCat("unix:", socket), {});
   ASSERT_TRUE(client.ok()) << client.status();
@@ -314,7 +315,9 @@ TEST(ConnectTest, TlsWithSystemRootsNeedsNoFiles) {
 // openssl command-line tool so the TLS tests exercise real certificate checks.
 class TestPki {
  public:
-  TestPki() : dir_(std::filesystem::path(::testing::TempDir()) / "ota-client-test-pki") {
+  TestPki()
+      : dir_(std::filesystem::path(::testing::TempDir()) /
+             absl::StrCat("ota-client-test-pki-", getpid())) {
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
     Write("server.ext", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");

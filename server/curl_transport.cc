@@ -7,19 +7,18 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 
 namespace ota {
@@ -41,30 +40,6 @@ void InitCurlOnce() {
     std::fprintf(stderr, "curl_global_init failed: %s\n", curl_easy_strerror(kInit));
     std::abort();
   }
-}
-
-// Removes anything that could repeat the request's query string (AccessKeyId, Signature, ...)
-// from a curl message: the raw query wherever it appears, and any "?..." token.
-std::string RedactQuery(absl::string_view text, absl::string_view url) {
-  std::string scrubbed(text);
-  if (const std::size_t q = url.find('?'); q != absl::string_view::npos && q + 1 < url.size()) {
-    absl::StrReplaceAll({{url.substr(q + 1), "<redacted>"}}, &scrubbed);
-  }
-  std::string out;
-  out.reserve(scrubbed.size());
-  for (std::size_t i = 0; i < scrubbed.size();) {
-    if (scrubbed[i] != '?') {
-      out += scrubbed[i++];
-      continue;
-    }
-    out += "?<redacted>";
-    ++i;
-    while (i < scrubbed.size() && !absl::ascii_isspace(static_cast<unsigned char>(scrubbed[i])) &&
-           scrubbed[i] != '"' && scrubbed[i] != '\'') {
-      ++i;
-    }
-  }
-  return out;
 }
 
 // RFC 9110 token characters: anything else in a header name would corrupt the request.
@@ -173,7 +148,7 @@ struct CurlTransport::Loop {
   void Stop();
 
  private:
-  void WakeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void WakeLocked();  // requires mu_
   void Run();
   void Start(PendingSend send);
   absl::Status Configure(Transfer& transfer);
@@ -195,13 +170,16 @@ struct CurlTransport::Loop {
  private:
   CURLM* multi_ = nullptr;  // created before the thread starts, cleaned up when it ends
 
-  absl::Mutex mu_;
-  std::vector<PendingSend> sends_ ABSL_GUARDED_BY(mu_);
-  std::vector<Timer> timers_ ABSL_GUARDED_BY(mu_);
-  std::uint64_t next_sequence_ ABSL_GUARDED_BY(mu_) = 0;
-  bool wake_pending_ ABSL_GUARDED_BY(mu_) = false;  // one wakeup per batch, not per call
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  bool finished_ ABSL_GUARDED_BY(mu_) = false;  // the loop is gone; multi_ must not be touched
+  // std::mutex rather than absl::Mutex: Debian's prebuilt Abseil is not TSan-instrumented, so
+  // TSan cannot see absl::Mutex's ordering, while it intercepts pthread mutexes wherever they are.
+  std::mutex mu_;
+  // Guarded by mu_:
+  std::vector<PendingSend> sends_;
+  std::vector<Timer> timers_;
+  std::uint64_t next_sequence_ = 0;
+  bool wake_pending_ = false;  // one wakeup per batch, not per call
+  bool stopping_ = false;
+  bool finished_ = false;  // the loop is gone; multi_ must not be touched
 
   // Owned by the loop thread.
   std::vector<Timer> heap_;
@@ -224,13 +202,13 @@ CurlTransport::Loop::Loop(CurlTransportOptions opts) : options(std::move(opts)) 
   curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, connections);
   // Keep as many idle connections as may be open, so a burst does not close and reopen them.
   curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, connections);
-  max_idle_handles_ = static_cast<std::size_t>(std::clamp(options.max_connections * 2, 4, 64));
+  max_idle_handles_ = static_cast<std::size_t>(std::clamp<long>(connections * 2, 4, 64));
   thread_ = std::thread([this] { Run(); });
 }
 
 void CurlTransport::Loop::Stop() {
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return;
     stopping_ = true;
     WakeLocked();
@@ -251,7 +229,7 @@ void CurlTransport::Loop::WakeLocked() {
 
 void CurlTransport::Loop::Enqueue(PendingSend send) {
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     if (!finished_) {
       sends_.push_back(std::move(send));
       WakeLocked();
@@ -263,7 +241,7 @@ void CurlTransport::Loop::Enqueue(PendingSend send) {
 
 void CurlTransport::Loop::Enqueue(absl::Time when, Task task) {
   Task dropped;  // destroyed after the lock is released: its destructor may call back into us
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (finished_) {
     dropped = std::move(task);
     return;
@@ -284,7 +262,7 @@ void CurlTransport::Loop::Run() {
   std::vector<Timer> new_timers;
   while (true) {
     {
-      absl::MutexLock lock(&mu_);
+      std::lock_guard<std::mutex> lock(mu_);
       wake_pending_ = false;
       if (stopping_) break;
       new_sends.swap(sends_);
@@ -476,7 +454,7 @@ void CurlTransport::Loop::ReapFinished() {
 
 absl::Status CurlTransport::Loop::MapError(const Transfer& transfer, CURLcode code) const {
   const std::string detail = transfer.error[0] != '\0'
-                                 ? RedactQuery(transfer.error, transfer.request.url)
+                                 ? RedactUrlQuery(transfer.error, transfer.request.url)
                                  : std::string(curl_easy_strerror(code));
   switch (code) {
     case CURLE_WRITE_ERROR:
@@ -507,7 +485,7 @@ absl::Status CurlTransport::Loop::MapError(const Transfer& transfer, CURLcode co
       break;
   }
   return absl::UnavailableError(
-      absl::StrCat("upstream request failed: ", curl_easy_strerror(code), ": ", detail));
+      absl::StrCat("upstream request failed (curl error ", static_cast<int>(code), "): ", detail));
 }
 
 void CurlTransport::Loop::RunDueTimers() {
@@ -539,7 +517,7 @@ void CurlTransport::Loop::Shutdown() {
   std::vector<PendingSend> late_sends;
   std::vector<Timer> late_timers;
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     finished_ = true;
     late_sends.swap(sends_);
     late_timers.swap(timers_);
@@ -580,6 +558,28 @@ void CurlTransport::Loop::ReleaseHandle(CURL* easy) {
   }
   curl_easy_reset(easy);  // forget every option (and pointers into the finished Transfer)
   idle_handles_.push_back(easy);
+}
+
+std::string RedactUrlQuery(absl::string_view text, absl::string_view url) {
+  std::string scrubbed(text);
+  if (const std::size_t q = url.find('?'); q != absl::string_view::npos && q + 1 < url.size()) {
+    absl::StrReplaceAll({{url.substr(q + 1), "<redacted>"}}, &scrubbed);
+  }
+  std::string out;
+  out.reserve(scrubbed.size());
+  for (std::size_t i = 0; i < scrubbed.size();) {
+    if (scrubbed[i] != '?') {
+      out += scrubbed[i++];
+      continue;
+    }
+    out += "?<redacted>";
+    ++i;
+    while (i < scrubbed.size() && !absl::ascii_isspace(static_cast<unsigned char>(scrubbed[i])) &&
+           scrubbed[i] != '"' && scrubbed[i] != '\'') {
+      ++i;
+    }
+  }
+  return out;
 }
 
 CurlTransport::CurlTransport(CurlTransportOptions options)

@@ -6,13 +6,15 @@
 // easy handle sets CURLOPT_NOSIGNAL, and connect/total timeouts are bounded.
 //
 //   ota::CurlTransport transport({.connect_timeout = absl::Seconds(3)});
-//   transport.Send(request, absl::Now() + absl::Seconds(5), [](absl::StatusOr<ota::HttpResponse> r)
-//   {...}); transport.RunAt(absl::Now() + absl::Milliseconds(100), [] {...});
+//   transport.Send(request, absl::Now() + absl::Seconds(5),
+//                  [](absl::StatusOr<ota::HttpResponse> reply) { ... });
+//   transport.RunAt(absl::Now() + absl::Milliseconds(100), [] { ... });
 //
 // Threading: Send, RunAt and stats may be called from any thread, including from inside a
 // callback or task. Every callback and task runs on the single loop thread, so they must be quick
 // and must never block (no waiting on another Send's result): a slow callback stalls all I/O and
-// all timers.
+// all timers. A callback or task must not destroy the transport (the destructor joins the loop
+// thread it would be running on).
 //
 // What goes on the wire: the request's headers exactly as given (an empty value is still sent),
 // plus Host (unless the request sets its own) and Content-Length for POST. curl's own defaults that
@@ -25,8 +27,8 @@
 //   UNAVAILABLE        connect/TLS/DNS/reset failures, a per-attempt timeout
 //                      (request_timeout) below the deadline, or a body over max_response_bytes
 //   INVALID_ARGUMENT   a method other than GET/POST, or a header containing CR/LF
-//   INTERNAL           the URL could not be used (malformed, not http/https) or curl failed to set
-//   up CANCELLED          the transport was destroyed before the reply came
+//   INTERNAL           the URL is unusable (malformed, not http/https) or curl setup failed
+//   CANCELLED          the transport was destroyed before the reply came
 // Messages never contain the URL's query string (it carries the AccessKeyId and signature).
 #pragma once
 
@@ -35,6 +37,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "server/http_transport.h"
 #include "server/scheduler.h"
@@ -83,5 +86,10 @@ class CurlTransport final : public HttpTransport, public Scheduler {
   struct Loop;
   std::unique_ptr<Loop> loop_;
 };
+
+// Scrubs a message from curl of anything that could repeat `url`'s query string (AccessKeyId,
+// Signature, ...): the raw query wherever it appears, and every "?..." token. CurlTransport applies
+// it to every error it reports; public so that it can be tested directly.
+[[nodiscard]] std::string RedactUrlQuery(absl::string_view text, absl::string_view url);
 
 }  // namespace ota

@@ -19,6 +19,8 @@
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
+#include <future>
+#include <latch>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -34,8 +36,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "absl/synchronization/blocking_counter.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -136,23 +136,19 @@ class TestServer {
   int port_ = 0;
 };
 
-struct Result {
-  absl::Notification done;
-  absl::StatusOr<HttpResponse> outcome;
-};
-
-// Sends and waits. Shared ownership keeps the slot alive should the wait time out.
+// Sends and waits. (Waiting uses std primitives rather than absl::Notification throughout this
+// file: Debian's prebuilt Abseil is not TSan-instrumented, so TSan would not see its ordering.)
 absl::StatusOr<HttpResponse> SendAndWait(CurlTransport& transport, HttpRequest request,
                                          absl::Time deadline) {
-  auto result = std::make_shared<Result>();
-  transport.Send(std::move(request), deadline, [result](absl::StatusOr<HttpResponse> outcome) {
-    result->outcome = std::move(outcome);
-    result->done.Notify();
+  auto promise = std::make_shared<std::promise<absl::StatusOr<HttpResponse>>>();
+  std::future<absl::StatusOr<HttpResponse>> reply = promise->get_future();
+  transport.Send(std::move(request), deadline, [promise](absl::StatusOr<HttpResponse> outcome) {
+    promise->set_value(std::move(outcome));
   });
-  if (!result->done.WaitForNotificationWithTimeout(kWaitLimit)) {
+  if (reply.wait_for(absl::ToChronoSeconds(kWaitLimit)) != std::future_status::ready) {
     return absl::InternalError("test: the callback never ran");
   }
-  return result->outcome;
+  return reply.get();
 }
 
 HttpRequest Post(std::string url, HeaderList headers = {}, std::string body = "") {
@@ -421,7 +417,7 @@ TEST(CurlTransportTest, ConcurrentRequestsFromManyThreadsAllCompleteWithinTheCon
   constexpr int kThreads = 5;
   constexpr int kPerThread = 10;
   std::vector<absl::StatusOr<HttpResponse>> replies(kThreads * kPerThread);
-  absl::BlockingCounter remaining(kThreads * kPerThread);
+  std::latch remaining(kThreads * kPerThread);
   std::vector<std::thread> senders;
   for (int t = 0; t < kThreads; ++t) {
     senders.emplace_back([&, t] {
@@ -430,13 +426,13 @@ TEST(CurlTransportTest, ConcurrentRequestsFromManyThreadsAllCompleteWithinTheCon
         transport.Send(Post(server.Url(absl::StrCat("/?n=", n))), In(absl::Seconds(20)),
                        [&replies, &remaining, n](absl::StatusOr<HttpResponse> reply) {
                          replies[n] = std::move(reply);
-                         remaining.DecrementCount();
+                         remaining.count_down();
                        });
       }
     });
   }
   for (std::thread& sender : senders) sender.join();
-  remaining.Wait();
+  remaining.wait();
 
   for (int n = 0; n < kThreads * kPerThread; ++n) {
     ASSERT_TRUE(replies[n].ok()) << n << ": " << replies[n].status();
@@ -456,7 +452,7 @@ TEST(CurlTransportTest, CallbacksAndTasksMaySendAndSchedule) {
   server.Start();
   CurlTransport transport({});
 
-  absl::Notification finished;
+  std::promise<void> finished;
   std::vector<std::string> bodies;  // touched only on the loop thread until `finished`
   transport.Send(
       Post(server.Url("/?step=1")), In(absl::Seconds(10)), [&](absl::StatusOr<HttpResponse> first) {
@@ -466,12 +462,13 @@ TEST(CurlTransportTest, CallbacksAndTasksMaySendAndSchedule) {
               Post(server.Url("/?step=2")), In(absl::Seconds(10)),
               [&](absl::StatusOr<HttpResponse> second) {
                 bodies.push_back(second.ok() ? second->body : second.status().ToString());
-                finished.Notify();
+                finished.set_value();
               });
         });
       });
 
-  ASSERT_TRUE(finished.WaitForNotificationWithTimeout(kWaitLimit));
+  ASSERT_EQ(finished.get_future().wait_for(absl::ToChronoSeconds(kWaitLimit)),
+            std::future_status::ready);
   EXPECT_THAT(bodies, ElementsAre("1", "2"));
 }
 
@@ -497,12 +494,16 @@ TEST(CurlTransportTest, DeadlineAlreadyPassedFailsWithoutContactingTheServer) {
 // A handler that holds its reply until released (or a safety limit), standing in for a slow
 // upstream without making server shutdown wait long.
 struct Gate {
-  absl::Notification entered;
-  absl::Notification release;
+  std::promise<void> entered;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
   std::atomic<int> arrivals{0};
   void Hold() {
-    if (arrivals.fetch_add(1) == 0) entered.Notify();
-    release.WaitForNotificationWithTimeout(absl::Seconds(10));
+    if (arrivals.fetch_add(1) == 0) entered.set_value();
+    released.wait_for(std::chrono::seconds(10));
+  }
+  [[nodiscard]] bool WaitUntilEntered() {
+    return entered.get_future().wait_for(std::chrono::seconds(30)) == std::future_status::ready;
   }
 };
 
@@ -520,7 +521,7 @@ TEST(CurlTransportTest, SlowServerPastTheDeadlineIsDeadlineExceeded) {
   absl::StatusOr<HttpResponse> reply = SendAndWait(
       transport, Post(server.Url("/?AccessKeyId=LTAIsecretid")), start + absl::Milliseconds(200));
   const absl::Duration took = absl::Now() - start;
-  gate.release.Notify();
+  gate.release.set_value();
 
   EXPECT_EQ(reply.status().code(), absl::StatusCode::kDeadlineExceeded) << reply.status();
   EXPECT_THAT(reply.status().message(), Not(HasSubstr("LTAIsecretid")));
@@ -540,7 +541,7 @@ TEST(CurlTransportTest, RequestTimeoutBelowTheDeadlineIsUnavailable) {
 
   absl::StatusOr<HttpResponse> reply =
       SendAndWait(transport, Post(server.Url("/")), In(absl::Seconds(20)));
-  gate.release.Notify();
+  gate.release.set_value();
 
   EXPECT_EQ(reply.status().code(), absl::StatusCode::kUnavailable) << reply.status();
   EXPECT_THAT(reply.status().message(), HasSubstr("timed out after"));
@@ -597,6 +598,22 @@ TEST(CurlTransportTest, OversizeBodyIsAnErrorWhetherLengthIsKnownOrChunked) {
   EXPECT_THAT(fixed.status().message(), HasSubstr("response body larger than 1000 bytes"));
   EXPECT_EQ(chunked.status().code(), absl::StatusCode::kUnavailable) << chunked.status();
   EXPECT_THAT(chunked.status().message(), HasSubstr("response body larger than 1000 bytes"));
+}
+
+TEST(RedactUrlQueryTest, RemovesTheQueryWhereverItIsRepeated) {
+  const std::string url =
+      "https://iot.cn-shanghai.aliyuncs.com/?AccessKeyId=LTAIkey&Signature=c2ln";
+  EXPECT_EQ(RedactUrlQuery(absl::StrCat("Failed to fetch ", url, " now"), url),
+            "Failed to fetch https://iot.cn-shanghai.aliyuncs.com/?<redacted> now");
+  // Without its "?", e.g. a decoded or re-quoted echo of the parameters.
+  EXPECT_EQ(RedactUrlQuery("bad params 'AccessKeyId=LTAIkey&Signature=c2ln'", url),
+            "bad params '<redacted>'");
+  // Any other query-looking token, up to white space or a quote.
+  EXPECT_EQ(RedactUrlQuery("see \"/x?Signature=other\" and /y?a=b c", url),
+            "see \"/x?<redacted>\" and /y?<redacted> c");
+  EXPECT_EQ(RedactUrlQuery("Could not resolve host: iot.example", url),
+            "Could not resolve host: iot.example");
+  EXPECT_EQ(RedactUrlQuery("no query here", "https://iot.example/"), "no query here");
 }
 
 // ---- TLS ----
@@ -707,12 +724,12 @@ TEST(CurlTransportTest, RunAtRunsByTimeThenInOrderAdded) {
   const absl::Time base = absl::Now() + absl::Milliseconds(50);
   std::vector<std::string> order;  // loop thread only until `all` is done
   std::vector<std::pair<absl::Time, absl::Time>> due_and_ran;
-  absl::BlockingCounter all(21);
+  std::latch all(21);
   auto record = [&](std::string label, absl::Time when) {
     return [&, label = std::move(label), when] {
       order.push_back(label);
       due_and_ran.emplace_back(when, absl::Now());
-      all.DecrementCount();
+      all.count_down();
     };
   };
   for (int i = 0; i < 10; ++i) {
@@ -722,7 +739,7 @@ TEST(CurlTransportTest, RunAtRunsByTimeThenInOrderAdded) {
   for (int i = 0; i < 10; ++i) transport.RunAt(base, record(absl::StrCat("early", i), base));
   const absl::Time past = absl::Now() - absl::Seconds(1);
   transport.RunAt(past, record("past", past));
-  all.Wait();
+  all.wait();
 
   EXPECT_THAT(order, ElementsAre("past", "early0", "early1", "early2", "early3", "early4", "early5",
                                  "early6", "early7", "early8", "early9", "late0", "late1", "late2",
@@ -737,7 +754,7 @@ TEST(CurlTransportTest, TenThousandTimersFromSeveralThreadsAllRunOnTimeInOrder) 
   // All timers are due well after they have all been added, so the loop holds every one of them
   // in its heap before the first is due and must run them in exact (time, insertion) order.
   const absl::Time first_due = absl::Now() + absl::Seconds(1);
-  absl::BlockingCounter remaining(kThreads * kPerThread);
+  std::latch remaining(kThreads * kPerThread);
   std::vector<absl::Time> run_due_times;  // loop thread only until `remaining` is done
   int early = 0;
   const std::size_t threads_before = ThreadCount();
@@ -751,7 +768,7 @@ TEST(CurlTransportTest, TenThousandTimersFromSeveralThreadsAllRunOnTimeInOrder) 
         transport.RunAt(when, [&, when] {
           if (absl::Now() < when) ++early;
           run_due_times.push_back(when);
-          remaining.DecrementCount();
+          remaining.count_down();
         });
       }
     });
@@ -760,7 +777,7 @@ TEST(CurlTransportTest, TenThousandTimersFromSeveralThreadsAllRunOnTimeInOrder) 
   ASSERT_LT(absl::Now(), first_due) << "adding the timers took too long for the order check";
   // Pending timers are heap entries, not threads.
   EXPECT_EQ(ThreadCount(), threads_before);
-  remaining.Wait();
+  remaining.wait();
 
   ASSERT_EQ(run_due_times.size(), static_cast<std::size_t>(kThreads * kPerThread));
   EXPECT_EQ(early, 0);
@@ -795,7 +812,7 @@ TEST(CurlTransportTest, DestructorCancelsRequestsAndDropsTimersPromptly) {
                                 });
                     });
   }
-  ASSERT_TRUE(gate.entered.WaitForNotificationWithTimeout(kWaitLimit));
+  ASSERT_TRUE(gate.WaitUntilEntered());
   const std::size_t threads_before = ThreadCount();
   for (int i = 0; i < 10000; ++i) {
     transport->RunAt(absl::Now() + absl::Hours(1), [token, &tasks_run] { ++tasks_run; });
@@ -805,7 +822,7 @@ TEST(CurlTransportTest, DestructorCancelsRequestsAndDropsTimersPromptly) {
   const absl::Time start = absl::Now();
   transport.reset();
   const absl::Duration destroy_took = absl::Now() - start;
-  gate.release.Notify();
+  gate.release.set_value();
 
   EXPECT_LT(destroy_took, absl::Seconds(2));
   EXPECT_THAT(codes, ElementsAre(absl::StatusCode::kCancelled, absl::StatusCode::kCancelled,

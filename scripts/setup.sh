@@ -75,3 +75,13 @@ fi
 log "configure + build ($BUILD_DIR)"
 cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo ${OTA_CMAKE_ARGS:-}
 cmake --build "$BUILD_DIR"
+
+# Client stubs (stubs/, see stubs/README.md): Java + Maven for the Java package (Debian's, when the
+# machine has none), then the pinned code generators (Go proxy, PyPI, Maven Central, npm).
+if [ "${OTA_SKIP_APT:-0}" != 1 ] && ! { command -v mvn >/dev/null && command -v javac >/dev/null; }; then
+  log "apt-get install maven default-jdk-headless"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends maven default-jdk-headless
+fi
+log "stubs/install-tools.sh (buf plugins for the client packages)"
+stubs/install-tools.sh

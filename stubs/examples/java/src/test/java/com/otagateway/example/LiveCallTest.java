@@ -1,0 +1,124 @@
+// Live calls to a running ota-gateway through the com.otagateway:ota-gateway-client jar.
+//
+// Started by stubs/tests/test_live_stubs.py, which runs the gateway and the iot-emulator and sets
+// OTA_TARGET, OTA_LIMITED_TARGET (a gateway with --qps=1 --burst=1), OTA_DYNAMIC_JOB and
+// OTA_LIMITED_JOB (dynamic batches the emulator knows).
+package com.otagateway.example;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.rpc.BadRequest;
+import com.google.rpc.ErrorInfo;
+import com.google.rpc.RetryInfo;
+import com.otagateway.ota.v1.CancelByJobRequest;
+import com.otagateway.ota.v1.CancelByJobResponse;
+import com.otagateway.ota.v1.OtaStrategyServiceGrpc;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.protobuf.StatusProto;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class LiveCallTest {
+  private final List<ManagedChannel> channels = new ArrayList<>();
+
+  private static String env(String name) {
+    String value = System.getenv(name);
+    if (value == null || value.isEmpty()) {
+      fail(name + " is not set: run this through stubs/test.sh");
+    }
+    return value;
+  }
+
+  private OtaStrategyServiceGrpc.OtaStrategyServiceBlockingStub stub(String target) {
+    ManagedChannel channel = Grpc.newChannelBuilder(target, InsecureChannelCredentials.create()).build();
+    channels.add(channel);
+    return OtaStrategyServiceGrpc.newBlockingStub(channel);
+  }
+
+  @AfterEach
+  void closeChannels() throws InterruptedException {
+    for (ManagedChannel channel : channels) {
+      channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+
+  private CancelByJobResponse cancel(String target, String jobId, long timeoutMillis) {
+    return stub(target)
+        .withDeadlineAfter(timeoutMillis, TimeUnit.MILLISECONDS)
+        .cancelByJob(CancelByJobRequest.newBuilder().setJobId(jobId).build());
+  }
+
+  /** The google.rpc.Status a failed call carried, with its code checked against the call's. */
+  private static com.google.rpc.Status richStatus(StatusRuntimeException error) {
+    com.google.rpc.Status status = StatusProto.fromThrowable(error);
+    assertNotNull(status, "the gateway sent no google.rpc.Status details");
+    assertEquals(error.getStatus().getCode().value(), status.getCode());
+    return status;
+  }
+
+  private static <T extends com.google.protobuf.Message> T detail(
+      com.google.rpc.Status status, Class<T> type) throws InvalidProtocolBufferException {
+    for (Any any : status.getDetailsList()) {
+      if (any.is(type)) {
+        return any.unpack(type);
+      }
+    }
+    fail("no " + type.getSimpleName() + " in " + status);
+    return null;
+  }
+
+  @Test
+  void successReturnsARequestId() {
+    CancelByJobResponse response = cancel(env("OTA_TARGET"), env("OTA_DYNAMIC_JOB"), 10_000);
+    assertFalse(response.getRequestId().isEmpty());
+  }
+
+  @Test
+  void unknownJobIsNotFoundWithAlibabaCode() throws InvalidProtocolBufferException {
+    StatusRuntimeException error = assertThrows(StatusRuntimeException.class,
+        () -> cancel(env("OTA_TARGET"), "NO-SUCH-JOB-JAVA", 10_000));
+    assertEquals(Status.Code.NOT_FOUND, error.getStatus().getCode());
+    ErrorInfo info = detail(richStatus(error), ErrorInfo.class);
+    assertEquals("iot.ota.OtaJobNotExist", info.getMetadataOrDefault("alibaba_code", ""));
+    assertFalse(info.getMetadataOrDefault("alibaba_request_id", "").isEmpty());
+  }
+
+  @Test
+  void malformedJobIdIsInvalidArgumentNamingTheField() throws InvalidProtocolBufferException {
+    StatusRuntimeException error = assertThrows(StatusRuntimeException.class,
+        () -> cancel(env("OTA_TARGET"), "bad id!", 10_000));
+    assertEquals(Status.Code.INVALID_ARGUMENT, error.getStatus().getCode());
+    com.google.rpc.Status status = richStatus(error);
+    assertEquals("ota-gateway", detail(status, ErrorInfo.class).getDomain());
+    BadRequest badRequest = detail(status, BadRequest.class);
+    assertEquals(1, badRequest.getFieldViolationsCount());
+    assertEquals("job_id", badRequest.getFieldViolations(0).getField());
+  }
+
+  @Test
+  void exhaustedQuotaIsResourceExhaustedWithRetryInfo() throws InvalidProtocolBufferException {
+    String target = env("OTA_LIMITED_TARGET");
+    assertFalse(cancel(target, env("OTA_LIMITED_JOB"), 10_000).getRequestId().isEmpty());
+    StatusRuntimeException error = assertThrows(StatusRuntimeException.class,
+        () -> cancel(target, "ANY-JOB-JAVA", 300));
+    assertEquals(Status.Code.RESOURCE_EXHAUSTED, error.getStatus().getCode());
+    com.google.rpc.Status status = richStatus(error);
+    assertEquals("RATE_LIMITED", detail(status, ErrorInfo.class).getReason());
+    RetryInfo retry = detail(status, RetryInfo.class);
+    assertTrue(retry.getRetryDelay().getSeconds() > 0 || retry.getRetryDelay().getNanos() > 0);
+  }
+}

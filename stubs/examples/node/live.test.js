@@ -1,0 +1,76 @@
+// Live calls to a running ota-gateway through the @ota-gateway/client npm package, with Connect's
+// gRPC transport (HTTP/2, the standard gRPC protocol).
+//
+// Started by stubs/tests/test_live_stubs.py, which runs the gateway and the iot-emulator and sets
+// OTA_TARGET, OTA_LIMITED_TARGET (a gateway with --qps=1 --burst=1), OTA_DYNAMIC_JOB and
+// OTA_LIMITED_JOB (dynamic batches the emulator knows).
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import {
+  BadRequestSchema,
+  ErrorInfoSchema,
+  OtaStrategyService,
+  RetryInfoSchema,
+} from "@ota-gateway/client";
+
+function env(name) {
+  const value = process.env[name];
+  assert.ok(value, `${name} is not set: run this through stubs/test.sh`);
+  return value;
+}
+
+function client(target) {
+  return createClient(OtaStrategyService, createGrpcTransport({ baseUrl: `http://${target}` }));
+}
+
+async function callError(target, jobId, timeoutMs) {
+  try {
+    await client(target).cancelByJob({ jobId }, { timeoutMs });
+  } catch (err) {
+    assert.ok(err instanceof ConnectError, `not a ConnectError: ${err}`);
+    return err;
+  }
+  assert.fail(`CancelByJob(${jobId}) succeeded, want an error`);
+}
+
+function only(err, schema) {
+  const found = err.findDetails(schema);
+  assert.equal(found.length, 1, `want one ${schema.typeName} in ${JSON.stringify(err.details)}`);
+  return found[0];
+}
+
+test("success returns a request_id", async () => {
+  const response = await client(env("OTA_TARGET")).cancelByJob(
+    { jobId: env("OTA_DYNAMIC_JOB") }, { timeoutMs: 10_000 });
+  assert.ok(response.requestId.length > 0);
+});
+
+test("unknown job is NOT_FOUND with the Alibaba code", async () => {
+  const err = await callError(env("OTA_TARGET"), "NO-SUCH-JOB-NODE", 10_000);
+  assert.equal(err.code, Code.NotFound);
+  const info = only(err, ErrorInfoSchema);
+  assert.equal(info.metadata.alibaba_code, "iot.ota.OtaJobNotExist");
+  assert.ok(info.metadata.alibaba_request_id);
+});
+
+test("malformed job_id is INVALID_ARGUMENT naming the field", async () => {
+  const err = await callError(env("OTA_TARGET"), "bad id!", 10_000);
+  assert.equal(err.code, Code.InvalidArgument);
+  assert.equal(only(err, ErrorInfoSchema).domain, "ota-gateway");
+  const violations = only(err, BadRequestSchema).fieldViolations.map((v) => v.field);
+  assert.deepEqual(violations, ["job_id"]);
+});
+
+test("exhausted quota is RESOURCE_EXHAUSTED with RetryInfo", async () => {
+  const target = env("OTA_LIMITED_TARGET");
+  const first = await client(target).cancelByJob({ jobId: env("OTA_LIMITED_JOB") }, { timeoutMs: 10_000 });
+  assert.ok(first.requestId.length > 0);
+  const err = await callError(target, "ANY-JOB-NODE", 300);
+  assert.equal(err.code, Code.ResourceExhausted);
+  assert.equal(only(err, ErrorInfoSchema).reason, "RATE_LIMITED");
+  const delay = only(err, RetryInfoSchema).retryDelay;
+  assert.ok(delay && (delay.seconds > 0n || delay.nanos > 0), `retry_delay ${JSON.stringify(delay)}`);
+});

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Builds every client package (stubs/build-packages.sh: buf generate + wheel, Go module, Maven jar,
+# npm tarball, descriptor set), then proves each one with live calls against a real ota-gateway +
+# iot-emulator, each in its own language and test runner (pytest in a fresh venv, go test, Maven
+# Surefire/JUnit, node --test), plus grpcurl -protoset and buf breaking against the last release.
+# Exits non-zero on any failure; every runner's own summary is printed.
+#
+#   stubs/test.sh                       # gateway + emulator from ./build (scripts/setup.sh builds them)
+#   OTA_BUILD_DIR=build-x stubs/test.sh  # ... from another build dir
+set -euo pipefail
+STUBS=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(dirname "$STUBS")
+export OTA_BUILD_DIR=${OTA_BUILD_DIR:-$ROOT/build}
+export OTA_GRPCURL=${OTA_GRPCURL:-$ROOT/.tools/bin/grpcurl}
+case $OTA_BUILD_DIR in /*) ;; *) OTA_BUILD_DIR=$ROOT/$OTA_BUILD_DIR ;; esac
+
+for binary in server/ota-gateway emulator/iot-emulator; do
+  if [ ! -x "$OTA_BUILD_DIR/$binary" ]; then
+    echo "stubs/test.sh: $OTA_BUILD_DIR/$binary is missing: build it first (scripts/setup.sh)" >&2
+    exit 1
+  fi
+done
+
+"$STUBS/build-packages.sh"
+
+printf '\n==> live tests (stubs/tests/test_live_stubs.py)\n'
+cd "$ROOT"
+PYTHONDONTWRITEBYTECODE=1 "$ROOT/.venv/bin/python" -m pytest -v -s -p no:cacheprovider \
+  "$STUBS/tests/test_live_stubs.py"

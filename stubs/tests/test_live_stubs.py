@@ -97,6 +97,8 @@ def test_node_package_from_its_tarball(live):
     npm = ["npm", "--no-audit", "--no-fund", "--loglevel=error"]
     assert run([*npm, "ci"], cwd=example) == 0
     assert run([*npm, "install", "--no-save", tarball], cwd=example) == 0
+    # TypeScript callers: the README's usage compiles against the package's .d.ts (strict).
+    assert run(["npx", "--no-install", "tsc", "-p", "."], cwd=example) == 0
     assert run(["node", "--test"], cwd=example, env=live) == 0
 
 
@@ -144,3 +146,17 @@ def test_buf_breaking_catches_an_incompatible_change(tmp_path):
     result = buf_breaking(copy)
     assert result.returncode != 0
     assert "job_id" in result.stdout + result.stderr
+
+
+def test_grpc_python_adapter_emits_what_grpc_tools_protoc_emits(tmp_path):
+    # buf runs grpcio-tools' grpc_python generator through stubs/python/protoc_gen_grpc_python.py;
+    # its output must be byte-identical to running grpcio-tools' protoc directly.
+    generated = STUBS / "python" / "src" / "ota" / "v1" / "ota_strategy_service_pb2_grpc.py"
+    assert generated.is_file(), f"{generated} missing: run stubs/generate.sh"
+    direct = subprocess.run([ROOT / ".tools" / "stubs-python" / "bin" / "python", "-m",
+                             "grpc_tools.protoc", f"-I{ROOT / 'proto'}", f"--grpc_python_out={tmp_path}",
+                             "ota/v1/ota_strategy_service.proto"], capture_output=True, text=True)
+    assert direct.returncode == 0, direct.stderr
+    expected = (tmp_path / "ota" / "v1" / "ota_strategy_service_pb2_grpc.py").read_text()
+    assert "class OtaStrategyServiceStub" in expected
+    assert generated.read_text() == expected

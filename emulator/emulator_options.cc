@@ -45,7 +45,7 @@ ABSL_FLAG(bool, fault_garbage, false, "Fault: answer HTTP 200 with a body that i
 ABSL_FLAG(double, fault_rate, 1.0, "Probability 0..1 that a call is hit by the configured faults.");
 ABSL_FLAG(std::string, record_file, "",
           "Append every API call received to this file, one JSON object per line.");
-ABSL_FLAG(int, threads, 32, "HTTP worker threads; each open keep-alive connection occupies one.");
+ABSL_FLAG(int, threads, 64, "HTTP worker threads; each open keep-alive connection occupies one.");
 
 namespace ota {
 

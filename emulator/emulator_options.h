@@ -41,7 +41,7 @@ struct EmulatorOptions {
   absl::Duration max_skew = absl::Minutes(15);
   FaultConfig faults;
   std::string record_file;
-  int threads = 32;  // HTTP worker threads (each keep-alive connection holds one while open)
+  int threads = 64;  // HTTP worker threads (each keep-alive connection holds one while open)
 };
 
 // The demo jobs served when neither --job nor --jobs-file is given.

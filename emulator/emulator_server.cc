@@ -118,6 +118,20 @@ void EmulatorServer::InstallRoutes() {
   http_->Get("/", api);
   http_->Post("/", api);
 
+  // What httplib itself refuses (unknown paths, unparseable requests) still gets an Alibaba-shaped
+  // JSON body, so clients' error parsing is exercised the same way.
+  // httplib runs this for every status >= 400, so answers that already have a body stay as they
+  // are.
+  http_->set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    const GatewayError error =
+        res.status == 404
+            ? GatewayError{404, "InvalidAction.NotFound",
+                           "Specified api is not found, please check your url and method."}
+            : GatewayError{res.status, "BadRequest", "The request could not be processed."};
+    const ApiAnswer answer = GatewayErrorAnswer(error, req.get_header_value("Host"));
+    res.set_content(answer.body, kJson);
+  });
   http_->Get("/_emulator/faults", [this](const httplib::Request&, httplib::Response& res) {
     ReplyJson(res, 200, FaultConfigToJson(faults_.Get()));
   });

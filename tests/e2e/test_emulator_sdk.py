@@ -302,6 +302,24 @@ def test_burst_over_quota_is_throttled_per_account(start_emulator, sdk):
         assert sum(1 for u in times[i:] if u < t + 1_000_000) <= 2
 
 
+def test_unsigned_and_misrouted_requests_get_alibaba_json(emulator):
+    def raw(method, target):
+        conn = http.client.HTTPConnection(emulator.host, timeout=10)
+        conn.request(method, target, body=b"" if method == "POST" else None)
+        resp = conn.getresponse()
+        body = json.loads(resp.read())
+        conn.close()
+        return resp.status, body
+
+    status, body = raw("POST", "/?Action=CancelOTAStrategyByJob&Version=2018-01-20&JobId=x")
+    assert (status, body["Code"]) == (400, "MissingParameter")
+    assert '"AccessKeyId"' in body["Message"]
+    assert set(body) == {"RequestId", "HostId", "Code", "Message", "Recommend"}
+    status, body = raw("GET", "/no/such/path")
+    assert (status, body["Code"]) == (404, "InvalidAction.NotFound")
+    assert REQUEST_ID.match(body["RequestId"])
+
+
 # --- Faults and control endpoints.
 
 def test_runtime_faults_and_reset(emulator):

@@ -14,9 +14,10 @@ export OTA_BUILD_DIR=${OTA_BUILD_DIR:-$ROOT/build}
 export OTA_GRPCURL=${OTA_GRPCURL:-$ROOT/.tools/bin/grpcurl}
 case $OTA_BUILD_DIR in /*) ;; *) OTA_BUILD_DIR=$ROOT/$OTA_BUILD_DIR ;; esac
 
-for binary in server/ota-gateway emulator/iot-emulator; do
-  if [ ! -x "$OTA_BUILD_DIR/$binary" ]; then
-    echo "stubs/test.sh: $OTA_BUILD_DIR/$binary is missing: build it first (scripts/setup.sh)" >&2
+for binary in "$OTA_BUILD_DIR/server/ota-gateway" "$OTA_BUILD_DIR/emulator/iot-emulator" "$OTA_GRPCURL" \
+  "$ROOT/.venv/bin/python"; do
+  if [ ! -x "$binary" ]; then
+    echo "stubs/test.sh: $binary is missing: run scripts/setup.sh first" >&2
     exit 1
   fi
 done

@@ -25,7 +25,7 @@
 #include "server/error_mapping.h"
 #include "server/gateway_config.h"
 #include "server/json_logger.h"
-#include "server/local_rate_limiter.h"
+#include "server/limiter_factory.h"
 #include "server/ota_strategy_service.h"
 
 namespace ota {
@@ -82,7 +82,10 @@ int Run(const GatewayConfig& config) {
 
   Clock& clock = SystemClock::Get();
   CurlTransport transport(config.transport);
-  LocalRateLimiter limiter(config.rate_limit, clock);
+  absl::StatusOr<LimiterSetup> limiter_setup =
+      MakeConfiguredRateLimiter(config.rate_limit, config.policy.max_limiter_wait, clock);
+  if (!limiter_setup.ok()) Die(limiter_setup.status().message());
+  RateLimiter& limiter = *limiter_setup->limiter;
   CancelByJobRunner runner(
       CancelByJobDeps{.limiter = &limiter,
                       .scheduler = &transport,
@@ -107,6 +110,15 @@ int Run(const GatewayConfig& config) {
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
   health->SetServingStatus(kServiceName, true);
   health->SetServingStatus(true);
+  health->SetServingStatus(kLimiterHealthService, true);
+  if (limiter_setup->watch_health) {
+    // A Redis outage degrades the limiter, not the service: fail-local keeps serving.
+    limiter_setup->watch_health([health](bool degraded, const std::string& detail) {
+      health->SetServingStatus(kLimiterHealthService, !degraded);
+      Log(degraded ? LogLevel::kWarning : LogLevel::kInfo,
+          degraded ? "rate limiter degraded" : "rate limiter healthy", {{"limiter", detail}});
+    });
+  }
 
   if (config.emulator_mode) {
     Log(LogLevel::kWarning,
@@ -152,6 +164,7 @@ int main(int argc, char** argv) {
       "environment; the command line wins.\n"
       "Example: ota-gateway --listen 0.0.0.0:50051 --region cn-shanghai --qps 10");
   ota::ApplyEnvironmentFallbacks();
+  ota::ApplyLimiterEnvironmentFallbacks();
   std::vector<std::string> storage;
   std::vector<char*> args = ota::NormalizeFlagNames(argc, argv, storage);
   absl::ParseCommandLine(static_cast<int>(args.size()), args.data());

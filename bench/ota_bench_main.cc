@@ -1,0 +1,122 @@
+// ota-bench: performance reports for ota-gateway's components. Each report is a subcommand that
+// prints a table and writes the same figures as JSON.
+//
+//   ota-bench limiter [--redis-url=redis://127.0.0.1:6379/0] [--duration=3s]
+//                     [--concurrency=1,16,256] [--json=limiter_bench.json]
+//   ota-bench burst --target=HOST:PORT --jobs=J1,J2,... [--timeout=60s]
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "bench/call_burst.h"
+#include "bench/limiter_report.h"
+#include "server/clock.h"
+#include "server/local_rate_limiter.h"
+#include "server/redis_rate_limiter.h"
+#include "server/redis_test_server.h"
+
+ABSL_FLAG(std::string, redis_url, "",
+          "limiter: Redis to measure against; empty: start a throwaway redis-server on loopback.");
+ABSL_FLAG(absl::Duration, duration, absl::Seconds(3), "limiter: measuring time per row.");
+ABSL_FLAG(std::string, concurrency, "1,16,256", "limiter: numbers of concurrent callers.");
+ABSL_FLAG(std::string, json, "limiter_bench.json", "limiter: where to write the JSON figures.");
+ABSL_FLAG(std::string, target, "127.0.0.1:50051", "burst: the gateway to call.");
+ABSL_FLAG(std::vector<std::string>, jobs, {}, "burst: job ids, one concurrent call each.");
+ABSL_FLAG(absl::Duration, timeout, absl::Seconds(60), "burst: deadline of each call.");
+
+namespace ota {
+namespace {
+
+int RunLimiterReport() {
+  std::vector<int> levels;
+  for (absl::string_view part : absl::StrSplit(absl::GetFlag(FLAGS_concurrency), ',')) {
+    int level = 0;
+    if (!absl::SimpleAtoi(part, &level) || level < 1) {
+      std::fprintf(stderr, "ota-bench: --concurrency must list positive numbers, e.g. 1,16,256\n");
+      return 2;
+    }
+    levels.push_back(level);
+  }
+  std::unique_ptr<RedisTestServer> own_redis;
+  RedisEndpoint endpoint;
+  if (const std::string url = absl::GetFlag(FLAGS_redis_url); url.empty()) {
+    absl::StatusOr<std::unique_ptr<RedisTestServer>> started = RedisTestServer::Start();
+    if (!started.ok()) {
+      std::fprintf(stderr, "ota-bench: %s\n", std::string(started.status().message()).c_str());
+      return 1;
+    }
+    own_redis = *std::move(started);
+    endpoint = own_redis->endpoint();
+  } else {
+    absl::StatusOr<RedisEndpoint> parsed = ParseRedisUrl(url);
+    if (!parsed.ok()) {
+      std::fprintf(stderr, "ota-bench: %s\n", std::string(parsed.status().message()).c_str());
+      return 2;
+    }
+    endpoint = *std::move(parsed);
+  }
+
+  const RateLimitOptions rate;  // the gateway's defaults: 10 per 1s, burst 5, 50ms margin
+  const absl::Duration duration = absl::GetFlag(FLAGS_duration);
+  std::vector<LimiterBenchResult> results;
+  for (int level : levels) {
+    LocalRateLimiter local(rate, SystemClock::Get());
+    results.push_back(BenchLimiter(local, "in-process", "bench", level, duration));
+    RedisRateLimiter redis({.endpoint = endpoint, .rate = rate, .key_prefix = "ota-bench:"},
+                           SystemClock::Get());
+    // A fresh budget per row, so one row's far-future slots do not carry into the next.
+    results.push_back(BenchLimiter(
+        redis, "redis", absl::StrCat("bench-", level, "-", absl::ToUnixNanos(absl::Now())), level,
+        duration));
+  }
+  std::printf("limiter: %s, %s per row, Redis %s\n", "reservation decisions",
+              absl::FormatDuration(duration).c_str(), endpoint.Describe().c_str());
+  std::printf("%s", FormatLimiterTable(results).c_str());
+  const std::string path = absl::GetFlag(FLAGS_json);
+  std::ofstream out(path);
+  out << LimiterResultsJson(results) << "\n";
+  if (!out) {
+    std::fprintf(stderr, "ota-bench: cannot write %s\n", path.c_str());
+    return 1;
+  }
+  std::printf("JSON written to %s\n", path.c_str());
+  return 0;
+}
+
+int RunBurst() {
+  const std::vector<std::string> jobs = absl::GetFlag(FLAGS_jobs);
+  if (jobs.empty()) {
+    std::fprintf(stderr, "ota-bench: burst needs --jobs=J1,J2,...\n");
+    return 2;
+  }
+  const std::vector<BurstCallResult> results =
+      FireBurst(absl::GetFlag(FLAGS_target), jobs, absl::GetFlag(FLAGS_timeout));
+  std::printf("%s", BurstResultsJson(results).c_str());
+  return 0;
+}
+
+}  // namespace
+}  // namespace ota
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "ota-bench REPORT [flags]: performance reports for ota-gateway.\nReports:\n"
+      "  limiter  reservations/s and p50/p99 added latency of the Redis and in-process limiters "
+      "at several concurrency levels\n"
+      "  burst    fires one concurrent CancelByJob call per --jobs entry at --target; JSON lines");
+  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  if (positional.size() == 2 && std::string(positional[1]) == "limiter") {
+    return ota::RunLimiterReport();
+  }
+  if (positional.size() == 2 && std::string(positional[1]) == "burst") return ota::RunBurst();
+  std::fprintf(stderr, "usage: ota-bench limiter|burst [flags]  (see --help)\n");
+  return 2;
+}

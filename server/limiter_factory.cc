@@ -1,0 +1,115 @@
+#include "server/limiter_factory.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <utility>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/reflection.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "server/redis_connection.h"
+#include "server/redis_rate_limiter.h"
+
+ABSL_FLAG(std::string, limiter, "local",
+          "Where the quota budget lives: 'local' (in this process; one replica) or 'redis' (shared "
+          "by every replica through --redis-url).");
+ABSL_FLAG(std::string, redis_url, "redis://127.0.0.1:6379/0",
+          "Redis for --limiter=redis: redis://[[USER]:PASSWORD@]HOST:PORT/DB. Prefer the "
+          "OTA_REDIS_PASSWORD environment variable for the password; it is never logged.");
+ABSL_FLAG(absl::Duration, redis_timeout, absl::Milliseconds(250),
+          "Bound on connecting to Redis and on each round trip.");
+ABSL_FLAG(std::string, redis_failure_mode, "fail-closed",
+          "When Redis is unreachable: 'fail-closed' (calls fail with UNAVAILABLE) or 'fail-local' "
+          "(each replica uses an in-process budget of qps / --expected-replicas).");
+ABSL_FLAG(int, expected_replicas, 0,
+          "How many replicas share the budget; required with --redis-failure-mode=fail-local.");
+ABSL_FLAG(std::string, limiter_key_prefix, "ota-gateway:ratelimit:",
+          "Prefix of the Redis keys; key = prefix + account key + ':' + API action.");
+
+namespace ota {
+namespace {
+
+constexpr const char* kLimiterFlagNames[] = {"limiter",           "redis_url",
+                                             "redis_timeout",     "redis_failure_mode",
+                                             "expected_replicas", "limiter_key_prefix"};
+
+absl::Status FlagError(absl::string_view flag, absl::string_view problem) {
+  return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", problem));
+}
+
+}  // namespace
+
+void ApplyLimiterEnvironmentFallbacks() {
+  for (const char* name : kLimiterFlagNames) {
+    const std::string variable =
+        absl::StrCat("OTA_", absl::AsciiStrToUpper(absl::StrReplaceAll(name, {{"-", "_"}})));
+    const char* value = std::getenv(variable.c_str());
+    if (value == nullptr) continue;
+    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    std::string error;
+    if (flag == nullptr || !flag->ParseFrom(value, &error)) {
+      // The value itself is not echoed: OTA_REDIS_URL may carry a password.
+      std::fprintf(stderr, "ota-gateway: environment variable %s does not parse\n",
+                   variable.c_str());
+      std::exit(2);
+    }
+  }
+}
+
+absl::StatusOr<LimiterSetup> MakeConfiguredRateLimiter(const RateLimitOptions& fleet,
+                                                       absl::Duration max_wait,
+                                                       const Clock& clock) {
+  const std::string kind = absl::GetFlag(FLAGS_limiter);
+  LimiterSetup setup;
+  if (kind == "local") {
+    setup.limiter = std::make_unique<LocalRateLimiter>(fleet, clock);
+    return setup;
+  }
+  if (kind != "redis") return FlagError("limiter", "must be local or redis");
+
+  absl::StatusOr<RedisEndpoint> endpoint = ParseRedisUrl(absl::GetFlag(FLAGS_redis_url));
+  if (!endpoint.ok()) return endpoint.status();
+  if (endpoint->password.empty()) {
+    if (const char* password = std::getenv("OTA_REDIS_PASSWORD"); password != nullptr) {
+      endpoint->password = password;
+    }
+  }
+  const absl::Duration timeout = absl::GetFlag(FLAGS_redis_timeout);
+  if (timeout <= absl::ZeroDuration()) {
+    return FlagError("redis-timeout", "must be a positive duration, e.g. 250ms");
+  }
+  absl::StatusOr<RedisFailureMode> mode =
+      ParseRedisFailureMode(absl::GetFlag(FLAGS_redis_failure_mode));
+  if (!mode.ok()) return FlagError("redis-failure-mode", mode.status().message());
+  const int replicas = absl::GetFlag(FLAGS_expected_replicas);
+  if (replicas < 0 || (*mode == RedisFailureMode::kFailLocal && replicas < 1)) {
+    return FlagError("expected-replicas",
+                     "set how many replicas share the budget (>= 1); fail-local gives each "
+                     "qps / replicas");
+  }
+  const std::string prefix = absl::GetFlag(FLAGS_limiter_key_prefix);
+
+  auto shared =
+      std::make_unique<RedisRateLimiter>(RedisRateLimiterOptions{.endpoint = *std::move(endpoint),
+                                                                 .rate = fleet,
+                                                                 .key_prefix = prefix,
+                                                                 .timeout = timeout},
+                                         clock);
+  auto fallback = std::make_unique<FallbackRateLimiter>(
+      std::move(shared),
+      FallbackOptions{.mode = *mode,
+                      .fleet = fleet,
+                      .expected_replicas = std::max(replicas, 1),
+                      .unknown_pending_horizon = max_wait},
+      clock);
+  FallbackRateLimiter* health = fallback.get();
+  setup.watch_health = [health](FallbackRateLimiter::HealthListener listener) {
+    health->WatchHealth(std::move(listener));
+  };
+  setup.limiter = std::move(fallback);
+  return setup;
+}
+
+}  // namespace ota

@@ -19,6 +19,10 @@ using ::testing::Not;
 
 const absl::Time kStart = absl::FromUnixSeconds(1'800'000'000);
 
+CancelByJobParams Params(std::string job_id, std::string iot_instance_id = "") {
+  return CancelByJobParams{.job_id = std::move(job_id), .iot_instance_id = std::move(iot_instance_id)};
+}
+
 // Runs tasks when the test advances the fake clock to their time.
 class ManualScheduler final : public Scheduler {
  public:
@@ -33,7 +37,7 @@ class ManualScheduler final : public Scheduler {
       if (node.key().first > clock_.Now()) clock_.Set(node.key().first);
       node.mapped()();
     }
-    if (until > clock_.Now()) clock_.Set(until);
+    if (until != absl::InfiniteFuture() && until > clock_.Now()) clock_.Set(until);
   }
   void RunAll() { RunUntil(absl::InfiniteFuture()); }
   [[nodiscard]] std::vector<absl::Time> PendingTimes() const {
@@ -47,6 +51,24 @@ class ManualScheduler final : public Scheduler {
   FakeClock& clock_;
   std::map<std::pair<absl::Time, int>, Task> tasks_;
   int sequence_ = 0;
+};
+
+// The real in-process limiter, counting the reservations asked of it.
+class CountingLimiter final : public RateLimiter {
+ public:
+  CountingLimiter(RateLimitOptions options, const Clock& clock) : limiter_(options, clock) {}
+  void Reserve(const std::string& key, absl::Time latest_start, Callback done) override {
+    ++reservations;
+    limiter_.Reserve(key, latest_start, std::move(done));
+  }
+  [[nodiscard]] std::string Describe() const override { return limiter_.Describe(); }
+  Reservation ReserveNow(const std::string& key, absl::Time latest_start) {
+    return limiter_.ReserveNow(key, latest_start);
+  }
+  int reservations = 0;
+
+ private:
+  LocalRateLimiter limiter_;
 };
 
 // Answers each request with the next scripted response, at once.
@@ -115,7 +137,7 @@ class CancelByJobRunnerTest : public ::testing::Test {
 
   FakeClock clock_;
   ManualScheduler scheduler_;
-  LocalRateLimiter limiter_;
+  CountingLimiter limiter_;
   ScriptedTransport transport_;
   StaticCredentialsProvider credentials_;
   ErrorMapper errors_;
@@ -124,7 +146,7 @@ class CancelByJobRunnerTest : public ::testing::Test {
 
 TEST_F(CancelByJobRunnerTest, SuccessSendsOneSignedCancelRequest) {
   transport_.script.push_back(Json(200, kSuccess));
-  CallResult result = RunCall({.job_id = "HvKuBpuk3rdk6E92CP0200", .iot_instance_id = "iot-1"});
+  CallResult result = RunCall(Params("HvKuBpuk3rdk6E92CP0200", "iot-1"));
   EXPECT_TRUE(result.outcome.ok()) << result.outcome.message;
   EXPECT_EQ(result.outcome.request_id, "REQ-OK");
   EXPECT_EQ(result.attempts, 1);
@@ -143,7 +165,7 @@ TEST_F(CancelByJobRunnerTest, SuccessSendsOneSignedCancelRequest) {
 
 TEST_F(CancelByJobRunnerTest, InstanceIdIsOmittedWhenEmpty) {
   transport_.script.push_back(Json(200, kSuccess));
-  RunCall({.job_id = "J1"});
+  RunCall(Params("J1"));
   ASSERT_EQ(transport_.sent.size(), 1U);
   EXPECT_THAT(transport_.sent[0].url, Not(HasSubstr("IotInstanceId")));
 }
@@ -151,7 +173,7 @@ TEST_F(CancelByJobRunnerTest, InstanceIdIsOmittedWhenEmpty) {
 TEST_F(CancelByJobRunnerTest, ParameterValuesCannotInjectParameters) {
   policy_.signature_version = SignatureVersion::kV1HmacSha1;
   transport_.script.push_back(Json(200, kSuccess));
-  RunCall({.job_id = "J1&Action=Other"});
+  RunCall(Params("J1&Action=Other"));
   ASSERT_EQ(transport_.sent.size(), 1U);
   const std::string& url = transport_.sent[0].url;
   EXPECT_THAT(url, HasSubstr("JobId=J1%26Action%3DOther"));
@@ -161,7 +183,7 @@ TEST_F(CancelByJobRunnerTest, ParameterValuesCannotInjectParameters) {
 
 TEST_F(CancelByJobRunnerTest, BusinessErrorIsNotRetried) {
   transport_.script.push_back(Json(200, kNoSuchJob));
-  CallResult result = RunCall({.job_id = "missing"});
+  CallResult result = RunCall(Params("missing"));
   EXPECT_EQ(result.outcome.code, absl::StatusCode::kNotFound);
   EXPECT_EQ(result.outcome.alibaba_code, "iot.ota.OtaJobNotExist");
   EXPECT_EQ(result.outcome.request_id, "REQ-NF");
@@ -171,7 +193,7 @@ TEST_F(CancelByJobRunnerTest, BusinessErrorIsNotRetried) {
 TEST_F(CancelByJobRunnerTest, ThrottlingIsRetriedWithAFreshSlotAndNonce) {
   transport_.script.push_back(Json(400, kThrottled));
   transport_.script.push_back(Json(200, kSuccess));
-  CallResult result = RunCall({.job_id = "J1"});
+  CallResult result = RunCall(Params("J1"));
   EXPECT_TRUE(result.outcome.ok()) << result.outcome.message;
   EXPECT_EQ(result.attempts, 2);
   ASSERT_EQ(transport_.sent.size(), 2U);
@@ -183,17 +205,13 @@ TEST_F(CancelByJobRunnerTest, ThrottlingIsRetriedWithAFreshSlotAndNonce) {
   };
   EXPECT_FALSE(nonce(transport_.sent[0]).empty());
   EXPECT_NE(nonce(transport_.sent[0]), nonce(transport_.sent[1]));
-  // Both attempts took a slot: the budget of 10 per second has 8 left right now.
-  int granted = 0;
-  for (int i = 0; i < 20; ++i) {
-    if (limiter_.ReserveNow("account-1", clock_.Now() + absl::Milliseconds(999)).granted) ++granted;
-  }
-  EXPECT_EQ(granted, 8);
+  // Each attempt took its own slot.
+  EXPECT_EQ(limiter_.reservations, 2);
 }
 
 TEST_F(CancelByJobRunnerTest, TransientFailuresStopAfterMaxAttempts) {
   for (int i = 0; i < 5; ++i) transport_.script.push_back(Json(200, kSystemError));
-  CallResult result = RunCall({.job_id = "J1"});
+  CallResult result = RunCall(Params("J1"));
   EXPECT_EQ(result.outcome.code, absl::StatusCode::kUnavailable);
   EXPECT_EQ(result.outcome.alibaba_code, "iot.system.SystemException");
   EXPECT_EQ(result.attempts, policy_.max_attempts);
@@ -202,7 +220,7 @@ TEST_F(CancelByJobRunnerTest, TransientFailuresStopAfterMaxAttempts) {
 TEST_F(CancelByJobRunnerTest, NetworkErrorsAreRetried) {
   transport_.script.push_back(absl::UnavailableError("connection reset by peer"));
   transport_.script.push_back(Json(200, kSuccess));
-  CallResult result = RunCall({.job_id = "J1"});
+  CallResult result = RunCall(Params("J1"));
   EXPECT_TRUE(result.outcome.ok()) << result.outcome.message;
   EXPECT_EQ(result.attempts, 2);
 }
@@ -212,7 +230,7 @@ TEST_F(CancelByJobRunnerTest, RetryAfterHeaderDelaysTheRetry) {
   transport_.script.push_back(Json(200, kSuccess));
   std::optional<CallResult> result;
   CancelByJobRunner runner = Runner();
-  runner.Run({.job_id = "J1"}, kStart + absl::Seconds(10), nullptr,
+  runner.Run(Params("J1"), kStart + absl::Seconds(10), nullptr,
              [&](CallResult r) { result = std::move(r); });
   scheduler_.RunUntil(kStart);  // the first attempt goes at once
   ASSERT_EQ(transport_.sent.size(), 1U);
@@ -226,7 +244,7 @@ TEST_F(CancelByJobRunnerTest, RetryAfterHeaderDelaysTheRetry) {
 
 TEST_F(CancelByJobRunnerTest, RetryThatCannotFitTheDeadlineReportsTheLastError) {
   transport_.script.push_back(Json(400, kThrottled, {{"x-acs-retry-after", "5000"}}));
-  CallResult result = RunCall({.job_id = "J1"}, absl::Seconds(2));
+  CallResult result = RunCall(Params("J1"), absl::Seconds(2));
   EXPECT_EQ(result.outcome.code, absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(result.outcome.alibaba_code, "Throttling.User");
   EXPECT_EQ(result.attempts, 1);
@@ -239,7 +257,7 @@ TEST_F(CancelByJobRunnerTest, NoSlotBeforeTheDeadlineFailsFastWithRetryInfo) {
   }
   std::optional<CallResult> result;
   CancelByJobRunner runner = Runner();
-  runner.Run({.job_id = "J1"}, kStart + absl::Milliseconds(500), nullptr,
+  runner.Run(Params("J1"), kStart + absl::Milliseconds(500), nullptr,
              [&](CallResult r) { result = std::move(r); });
   // Answered at once, without waiting for time to pass and without sending anything.
   ASSERT_TRUE(result.has_value());
@@ -255,7 +273,7 @@ TEST_F(CancelByJobRunnerTest, WaitingCallsAreScheduledNotSent) {
   CancelByJobRunner runner = Runner();
   int done = 0;
   for (int i = 0; i < 12; ++i) {
-    runner.Run({.job_id = "J1"}, kStart + absl::Seconds(30), nullptr, [&](CallResult r) {
+    runner.Run(Params("J1"), kStart + absl::Seconds(30), nullptr, [&](CallResult r) {
       EXPECT_TRUE(r.outcome.ok());
       ++done;
     });
@@ -268,14 +286,14 @@ TEST_F(CancelByJobRunnerTest, WaitingCallsAreScheduledNotSent) {
 }
 
 TEST_F(CancelByJobRunnerTest, DeadlineTooShortIsRejectedWithoutSending) {
-  CallResult result = RunCall({.job_id = "J1"}, absl::Milliseconds(20));
+  CallResult result = RunCall(Params("J1"), absl::Milliseconds(20));
   EXPECT_EQ(result.outcome.code, absl::StatusCode::kDeadlineExceeded);
   EXPECT_EQ(result.outcome.reason, "DEADLINE_TOO_SHORT");
   EXPECT_TRUE(transport_.sent.empty());
 }
 
 TEST_F(CancelByJobRunnerTest, CancelledCallerIsNotSent) {
-  CallResult result = RunCall({.job_id = "J1"}, absl::Seconds(10), [] { return true; });
+  CallResult result = RunCall(Params("J1"), absl::Seconds(10), [] { return true; });
   EXPECT_EQ(result.outcome.code, absl::StatusCode::kCancelled);
   EXPECT_TRUE(transport_.sent.empty());
 }
@@ -285,7 +303,7 @@ TEST_F(CancelByJobRunnerTest, CallDroppedAtShutdownStillAnswers) {
   std::optional<CallResult> result;
   {
     CancelByJobRunner runner = Runner();
-    runner.Run({.job_id = "J1"}, kStart + absl::Seconds(10), nullptr,
+    runner.Run(Params("J1"), kStart + absl::Seconds(10), nullptr,
                [&](CallResult r) { result = std::move(r); });
   }
   EXPECT_FALSE(result.has_value());  // waiting for its slot

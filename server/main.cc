@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "absl/flags/parse.h"
+#include "grpc/health/v1/health.pb.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -97,6 +98,9 @@ int Run(const GatewayConfig& config) {
   OtaStrategyService service(runner, clock, {.default_timeout = config.default_timeout});
 
   grpc::EnableDefaultHealthCheckService(true);
+  // Links the generated grpc.health.v1 descriptor in, so reflection can describe the health
+  // service that the default implementation serves without one.
+  (void)grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;

@@ -1,5 +1,6 @@
 """ota-gateway end to end: real gateway + real iot-emulator, called with grpcurl and ota-cancel."""
 import json
+import math
 import signal
 import subprocess
 import threading
@@ -48,7 +49,7 @@ def test_health_reports_serving(gateway):
 def test_success_with_grpcurl_cancels_the_job(gateway, emulator):
     out = call_grpcurl(gateway, {"job_id": "JOB-DYN-1"})
     assert out.returncode == 0, out.stderr
-    request_id = json.loads(out.stdout)["requestId"]
+    request_id = json.loads(out.stdout)["request_id"]
     assert request_id
     calls = api_calls(emulator)
     assert len(calls) == 1
@@ -155,8 +156,12 @@ def test_burst_of_50_stays_within_quota_and_uses_it(processes):
     # The most calls the emulator saw in any 1-second window [t, t+1s).
     max_in_window = max(sum(1 for u in times[i:] if u < t + 1.0) for i, t in enumerate(times))
     span = times[-1] - times[0]
-    rate = (len(times) - 1) / span
-    print(f"burst: 50 calls over {span:.3f}s, {rate:.2f} calls/s, max {max_in_window} in any 1s window")
+    # Utilisation: calls per consecutive 1-second window of the busy period, the unit Alibaba
+    # counts in (the last window is partly used, which only lowers the figure).
+    windows = math.floor(span) + 1
+    rate = len(times) / windows
+    print(f"burst: 50 calls over {span:.3f}s, {rate:.2f} calls per 1s window over {windows} windows, "
+          f"max {max_in_window} in any 1s window")
     assert max_in_window <= 10
     assert rate >= 9.0, f"utilisation {rate:.2f}/s is below 90% of 10/s"
 
@@ -226,7 +231,7 @@ def test_secret_never_appears_in_logs_or_errors(processes):
     wrong = call_grpcurl(bad, {"job_id": "JOB-A"})
     assert ok.returncode == 0, ok.stderr
     assert "Code: NotFound" in missing.stderr
-    assert "Code: Internal" in wrong.stderr and "credentials" in wrong.stderr
+    assert "Code: Internal" in wrong.stderr and "AccessKey" in wrong.stderr
     for text in (ok.stdout, ok.stderr, missing.stderr, wrong.stderr, gw.output(), bad.output()):
         assert secret not in text
         assert token not in text

@@ -1,14 +1,12 @@
 #include "server/gateway_config.h"
 
-#include <cstdio>
-#include <cstdlib>
+#include <algorithm>
 #include <string>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/reflection.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
+#include "cli_flags/environment_flags.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC listen address, HOST:PORT.");
 ABSL_FLAG(std::string, region, "cn-shanghai",
@@ -27,7 +25,8 @@ ABSL_FLAG(std::string, signature_version, "v3",
 ABSL_FLAG(int, qps, 10,
           "Calls per second the Alibaba account allows for CancelOTAStrategyByJob (shared by all "
           "its RAM users and by every replica sharing the limiter).");
-ABSL_FLAG(int, burst, 5, "How many calls may start back to back (1..qps).");
+ABSL_FLAG(int, burst, 0,
+          "How many calls may start back to back (1..qps); 0 = half of --qps (5 for 10/s).");
 ABSL_FLAG(absl::Duration, rate_margin, absl::Milliseconds(50),
           "Safety margin added to each 1s window so network jitter cannot push 11 calls into "
           "one second at Alibaba's end.");
@@ -59,13 +58,6 @@ ABSL_FLAG(std::string, log_level, "info", "Log level: debug, info, warning or er
 namespace ota {
 namespace {
 
-// Every flag above, for the environment fallbacks.
-constexpr const char* kFlagNames[] = {
-    "listen",        "region",          "endpoint",       "emulator",     "signature_version",
-    "qps",           "burst",           "rate_margin",    "limiter_key",  "max_wait",
-    "default_timeout", "max_attempts",  "connect_timeout", "request_timeout", "max_connections",
-    "ca_file",       "error_map",       "drain_timeout",  "log_level"};
-
 absl::Status FlagError(absl::string_view flag, absl::string_view problem) {
   return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", problem));
 }
@@ -77,20 +69,13 @@ absl::Status CheckPositive(absl::string_view flag, absl::Duration value) {
 
 }  // namespace
 
-void ApplyEnvironmentFallbacks() {
-  for (const char* name : kFlagNames) {
-    const std::string variable =
-        absl::StrCat("OTA_", absl::AsciiStrToUpper(absl::StrReplaceAll(name, {{"-", "_"}})));
-    const char* value = std::getenv(variable.c_str());
-    if (value == nullptr) continue;
-    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
-    std::string error;
-    if (flag == nullptr || !flag->ParseFrom(value, &error)) {
-      std::fprintf(stderr, "ota-gateway: environment variable %s: %s\n", variable.c_str(),
-                   error.c_str());
-      std::exit(2);
-    }
-  }
+void ApplyGatewayEnvironmentFallbacks() {
+  ApplyEnvironmentFallbacks(
+      "ota-gateway", "OTA_",
+      {"listen", "region", "endpoint", "emulator", "signature_version", "qps", "burst",
+       "rate_margin", "limiter_key", "max_wait", "default_timeout", "max_attempts",
+       "connect_timeout", "request_timeout", "max_connections", "ca_file", "error_map",
+       "drain_timeout", "log_level"});
 }
 
 absl::StatusOr<GatewayConfig> LoadGatewayConfig() {
@@ -123,6 +108,7 @@ absl::StatusOr<GatewayConfig> LoadGatewayConfig() {
 
   config.rate_limit.limit = absl::GetFlag(FLAGS_qps);
   config.rate_limit.burst = absl::GetFlag(FLAGS_burst);
+  if (config.rate_limit.burst == 0) config.rate_limit.burst = std::max(1, config.rate_limit.limit / 2);
   config.rate_limit.margin = absl::GetFlag(FLAGS_rate_margin);
   if (absl::Status status = ValidateRateLimitOptions(config.rate_limit); !status.ok()) {
     return FlagError("qps/--burst/--rate-margin", status.message());

@@ -4,7 +4,7 @@
 // given on the command line wins. Alibaba credentials come only from the environment (see
 // credentials.h), never from flags, so they stay out of `ps` and shell history.
 //
-//   ota::ApplyEnvironmentFallbacks();          // before absl::ParseCommandLine
+//   ota::ApplyGatewayEnvironmentFallbacks();   // before absl::ParseCommandLine
 //   absl::ParseCommandLine(argc, argv);
 //   absl::StatusOr<ota::GatewayConfig> config = ota::LoadGatewayConfig();
 #pragma once
@@ -38,7 +38,7 @@ struct GatewayConfig {
 
 // For every registered ota-gateway flag --x-y whose variable OTA_X_Y is set, makes that value the
 // flag's default. Exits with a message naming the variable if a value does not parse.
-void ApplyEnvironmentFallbacks();
+void ApplyGatewayEnvironmentFallbacks();
 
 // Reads and checks the flags. INVALID_ARGUMENT names the flag and what a valid value looks like.
 [[nodiscard]] absl::StatusOr<GatewayConfig> LoadGatewayConfig();

@@ -1,14 +1,11 @@
 #include "server/limiter_factory.h"
 
-#include <cstdio>
 #include <cstdlib>
 #include <utility>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/reflection.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
+#include "cli_flags/environment_flags.h"
 #include "server/redis_connection.h"
 #include "server/redis_rate_limiter.h"
 
@@ -31,10 +28,6 @@ ABSL_FLAG(std::string, limiter_key_prefix, "ota-gateway:ratelimit:",
 namespace ota {
 namespace {
 
-constexpr const char* kLimiterFlagNames[] = {"limiter",           "redis_url",
-                                             "redis_timeout",     "redis_failure_mode",
-                                             "expected_replicas", "limiter_key_prefix"};
-
 absl::Status FlagError(absl::string_view flag, absl::string_view problem) {
   return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", problem));
 }
@@ -42,20 +35,9 @@ absl::Status FlagError(absl::string_view flag, absl::string_view problem) {
 }  // namespace
 
 void ApplyLimiterEnvironmentFallbacks() {
-  for (const char* name : kLimiterFlagNames) {
-    const std::string variable =
-        absl::StrCat("OTA_", absl::AsciiStrToUpper(absl::StrReplaceAll(name, {{"-", "_"}})));
-    const char* value = std::getenv(variable.c_str());
-    if (value == nullptr) continue;
-    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
-    std::string error;
-    if (flag == nullptr || !flag->ParseFrom(value, &error)) {
-      // The value itself is not echoed: OTA_REDIS_URL may carry a password.
-      std::fprintf(stderr, "ota-gateway: environment variable %s does not parse\n",
-                   variable.c_str());
-      std::exit(2);
-    }
-  }
+  ApplyEnvironmentFallbacks("ota-gateway", "OTA_",
+                            {"limiter", "redis_url", "redis_timeout", "redis_failure_mode",
+                             "expected_replicas", "limiter_key_prefix"});
 }
 
 absl::StatusOr<LimiterSetup> MakeConfiguredRateLimiter(const RateLimitOptions& fleet,

@@ -167,7 +167,7 @@ int main(int argc, char** argv) {
       "ALIBABA_CLOUD_SECURITY_TOKEN.\nEvery flag --x-y may also be set as OTA_X_Y in the "
       "environment; the command line wins.\n"
       "Example: ota-gateway --listen 0.0.0.0:50051 --region cn-shanghai --qps 10");
-  ota::ApplyEnvironmentFallbacks();
+  ota::ApplyGatewayEnvironmentFallbacks();
   ota::ApplyLimiterEnvironmentFallbacks();
   std::vector<std::string> storage;
   std::vector<char*> args = ota::NormalizeFlagNames(argc, argv, storage);

@@ -2,7 +2,8 @@
 # Builds every client package (stubs/build-packages.sh: buf generate + wheel, Go module, Maven jar,
 # npm tarball, descriptor set), then proves each one with live calls against a real ota-gateway +
 # iot-emulator, each in its own language and test runner (pytest in a fresh venv, go test, Maven
-# Surefire/JUnit, node --test), plus grpcurl -protoset and buf breaking against the last release.
+# Surefire/JUnit, node --test, a CMake find_package consumer of the installed C++ package), plus
+# grpcurl -protoset and buf breaking against the last release.
 # Exits non-zero on any failure; every runner's own summary is printed.
 #
 #   stubs/test.sh                       # gateway + emulator from ./build (scripts/setup.sh builds them)

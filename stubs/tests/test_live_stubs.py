@@ -3,7 +3,8 @@
 For every language this starts an iot-emulator, a gateway in emulator mode, and a second gateway
 limited to --qps=1 --burst=1, then runs that language's own test runner on its example consumer
 (stubs/examples/<language>) with the targets in the environment. The packages must already be
-built (stubs/build-packages.sh); stubs/test.sh does both. Also checks the descriptor set with
+built (stubs/build-packages.sh); stubs/test.sh does both. The C++ package is installed here from
+the main build (OTA_BUILD_DIR) into a temporary prefix, and the example finds it with find_package. Also checks the descriptor set with
 grpcurl -protoset and the contract against the last released one with buf breaking.
 
 Process handling is the end-to-end harness's (tests/e2e/conftest.py), loaded under its own name so
@@ -11,6 +12,7 @@ this suite stays out of the ctest glob over tests/e2e/test_*.py.
 """
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -100,6 +102,59 @@ def test_node_package_from_its_tarball(live):
     # TypeScript callers: the README's usage compiles against the package's .d.ts (strict).
     assert run(["npx", "--no-install", "tsc", "-p", "."], cwd=example) == 0
     assert run(["node", "--test"], cwd=example, env=live) == 0
+
+
+@pytest.mark.parametrize("live", ["CPP"], indirect=True)
+def test_cpp_package_from_find_package(live, tmp_path):
+    # The main build installs the client component into a fresh prefix; a copy of the example,
+    # outside the tree, finds it with find_package(OtaGateway) and links ota_gateway::client.
+    build = harness.BUILD_DIR
+    assert run(["cmake", "--build", build, "--target", "ota_client"], cwd=ROOT) == 0
+    prefix = tmp_path / "prefix"
+    assert run(["cmake", "--install", build, "--component", "ota_gateway_client", "--prefix", prefix],
+               cwd=ROOT) == 0
+    # lib/ or lib/<multiarch>/, whichever GNUInstallDirs chose for the build's prefix.
+    package_files = list(prefix.glob("lib*/**/cmake/OtaGateway/*.cmake"))
+    assert "ota_gateway::client" in "".join(f.read_text() for f in package_files)
+    # Relocatable: nothing installed may point back into the source or build tree.
+    for package_file in package_files:
+        text = package_file.read_text()
+        assert str(ROOT) not in text and str(build) not in text, package_file
+    example = tmp_path / "example"
+    shutil.copytree(STUBS / "examples" / "cpp", example)
+    out = tmp_path / "example-build"
+    assert run(["cmake", "-S", example, "-B", out, "-G", "Ninja", f"-DCMAKE_PREFIX_PATH={prefix}"],
+               cwd=example) == 0
+    assert run(["cmake", "--build", out], cwd=example) == 0
+
+    def cancel(target, job_id, *timeout_ms):
+        result = subprocess.run([out / "ota-cancel-example", target, job_id, *timeout_ms],
+                                capture_output=True, text=True, timeout=60)
+        print(f"ota-cancel-example {job_id} -> exit {result.returncode}: {result.stdout.strip()}"
+              f"{result.stderr.strip()}", flush=True)
+        return result.returncode, result.stdout.strip()
+
+    code, printed = cancel(live["OTA_TARGET"], live["OTA_DYNAMIC_JOB"])
+    assert code == 0 and printed.startswith("request_id=") and len(printed) > len("request_id=")
+
+    code, printed = cancel(live["OTA_TARGET"], "NO-SUCH-JOB-CPP")
+    assert code == 1 and printed.startswith("NOT_FOUND: ")
+    assert "alibaba_code=iot.ota.OtaJobNotExist" in printed
+    assert "domain=iot.aliyuncs.com" in printed and "alibaba_request_id=" in printed
+
+    code, printed = cancel(live["OTA_TARGET"], "bad id!")
+    assert code == 1 and printed.startswith("INVALID_ARGUMENT: ")
+    assert "domain=ota-gateway" in printed and "field_violations=[job_id: " in printed
+
+    # The limited gateway's single token goes to the first call; the second cannot be served
+    # within its 300 ms deadline.
+    code, printed = cancel(live["OTA_LIMITED_TARGET"], live["OTA_LIMITED_JOB"])
+    assert code == 0 and printed.startswith("request_id=")
+    code, printed = cancel(live["OTA_LIMITED_TARGET"], "ANY-JOB-CPP", "300")
+    assert code == 1 and printed.startswith("RESOURCE_EXHAUSTED: ")
+    assert "reason=RATE_LIMITED" in printed
+    retry_after = re.search(r"retry_after=(\S+)", printed)
+    assert retry_after and retry_after.group(1).rstrip(")") not in ("0", "0s")
 
 
 def test_descriptor_set_serves_grpcurl_without_reflection(processes):

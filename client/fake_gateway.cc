@@ -4,9 +4,10 @@
 #include <grpcpp/server_builder.h>
 #include <grpcpp/server_context.h>
 
+#include <mutex>
 #include <utility>
 
-#include "absl/synchronization/mutex.h"
+#include "absl/base/thread_annotations.h"
 #include "google/protobuf/any.pb.h"
 #include "google/rpc/status.pb.h"
 
@@ -36,7 +37,7 @@ class FakeGateway::Service final : public ota::v1::OtaStrategyService::Service {
     std::string request_id;
     bool hold = false;
     {
-      absl::MutexLock lock(&mu_);
+      std::lock_guard<std::mutex> lock(mu_);
       calls_.push_back(std::move(call));
       status = status_;
       request_id = request_id_;
@@ -56,19 +57,19 @@ class FakeGateway::Service final : public ota::v1::OtaStrategyService::Service {
   }
 
   void Set(grpc::Status status, std::string request_id, bool hold) {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     status_ = std::move(status);
     request_id_ = std::move(request_id);
     hold_ = hold;
   }
 
   std::vector<ReceivedCall> calls() const {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     return calls_;
   }
 
  private:
-  mutable absl::Mutex mu_;
+  mutable std::mutex mu_;
   grpc::Status status_ ABSL_GUARDED_BY(mu_);
   std::string request_id_ ABSL_GUARDED_BY(mu_) = "fake-request-id";
   bool hold_ ABSL_GUARDED_BY(mu_) = false;

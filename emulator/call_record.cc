@@ -31,7 +31,7 @@ std::string CallRecordToJson(const CallRecord& record) {
 
 absl::StatusOr<std::unique_ptr<CallRecorder>> CallRecorder::WithFile(const std::string& path) {
   auto recorder = std::make_unique<CallRecorder>();
-  absl::MutexLock lock(&recorder->mu_);
+  std::lock_guard<std::mutex> lock(recorder->mu_);
   recorder->file_.open(path, std::ios::out | std::ios::trunc);
   if (!recorder->file_) {
     return absl::InvalidArgumentError(absl::StrCat("cannot open record file ", path));
@@ -40,7 +40,7 @@ absl::StatusOr<std::unique_ptr<CallRecorder>> CallRecorder::WithFile(const std::
 }
 
 void CallRecorder::Add(const CallRecord& record) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   records_.push_back(record);
   if (file_.is_open()) {
     file_ << CallRecordToJson(record) << '\n';
@@ -49,12 +49,12 @@ void CallRecorder::Add(const CallRecord& record) {
 }
 
 void CallRecorder::Clear() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   records_.clear();
 }
 
 std::vector<CallRecord> CallRecorder::Snapshot() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return records_;
 }
 

@@ -13,11 +13,12 @@
 #include <cstdint>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 
 namespace ota {
 
@@ -53,7 +54,7 @@ class CallRecorder {
   [[nodiscard]] std::string ToJsonArray() const;
 
  private:
-  mutable absl::Mutex mu_;
+  mutable std::mutex mu_;
   std::vector<CallRecord> records_ ABSL_GUARDED_BY(mu_);
   std::ofstream file_ ABSL_GUARDED_BY(mu_);
 };

@@ -96,7 +96,7 @@ EmulatorServer::~EmulatorServer() = default;
 
 void EmulatorServer::MarkBusy(const httplib::Request& req, bool busy) {
   const std::string key = ConnectionKey(req.remote_addr, req.remote_port);
-  absl::MutexLock lock(&busy_mu_);
+  std::lock_guard<std::mutex> lock(busy_mu_);
   if (busy) {
     busy_connections_.insert(key);
   } else {
@@ -248,7 +248,7 @@ void EmulatorServer::Stop() {
   // them now. Busy ones are left alone so the calls in flight get their answers.
   const int port = bound_port_;
   if (port <= 0) return;
-  absl::MutexLock lock(&busy_mu_);
+  std::lock_guard<std::mutex> lock(busy_mu_);
   ShutdownConnections(
       [&](const ConnectionEndpoints& c) ABSL_NO_THREAD_SAFETY_ANALYSIS {
         return c.local_port == port &&

@@ -17,11 +17,12 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "emulator/call_record.h"
 #include "emulator/emulated_iot_api.h"
 #include "emulator/emulator_options.h"
@@ -74,7 +75,7 @@ class EmulatorServer {
   std::unique_ptr<CallRecorder> recorder_;
   std::unique_ptr<httplib::Server> http_;
   std::atomic<int> bound_port_{0};
-  absl::Mutex busy_mu_;
+  std::mutex busy_mu_;
   absl::flat_hash_set<std::string> busy_connections_ ABSL_GUARDED_BY(busy_mu_);  // remote ip:port
 };
 

@@ -84,19 +84,19 @@ GatewayError InjectedStatusError(int status) {
 FaultInjector::FaultInjector(FaultConfig config) : initial_(config), config_(config) {}
 
 void FaultInjector::Set(const FaultConfig& config) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   config_ = config;
 }
 
 FaultConfig FaultInjector::Get() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return config_;
 }
 
 void FaultInjector::Reset() { Set(initial_); }
 
 FaultDecision FaultInjector::Draw() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   FaultDecision decision;
   if (!config_.Active() || !absl::Bernoulli(gen_, config_.rate)) return decision;
   decision.latency = config_.latency;

@@ -16,12 +16,13 @@
 //   if (d.answer == ota::FaultAnswer::kStatus) { /* answer d.status with ServiceUnavailable */ }
 #pragma once
 
+#include <mutex>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/random/random.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "emulator/api_answer.h"
 
@@ -75,7 +76,7 @@ class FaultInjector {
 
  private:
   const FaultConfig initial_;
-  mutable absl::Mutex mu_;
+  mutable std::mutex mu_;
   FaultConfig config_ ABSL_GUARDED_BY(mu_);
   absl::BitGen gen_ ABSL_GUARDED_BY(mu_);
 };

@@ -33,7 +33,7 @@ absl::string_view JobStateName(JobState state) {
 
 JobTable::JobTable(std::vector<JobSpec> initial_jobs, std::vector<std::string> known_instances)
     : initial_jobs_(std::move(initial_jobs)), initial_instances_(std::move(known_instances)) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   LoadInitialLocked();
 }
 
@@ -48,7 +48,7 @@ void JobTable::LoadInitialLocked() {
 }
 
 CancelResult JobTable::CancelStrategy(absl::string_view job_id, absl::string_view iot_instance_id) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   // Alibaba checks the instance before looking inside it, so a bad instance wins over a bad job.
   if (!iot_instance_id.empty() && !instances_.contains(iot_instance_id)) {
     return CancelResult::kInstanceNotFound;
@@ -71,23 +71,23 @@ CancelResult JobTable::CancelStrategy(absl::string_view job_id, absl::string_vie
 }
 
 void JobTable::Upsert(const JobSpec& job) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   jobs_.insert_or_assign(job.job_id, job);
   if (!job.iot_instance_id.empty()) instances_.insert(job.iot_instance_id);
 }
 
 void JobTable::AddInstance(const std::string& iot_instance_id) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   instances_.insert(iot_instance_id);
 }
 
 void JobTable::Reset() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   LoadInitialLocked();
 }
 
 std::vector<JobSpec> JobTable::Snapshot() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   std::vector<JobSpec> out;
   out.reserve(jobs_.size());
   for (const auto& [id, job] : jobs_) out.push_back(job);

@@ -10,14 +10,15 @@
 //   // r == ota::CancelResult::kCancelled; a second call gives kJobStatusNotSupported.
 #pragma once
 
+#include <mutex>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 
 namespace ota {
 
@@ -70,7 +71,7 @@ class JobTable {
 
   const std::vector<JobSpec> initial_jobs_;
   const std::vector<std::string> initial_instances_;
-  mutable absl::Mutex mu_;
+  mutable std::mutex mu_;
   absl::btree_map<std::string, JobSpec> jobs_ ABSL_GUARDED_BY(mu_);
   absl::btree_set<std::string> instances_ ABSL_GUARDED_BY(mu_);
 };

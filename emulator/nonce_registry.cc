@@ -10,7 +10,7 @@ NonceRegistry::NonceRegistry(absl::Duration retention, const Clock& clock)
 bool NonceRegistry::Remember(absl::string_view access_key_id, absl::string_view nonce) {
   const absl::Time now = clock_.Now();
   std::string entry = absl::StrCat(access_key_id, "\n", nonce);
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   while (!by_age_.empty() && by_age_.front().first <= now - retention_) {
     seen_.erase(by_age_.front().second);
     by_age_.pop_front();
@@ -21,7 +21,7 @@ bool NonceRegistry::Remember(absl::string_view access_key_id, absl::string_view 
 }
 
 void NonceRegistry::Reset() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   seen_.clear();
   by_age_.clear();
 }

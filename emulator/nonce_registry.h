@@ -10,12 +10,13 @@
 #pragma once
 
 #include <deque>
+#include <mutex>
 #include <string>
 #include <utility>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/clock.h"
 
@@ -33,7 +34,7 @@ class NonceRegistry {
  private:
   const absl::Duration retention_;
   const Clock& clock_;
-  absl::Mutex mu_;
+  std::mutex mu_;
   absl::flat_hash_set<std::string> seen_ ABSL_GUARDED_BY(mu_);  // "<key id>\n<nonce>"
   std::deque<std::pair<absl::Time, std::string>> by_age_ ABSL_GUARDED_BY(mu_);
 };

@@ -10,7 +10,7 @@ QuotaWindow::QuotaWindow(int qps, const Clock& clock, absl::Duration window)
 bool QuotaWindow::TryAdmit(absl::string_view account) {
   if (qps_ <= 0) return true;
   const absl::Time now = clock_.Now();
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   std::deque<absl::Time>& times = admitted_[account];
   // A call admitted exactly one window ago no longer shares a window with this one: windows are
   // half-open, (now - window, now].
@@ -21,7 +21,7 @@ bool QuotaWindow::TryAdmit(absl::string_view account) {
 }
 
 void QuotaWindow::Reset() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   admitted_.clear();
 }
 

@@ -12,11 +12,12 @@
 #pragma once
 
 #include <deque>
+#include <mutex>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/clock.h"
 
@@ -38,7 +39,7 @@ class QuotaWindow {
   const int qps_;
   const Clock& clock_;
   const absl::Duration window_;
-  absl::Mutex mu_;
+  std::mutex mu_;
   // Admission times of the calls still inside the window, oldest first.
   absl::flat_hash_map<std::string, std::deque<absl::Time>> admitted_ ABSL_GUARDED_BY(mu_);
 };

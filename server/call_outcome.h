@@ -1,6 +1,6 @@
 // CallOutcome: the result of one CancelByJob call in the gateway's own terms, before it is turned
-// into a gRPC status. Every failure path (validation, limiter, transport, Alibaba's answer) produces
-// one, so logs, retries and the gRPC reply all read the same facts.
+// into a gRPC status. Every failure path (validation, limiter, transport, Alibaba's answer)
+// produces one, so logs, retries and the gRPC reply all read the same facts.
 #pragma once
 
 #include <map>
@@ -23,7 +23,7 @@ struct CallOutcome {
   std::string domain;      // kAlibabaDomain or kGatewayDomain
   std::string request_id;  // Alibaba's RequestId when Alibaba answered
   std::string alibaba_code;
-  int http_status = 0;     // 0 when no HTTP answer was received
+  int http_status = 0;  // 0 when no HTTP answer was received
   // Whether sending the same request again may succeed (throttling, 5xx, network).
   bool retryable = false;
   // RetryInfo.retry_delay to advertise, when retrying later helps.

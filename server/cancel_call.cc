@@ -31,9 +31,7 @@ absl::Duration JitteredBackoff(const CancelByJobPolicy& policy, int attempt) {
   return absl::Microseconds(pick(rng));
 }
 
-std::string Millis(absl::Duration d) {
-  return absl::StrCat(absl::ToInt64Milliseconds(d), "ms");
-}
+std::string Millis(absl::Duration d) { return absl::StrCat(absl::ToInt64Milliseconds(d), "ms"); }
 
 }  // namespace
 
@@ -72,11 +70,11 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
     const absl::Time now = deps.clock->Now();
     if (deadline - now < policy.min_attempt_time) {
       if (last.has_value()) return Finish(*std::move(last));
-      return Finish(GatewayError(
-          absl::StatusCode::kDeadlineExceeded, "DEADLINE_TOO_SHORT",
-          absl::StrCat("the call's deadline leaves ", Millis(deadline - now),
-                       "; at least ", Millis(policy.min_attempt_time),
-                       " are needed to call Alibaba: set a longer deadline")));
+      return Finish(
+          GatewayError(absl::StatusCode::kDeadlineExceeded, "DEADLINE_TOO_SHORT",
+                       absl::StrCat("the call's deadline leaves ", Millis(deadline - now),
+                                    "; at least ", Millis(policy.min_attempt_time),
+                                    " are needed to call Alibaba: set a longer deadline")));
     }
     absl::StatusOr<Credentials> credentials = deps.credentials->Get();
     if (!credentials.ok()) {
@@ -89,26 +87,25 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
     const absl::Time latest_start =
         std::min(deadline - policy.min_attempt_time, now + policy.max_limiter_wait);
     const absl::Time asked_at = now;
-    deps.limiter->Reserve(
-        key, latest_start,
-        [self = shared_from_this(), last = std::move(last),
-         asked_at](absl::StatusOr<Reservation> reservation) mutable {
-          self->OnReservation(std::move(reservation), std::move(last), asked_at);
-        });
+    deps.limiter->Reserve(key, latest_start,
+                          [self = shared_from_this(), last = std::move(last),
+                           asked_at](absl::StatusOr<Reservation> reservation) mutable {
+                            self->OnReservation(std::move(reservation), std::move(last), asked_at);
+                          });
   }
 
   void OnReservation(absl::StatusOr<Reservation> reservation, std::optional<CallOutcome> last,
                      absl::Time asked_at) {
     if (!reservation.ok()) {
-      return Finish(GatewayError(
-          absl::StatusCode::kUnavailable, "LIMITER_UNAVAILABLE",
-          absl::StrCat("the shared rate limiter is unavailable: ", reservation.status().message())));
+      return Finish(GatewayError(absl::StatusCode::kUnavailable, "LIMITER_UNAVAILABLE",
+                                 absl::StrCat("the shared rate limiter is unavailable: ",
+                                              reservation.status().message())));
     }
     if (!reservation->granted) {
       if (last.has_value()) {
         // A retry that cannot get a slot in time: report what the last attempt said.
-        last->retry_after = std::max(last->retry_after.value_or(absl::ZeroDuration()),
-                                     reservation->retry_after);
+        last->retry_after =
+            std::max(last->retry_after.value_or(absl::ZeroDuration()), reservation->retry_after);
         return Finish(*std::move(last));
       }
       CallOutcome outcome = GatewayError(
@@ -139,8 +136,8 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
     RpcCall call{.action = kCancelAction, .version = kIotApiVersion, .params = {}};
     call.params["JobId"] = params.job_id;
     if (!params.iot_instance_id.empty()) call.params["IotInstanceId"] = params.iot_instance_id;
-    HttpRequest request = SignRpcCall(policy.signature_version, call, policy.endpoint,
-                                      *credentials, deps.clock->Now(), NewNonce());
+    HttpRequest request = SignRpcCall(policy.signature_version, call, policy.endpoint, *credentials,
+                                      deps.clock->Now(), NewNonce());
     ++result.attempts;
     deps.transport->Send(std::move(request), deadline,
                          [self = shared_from_this()](absl::StatusOr<HttpResponse> response) {
@@ -149,9 +146,8 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
   }
 
   void OnResponse(absl::StatusOr<HttpResponse> response) {
-    CallOutcome outcome = response.ok()
-                              ? deps.errors->FromReply(ParseUpstreamReply(*response))
-                              : deps.errors->FromTransportError(response.status());
+    CallOutcome outcome = response.ok() ? deps.errors->FromReply(ParseUpstreamReply(*response))
+                                        : deps.errors->FromTransportError(response.status());
     if (outcome.ok() || !outcome.retryable || result.attempts >= policy.max_attempts) {
       return Finish(std::move(outcome));
     }

@@ -20,7 +20,8 @@ using ::testing::Not;
 const absl::Time kStart = absl::FromUnixSeconds(1'800'000'000);
 
 CancelByJobParams Params(std::string job_id, std::string iot_instance_id = "") {
-  return CancelByJobParams{.job_id = std::move(job_id), .iot_instance_id = std::move(iot_instance_id)};
+  return CancelByJobParams{.job_id = std::move(job_id),
+                           .iot_instance_id = std::move(iot_instance_id)};
 }
 
 // Runs tasks when the test advances the fake clock to their time.

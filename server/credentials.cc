@@ -27,14 +27,14 @@ absl::StatusOr<std::unique_ptr<CredentialsProvider>> CredentialsFromEnvironment(
         "ALIBABA_CLOUD_ACCESS_KEY_SECRET (and ALIBABA_CLOUD_SECURITY_TOKEN for STS credentials)");
   }
   if (!has_id || !has_secret) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "incomplete Alibaba Cloud credentials: ",
-        has_id ? "ALIBABA_CLOUD_ACCESS_KEY_SECRET" : "ALIBABA_CLOUD_ACCESS_KEY_ID",
-        " is not set while its pair is"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("incomplete Alibaba Cloud credentials: ",
+                     has_id ? "ALIBABA_CLOUD_ACCESS_KEY_SECRET" : "ALIBABA_CLOUD_ACCESS_KEY_ID",
+                     " is not set while its pair is"));
   }
-  std::string description = absl::StrCat(
-      "environment (AccessKeyId ", MaskAccessKeyId(credentials.access_key_id),
-      credentials.security_token.empty() ? ")" : ", with STS security token)");
+  std::string description =
+      absl::StrCat("environment (AccessKeyId ", MaskAccessKeyId(credentials.access_key_id),
+                   credentials.security_token.empty() ? ")" : ", with STS security token)");
   return std::make_unique<StaticCredentialsProvider>(std::move(credentials),
                                                      std::move(description));
 }

@@ -29,17 +29,17 @@ RateLimitOptions LocalShare(const RateLimitOptions& fleet, int replicas) {
 
 absl::Time FallbackRateLimiter::FlooredClock::Now() const {
   const absl::Time now = base_.Now();
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return std::max(now, floor_);
 }
 
 void FallbackRateLimiter::FlooredClock::Raise(absl::Time floor) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   floor_ = std::max(floor_, floor);
 }
 
 absl::Time FallbackRateLimiter::FlooredClock::floor() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return floor_;
 }
 
@@ -98,7 +98,7 @@ void FallbackRateLimiter::ReserveLocally(const std::string& key, absl::Time late
   const std::optional<absl::Time> pending_until = shared_->NewestKnownStart(key);
   LocalBudget* budget = nullptr;
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     std::unique_ptr<LocalBudget>& slot = local_[key];
     const bool fresh = slot == nullptr;
     if (fresh) slot = std::make_unique<LocalBudget>(clock_, share_);

@@ -21,12 +21,13 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/clock.h"
 #include "server/local_rate_limiter.h"
@@ -81,7 +82,7 @@ class FallbackRateLimiter final : public RateLimiter {
 
    private:
     const Clock& base_;
-    mutable absl::Mutex mu_;
+    mutable std::mutex mu_;
     absl::Time floor_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   };
   struct LocalBudget {
@@ -98,7 +99,7 @@ class FallbackRateLimiter final : public RateLimiter {
   const FallbackOptions options_;
   const RateLimitOptions share_;
   const Clock& clock_;
-  absl::Mutex mu_;
+  std::mutex mu_;
   absl::flat_hash_map<std::string, std::unique_ptr<LocalBudget>> local_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -15,10 +15,11 @@ ABSL_FLAG(std::string, region, "cn-shanghai",
 ABSL_FLAG(std::string, endpoint, "",
           "Full upstream URL, overriding --region (http:// is allowed for local testing, e.g. "
           "against iot-emulator).");
-ABSL_FLAG(bool, emulator, false,
-          "Explicit emulator mode for demos and tests: the upstream defaults to a local "
-          "iot-emulator (http://127.0.0.1:18080/) and, when no ALIBABA_CLOUD_* credentials are set, "
-          "the emulator's public demo AccessKey is used. Never use in production.");
+ABSL_FLAG(
+    bool, emulator, false,
+    "Explicit emulator mode for demos and tests: the upstream defaults to a local "
+    "iot-emulator (http://127.0.0.1:18080/) and, when no ALIBABA_CLOUD_* credentials are set, "
+    "the emulator's public demo AccessKey is used. Never use in production.");
 ABSL_FLAG(std::string, signature_version, "v3",
           "Request signature: v3 (ACS3-HMAC-SHA256, what current official SDKs send) or v1 "
           "(HMAC-SHA1).");
@@ -94,8 +95,9 @@ absl::StatusOr<GatewayConfig> LoadGatewayConfig() {
   }
   config.endpoint_url = absl::GetFlag(FLAGS_endpoint);
   if (config.endpoint_url.empty()) {
-    config.endpoint_url = config.emulator_mode ? std::string(kEmulatorDefaultEndpoint)
-                                               : absl::StrCat("https://iot.", region, ".aliyuncs.com/");
+    config.endpoint_url = config.emulator_mode
+                              ? std::string(kEmulatorDefaultEndpoint)
+                              : absl::StrCat("https://iot.", region, ".aliyuncs.com/");
   }
   absl::StatusOr<Endpoint> endpoint = ParseEndpoint(config.endpoint_url);
   if (!endpoint.ok()) return FlagError("endpoint", endpoint.status().message());
@@ -108,7 +110,8 @@ absl::StatusOr<GatewayConfig> LoadGatewayConfig() {
 
   config.rate_limit.limit = absl::GetFlag(FLAGS_qps);
   config.rate_limit.burst = absl::GetFlag(FLAGS_burst);
-  if (config.rate_limit.burst == 0) config.rate_limit.burst = std::max(1, config.rate_limit.limit / 2);
+  if (config.rate_limit.burst == 0)
+    config.rate_limit.burst = std::max(1, config.rate_limit.limit / 2);
   config.rate_limit.margin = absl::GetFlag(FLAGS_rate_margin);
   if (absl::Status status = ValidateRateLimitOptions(config.rate_limit); !status.ok()) {
     return FlagError("qps/--burst/--rate-margin", status.message());
@@ -127,11 +130,13 @@ absl::StatusOr<GatewayConfig> LoadGatewayConfig() {
   }
 
   config.transport.connect_timeout = absl::GetFlag(FLAGS_connect_timeout);
-  if (absl::Status s = CheckPositive("connect-timeout", config.transport.connect_timeout); !s.ok()) {
+  if (absl::Status s = CheckPositive("connect-timeout", config.transport.connect_timeout);
+      !s.ok()) {
     return s;
   }
   config.transport.request_timeout = absl::GetFlag(FLAGS_request_timeout);
-  if (absl::Status s = CheckPositive("request-timeout", config.transport.request_timeout); !s.ok()) {
+  if (absl::Status s = CheckPositive("request-timeout", config.transport.request_timeout);
+      !s.ok()) {
     return s;
   }
   config.transport.max_connections = absl::GetFlag(FLAGS_max_connections);

@@ -2,11 +2,12 @@
 
 #include <atomic>
 #include <cstdio>
+#include <mutex>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 
@@ -14,7 +15,7 @@ namespace ota {
 namespace {
 
 std::atomic<int> g_min_level{static_cast<int>(LogLevel::kInfo)};
-absl::Mutex g_write_mu;
+std::mutex g_write_mu;
 
 absl::string_view LevelName(LogLevel level) {
   switch (level) {
@@ -58,7 +59,7 @@ void Log(LogLevel level, absl::string_view message, const nlohmann::ordered_json
   // `replace` keeps a line valid JSON even if a field carries invalid UTF-8 (e.g. a caller's id).
   std::string text = line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   text.push_back('\n');
-  absl::MutexLock lock(&g_write_mu);
+  std::lock_guard<std::mutex> lock(g_write_mu);
   std::fwrite(text.data(), 1, text.size(), stderr);
   std::fflush(stderr);
 }

@@ -9,9 +9,8 @@
 // pass secrets: nothing here can tell a secret from any other string.
 #pragma once
 
-#include "absl/strings/string_view.h"
-
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "nlohmann/json.hpp"
 
 namespace ota {

@@ -59,7 +59,7 @@ absl::Time LocalRateLimiter::EarliestStart(const Budget& budget, absl::Time now)
 }
 
 Reservation LocalRateLimiter::ReserveNow(const std::string& key, absl::Time latest_start) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   // Read the clock under the lock so that arrival order and time order agree.
   const absl::Time now = clock_.Now();
 
@@ -102,7 +102,7 @@ void LocalRateLimiter::SweepIdle(absl::Time now) {
 }
 
 std::size_t LocalRateLimiter::TrackedKeysForTest() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return budgets_.size();
 }
 

@@ -23,11 +23,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <mutex>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 #include "server/clock.h"
 #include "server/rate_limiter.h"
 
@@ -71,7 +72,7 @@ class LocalRateLimiter final : public RateLimiter {
 
   const RateLimitOptions options_;
   const Clock& clock_;
-  absl::Mutex mu_;
+  std::mutex mu_;
   absl::flat_hash_map<std::string, Budget> budgets_ ABSL_GUARDED_BY(mu_);
   // Reservations left before the next sweep of idle budgets.
   std::int64_t reservations_until_sweep_ ABSL_GUARDED_BY(mu_) = 0;

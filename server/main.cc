@@ -13,12 +13,12 @@
 #include <thread>
 
 #include "absl/flags/parse.h"
-#include "grpc/health/v1/health.pb.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "cli_flags/hyphenated_flags.h"
 #include "emulator/demo_credentials.h"
+#include "grpc/health/v1/health.pb.h"
 #include "server/cancel_call.h"
 #include "server/clock.h"
 #include "server/credentials.h"
@@ -63,8 +63,8 @@ ErrorMapper MakeErrorMapper(const GatewayConfig& config) {
   std::stringstream text;
   text << in.rdbuf();
   absl::StatusOr<ErrorMapper> mapper = ErrorMapper::WithOverrides(text.str());
-  if (!mapper.ok()) Die(absl::StrCat("--error-map ", config.error_map_file, ": ",
-                                     mapper.status().message()));
+  if (!mapper.ok())
+    Die(absl::StrCat("--error-map ", config.error_map_file, ": ", mapper.status().message()));
   return *std::move(mapper);
 }
 
@@ -87,14 +87,13 @@ int Run(const GatewayConfig& config) {
       MakeConfiguredRateLimiter(config.rate_limit, config.policy.max_limiter_wait, clock);
   if (!limiter_setup.ok()) Die(limiter_setup.status().message());
   RateLimiter& limiter = *limiter_setup->limiter;
-  CancelByJobRunner runner(
-      CancelByJobDeps{.limiter = &limiter,
-                      .scheduler = &transport,
-                      .transport = &transport,
-                      .credentials = credentials.get(),
-                      .errors = &errors,
-                      .clock = &clock},
-      config.policy);
+  CancelByJobRunner runner(CancelByJobDeps{.limiter = &limiter,
+                                           .scheduler = &transport,
+                                           .transport = &transport,
+                                           .credentials = credentials.get(),
+                                           .errors = &errors,
+                                           .clock = &clock},
+                           config.policy);
   OtaStrategyService service(runner, clock, {.default_timeout = config.default_timeout});
 
   grpc::EnableDefaultHealthCheckService(true);

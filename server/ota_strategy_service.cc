@@ -29,9 +29,8 @@ std::string MetadataValue(const grpc::CallbackServerContext& context, absl::stri
   return std::string(it->second.data(), std::min<std::size_t>(it->second.size(), 128));
 }
 
-void LogCall(const grpc::CallbackServerContext& context,
-             const ota::v1::CancelByJobRequest& request, const CallResult& result,
-             absl::Duration latency) {
+void LogCall(const grpc::CallbackServerContext& context, const ota::v1::CancelByJobRequest& request,
+             const CallResult& result, absl::Duration latency) {
   const CallOutcome& outcome = result.outcome;
   nlohmann::ordered_json fields = {
       {"rpc", "CancelByJob"},
@@ -80,9 +79,10 @@ grpc::ServerUnaryReactor* OtaStrategyService::CancelByJob(
     finish(CallResult{.outcome = *std::move(invalid)});
     return reactor;
   }
-  runner_.Run({.job_id = request->job_id(), .iot_instance_id = request->iot_instance_id()},
-              CallerDeadline(*context, started, options_.default_timeout),
-              [context] { return context->IsCancelled(); }, std::move(finish));
+  runner_.Run(
+      {.job_id = request->job_id(), .iot_instance_id = request->iot_instance_id()},
+      CallerDeadline(*context, started, options_.default_timeout),
+      [context] { return context->IsCancelled(); }, std::move(finish));
   return reactor;
 }
 

@@ -9,8 +9,8 @@
 //   limiter.Reserve("account-123", deadline - expected_upstream_latency,
 //                   [](absl::StatusOr<ota::Reservation> r) {
 //                     if (!r.ok()) { /* the limiter backend itself failed */ }
-//                     else if (!r->granted) { /* RESOURCE_EXHAUSTED, RetryInfo = r->retry_after */ }
-//                     else { /* schedule the attempt at r->start */ }
+//                     else if (!r->granted) { /* RESOURCE_EXHAUSTED, RetryInfo = r->retry_after */
+//                     } else { /* schedule the attempt at r->start */ }
 //                   });
 //
 // Backends: LocalRateLimiter (in-process, the default). A Redis backend shares one budget across

@@ -96,9 +96,9 @@ RedisRateLimiter::RedisRateLimiter(RedisRateLimiterOptions options, const Clock&
 
 RedisRateLimiter::~RedisRateLimiter() {
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
-    wake_.SignalAll();
+    wake_.notify_all();
   }
   io_thread_.join();
 }
@@ -121,11 +121,11 @@ std::string RedisRateLimiter::Describe() const {
 void RedisRateLimiter::Reserve(const std::string& key, absl::Time latest_start, Callback done) {
   std::string error;
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     if (state_ != State::kDown && !stopping_) {
       known_[key].last_used = clock_.Now();
       queue_.push_back({key, latest_start, std::move(done)});
-      wake_.Signal();
+      wake_.notify_one();
       return;
     }
     error = stopping_ ? "the Redis limiter is shutting down" : last_error_;
@@ -134,26 +134,26 @@ void RedisRateLimiter::Reserve(const std::string& key, absl::Time latest_start, 
 }
 
 std::optional<absl::Time> RedisRateLimiter::NewestKnownStart(const std::string& key) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   auto it = known_.find(key);
   if (it == known_.end() || it->second.newest_shared == absl::InfinitePast()) return std::nullopt;
   return it->second.newest_shared;
 }
 
 void RedisRateLimiter::RecordFallbackGrant(const std::string& key, absl::Time start) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   Knowledge& knowledge = known_[key];
   knowledge.newest_fallback = std::max(knowledge.newest_fallback, start);
   knowledge.last_used = std::max(knowledge.last_used, clock_.Now());
 }
 
 void RedisRateLimiter::WatchConnection(ConnectionListener listener) {
-  absl::MutexLock listener_lock(&listener_mu_);
+  std::lock_guard<std::mutex> listener_lock(listener_mu_);
   listener_ = std::move(listener);
   bool up = false;
   std::string detail;
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     up = state_ != State::kDown;
     detail = state_ == State::kDown ? last_error_ : "connected";
   }
@@ -164,7 +164,7 @@ void RedisRateLimiter::SetState(State state, const std::string& detail) {
   std::deque<Pending> failed;
   bool changed = false;
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     changed = (state_ == State::kDown) != (state == State::kDown);
     state_ = state;
     if (state == State::kDown) {
@@ -176,7 +176,7 @@ void RedisRateLimiter::SetState(State state, const std::string& detail) {
     std::move(pending.done)(absl::UnavailableError(last_error_));
   }
   if (changed) {
-    absl::MutexLock listener_lock(&listener_mu_);
+    std::lock_guard<std::mutex> listener_lock(listener_mu_);
     if (listener_) listener_(state != State::kDown, state == State::kDown ? detail : "connected");
   }
 }
@@ -186,7 +186,7 @@ std::vector<std::string> RedisRateLimiter::ScriptCommand(const std::string& key,
   const absl::Time now = clock_.Now();
   std::int64_t floor_us = 0;
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     auto it = known_.find(key);
     if (it != known_.end()) {
       floor_us = it->second.newest_shared_us;
@@ -266,7 +266,7 @@ absl::StatusOr<RedisRateLimiter::ScriptAnswer> RedisRateLimiter::Interpret(const
   }
   answer.newest =
       newest_us == 0 ? absl::InfinitePast() : received_at + absl::Microseconds(newest_us - now_us);
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   offset_ = absl::FromUnixMicros(now_us) - received_at;
   Knowledge& knowledge = known_[key];
   knowledge.newest_shared = std::max(knowledge.newest_shared, answer.newest);
@@ -353,7 +353,7 @@ absl::Status RedisRateLimiter::Connect() {
     run_id = info->text.substr(at + 7, info->text.find_first_of("\r\n", at) - at - 7);
   }
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     offset_ = absl::FromUnixMicros(seconds * 1000000 + micros) - clock_.Now();
     if (run_id.empty() || run_id != redis_run_id_) {
       for (auto& [key, knowledge] : known_) {
@@ -368,7 +368,7 @@ absl::Status RedisRateLimiter::Connect() {
   // its budgets are empty and must not grant a fresh burst on top of those slots.
   std::vector<std::string> keys;
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     for (const auto& [key, knowledge] : known_) keys.push_back(key);
   }
   return Probe(keys);
@@ -388,9 +388,8 @@ void RedisRateLimiter::IoLoop() {
                                                          absl::ToInt64Microseconds(backoff));
         const absl::Time retry_at = absl::Now() + absl::Microseconds(pick(rng));
         backoff = std::min(backoff * 2, options_.reconnect_max);
-        absl::MutexLock lock(&mu_);
-        while (!stopping_ && !wake_.WaitWithDeadline(&mu_, retry_at)) {
-        }
+        std::unique_lock<std::mutex> lock(mu_);
+        wake_.wait_until(lock, absl::ToChronoTime(retry_at), [this] { return stopping_; });
         if (stopping_) break;
         continue;
       }
@@ -401,10 +400,10 @@ void RedisRateLimiter::IoLoop() {
     std::vector<Pending> batch;
     std::vector<std::string> probe_keys;
     {
-      absl::MutexLock lock(&mu_);
+      std::unique_lock<std::mutex> lock(mu_);
       const absl::Time probe_at = absl::Now() + options_.heartbeat;
-      while (!stopping_ && queue_.empty() && !wake_.WaitWithDeadline(&mu_, probe_at)) {
-      }
+      wake_.wait_until(lock, absl::ToChronoTime(probe_at),
+                       [this] { return stopping_ || !queue_.empty(); });
       if (stopping_) break;
       while (!queue_.empty() && batch.size() < options_.max_batch) {
         batch.push_back(std::move(queue_.front()));
@@ -430,7 +429,7 @@ void RedisRateLimiter::IoLoop() {
   connection_.reset();
   std::deque<Pending> left;
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     left.swap(queue_);
   }
   for (Pending& pending : left) {

@@ -23,18 +23,20 @@
 //   limiter.Reserve("account-123", deadline, [](absl::StatusOr<ota::Reservation> r) { ... });
 #pragma once
 
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/clock.h"
 #include "server/local_rate_limiter.h"
@@ -120,8 +122,8 @@ class RedisRateLimiter final : public SharedRateLimiter {
   const RedisRateLimiterOptions options_;
   const Clock& clock_;
 
-  absl::Mutex mu_;
-  absl::CondVar wake_;
+  std::mutex mu_;
+  std::condition_variable wake_;
   std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
   State state_ ABSL_GUARDED_BY(mu_) = State::kStarting;
   std::string last_error_ ABSL_GUARDED_BY(mu_);
@@ -131,7 +133,7 @@ class RedisRateLimiter final : public SharedRateLimiter {
   // side).
   absl::Duration offset_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
 
-  absl::Mutex listener_mu_;
+  std::mutex listener_mu_;
   ConnectionListener listener_ ABSL_GUARDED_BY(listener_mu_);
 
   // Owned by the I/O thread.

@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <future>
 #include <memory>
+#include <mutex>
 #include <vector>
 
-#include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/redis_test_server.h"
@@ -30,14 +32,10 @@ RedisRateLimiterOptions Options(const RedisEndpoint& endpoint) {
 
 absl::StatusOr<Reservation> ReserveSync(RateLimiter& limiter, const std::string& key,
                                         absl::Time latest_start) {
-  absl::Notification done;
-  absl::StatusOr<Reservation> result;
-  limiter.Reserve(key, latest_start, [&](absl::StatusOr<Reservation> r) {
-    result = std::move(r);
-    done.Notify();
-  });
-  done.WaitForNotification();
-  return result;
+  std::promise<absl::StatusOr<Reservation>> done;
+  limiter.Reserve(key, latest_start,
+                  [&](absl::StatusOr<Reservation> r) { done.set_value(std::move(r)); });
+  return done.get_future().get();
 }
 
 // Retries until Redis answers again (the limiter reconnects by itself, with backoff).
@@ -135,21 +133,21 @@ TEST_F(RedisRateLimiterTest, ReplicasShareOneBudget) {
 TEST_F(RedisRateLimiterTest, ConcurrentCallersArePipelinedAndNeverBreakTheRules) {
   RedisRateLimiter limiter(Options(redis_->endpoint()), SystemClock::Get());
   constexpr int kCalls = 300;
-  absl::Mutex mu;
+  std::mutex mu;
   std::vector<absl::Time> starts;
   std::atomic<int> answered{0};
-  absl::Notification all;
+  std::promise<void> all;
   for (int i = 0; i < kCalls; ++i) {
     limiter.Reserve("acct", absl::InfiniteFuture(), [&](absl::StatusOr<Reservation> r) {
       {
-        absl::MutexLock lock(&mu);
+        std::lock_guard<std::mutex> lock(mu);
         EXPECT_TRUE(r.ok() && r->granted);
         if (r.ok()) starts.push_back(r->start);
       }
-      if (++answered == kCalls) all.Notify();
+      if (++answered == kCalls) all.set_value();
     });
   }
-  ASSERT_TRUE(all.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  ASSERT_EQ(all.get_future().wait_for(std::chrono::seconds(20)), std::future_status::ready);
   ASSERT_EQ(starts.size(), static_cast<std::size_t>(kCalls));
   std::sort(starts.begin(), starts.end());
   for (std::size_t i = 0; i + 10 < starts.size(); ++i) {
@@ -199,10 +197,10 @@ TEST_F(RedisRateLimiterTest, OutageFailsFastAndRecoversWithoutRestart) {
   RedisRateLimiterOptions options = Options(redis_->endpoint());
   options.timeout = absl::Milliseconds(200);
   RedisRateLimiter limiter(options, SystemClock::Get());
-  absl::Mutex mu;
+  std::mutex mu;
   std::vector<bool> states;
   limiter.WatchConnection([&](bool up, const std::string&) {
-    absl::MutexLock lock(&mu);
+    std::lock_guard<std::mutex> lock(mu);
     states.push_back(up);
   });
   ASSERT_TRUE(ReserveSync(limiter, "acct", absl::InfiniteFuture())->granted);
@@ -225,7 +223,7 @@ TEST_F(RedisRateLimiterTest, OutageFailsFastAndRecoversWithoutRestart) {
   absl::StatusOr<Reservation> after = ReserveWhenBack(limiter, "acct", absl::InfiniteFuture());
   ASSERT_TRUE(after.ok()) << after.status();
   EXPECT_TRUE(after->granted);
-  absl::MutexLock lock(&mu);
+  std::lock_guard<std::mutex> lock(mu);
   EXPECT_THAT(states, ::testing::ElementsAre(true, false, true));
 }
 

@@ -64,7 +64,8 @@ TEST(RequestValidatorTest, NamesEveryBadField) {
   auto outcome = ValidateCancelByJobRequest(Request("", std::string(65, 'i')));
   ASSERT_TRUE(outcome.has_value());
   EXPECT_EQ(outcome->reason, "INVALID_REQUEST");
-  EXPECT_THAT(outcome->field_violations, UnorderedElementsAre(Key("job_id"), Key("iot_instance_id")));
+  EXPECT_THAT(outcome->field_violations,
+              UnorderedElementsAre(Key("job_id"), Key("iot_instance_id")));
   EXPECT_THAT(outcome->message, HasSubstr("iot_instance_id is 65 characters long"));
 }
 

@@ -11,8 +11,9 @@
 //
 //   ota::RpcCall call{.action = "CancelOTAStrategyByJob", .version = "2018-01-20",
 //                     .params = {{"JobId", job_id}}};
-//   absl::StatusOr<ota::Endpoint> endpoint = ota::ParseEndpoint("https://iot.cn-shanghai.aliyuncs.com/");
-//   ota::HttpRequest request = ota::SignRpcCall(ota::SignatureVersion::kAcs3HmacSha256, call,
+//   absl::StatusOr<ota::Endpoint> endpoint =
+//   ota::ParseEndpoint("https://iot.cn-shanghai.aliyuncs.com/"); ota::HttpRequest request =
+//   ota::SignRpcCall(ota::SignatureVersion::kAcs3HmacSha256, call,
 //                                               *endpoint, credentials, absl::Now(), nonce);
 #pragma once
 

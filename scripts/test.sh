@@ -4,7 +4,9 @@
 #   2. unit + end-to-end tests (ctest: GoogleTest binaries, then pytest suites that start the real
 #      iot-emulator and ota-gateway and call them with grpcurl, ota-cancel and the official
 #      Alibaba Cloud Python SDKs)
-#   3. the unit tests again under ASan+UBSan and under TSan
+#   3. the client packages for Python, Go, Java, Node/TypeScript and C++ (stubs/test.sh): built,
+#      installed the way their users install them, and proven by live calls in each language
+#   4. the unit tests again under ASan+UBSan and under TSan
 #
 #   scripts/test.sh                  # everything
 #   OTA_SKIP_SANITIZERS=1 scripts/test.sh   # quicker local loop
@@ -26,6 +28,9 @@ npx --no-install buf lint
 
 log "ctest: unit + end-to-end"
 ctest --test-dir "$ROOT/build" --output-on-failure -j "$JOBS"
+
+log "client packages for other languages (stubs/test.sh)"
+OTA_BUILD_DIR="$ROOT/build" stubs/test.sh
 
 if [ "${OTA_SKIP_SANITIZERS:-0}" != 1 ]; then
   for sanitizer in address thread; do

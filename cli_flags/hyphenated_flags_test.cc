@@ -18,9 +18,9 @@ std::vector<std::string> Normalize(std::vector<std::string> args) {
 }
 
 TEST(HyphenatedFlagsTest, RewritesOnlyTheNamePart) {
-  EXPECT_THAT(Normalize({"prog", "--job-id=a-b-c", "--iot-instance-id", "x-y", "-max-wait=1s"}),
-              ::testing::ElementsAre("prog", "--job_id=a-b-c", "--iot_instance_id", "x-y",
-                                     "-max_wait=1s"));
+  EXPECT_THAT(
+      Normalize({"prog", "--job-id=a-b-c", "--iot-instance-id", "x-y", "-max-wait=1s"}),
+      ::testing::ElementsAre("prog", "--job_id=a-b-c", "--iot_instance_id", "x-y", "-max_wait=1s"));
 }
 
 TEST(HyphenatedFlagsTest, LeavesProgramNameValuesAndTerminatedArgsAlone) {

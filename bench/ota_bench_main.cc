@@ -4,7 +4,14 @@
 //   ota-bench limiter [--redis-url=redis://127.0.0.1:6379/0] [--duration=3s]
 //                     [--concurrency=1,16,256] [--json=limiter_bench.json]
 //   ota-bench burst --target=HOST:PORT --jobs=J1,J2,... [--timeout=60s]
+//   ota-bench all [--smoke] [--gateway=build/server/ota-gateway] [--ghz=.tools/bin/ghz]
+//                 [--report=bench_report.json]
+//   ota-bench ceiling-server --listen=127.0.0.1:50052   (the no-op server `all` measures against)
+#include <unistd.h>
+
+#include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -17,6 +24,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "bench/call_burst.h"
+#include "bench/ceiling_server.h"
+#include "bench/gateway_suite.h"
 #include "bench/limiter_report.h"
 #include "server/clock.h"
 #include "server/local_rate_limiter.h"
@@ -31,6 +40,15 @@ ABSL_FLAG(std::string, json, "limiter_bench.json", "limiter: where to write the 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "burst: the gateway to call.");
 ABSL_FLAG(std::vector<std::string>, jobs, {}, "burst: job ids, one concurrent call each.");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(60), "burst: deadline of each call.");
+ABSL_FLAG(bool, smoke, false, "all: a few seconds in all, to prove the tool works (CI).");
+ABSL_FLAG(std::string, gateway, OTA_BINARY_DIR "/server/ota-gateway", "all: ota-gateway binary.");
+ABSL_FLAG(std::string, nginx, "/usr/sbin/nginx", "all: nginx binary (the loopback upstream).");
+ABSL_FLAG(std::string, ghz, OTA_SOURCE_DIR "/.tools/bin/ghz",
+          "all: ghz binary for the cross-check; missing: the cross-check is skipped.");
+ABSL_FLAG(std::string, proto_dir, OTA_SOURCE_DIR "/proto", "all: root of the .proto files (ghz).");
+ABSL_FLAG(std::string, work_dir, "", "all: logs, certificates, configs; empty: a fresh /tmp dir.");
+ABSL_FLAG(std::string, report, "bench_report.json", "all: where to write the JSON report.");
+ABSL_FLAG(std::string, listen, "127.0.0.1:0", "ceiling-server: gRPC listen address.");
 
 namespace ota {
 namespace {
@@ -103,6 +121,33 @@ int RunBurst() {
   return 0;
 }
 
+int RunAll() {
+  SuiteOptions options = absl::GetFlag(FLAGS_smoke) ? SuiteOptions::Smoke() : SuiteOptions::Full();
+  char self[PATH_MAX] = {};
+  const ssize_t length = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (length <= 0) {
+    std::fprintf(stderr, "ota-bench: cannot find its own binary\n");
+    return 1;
+  }
+  options.self = std::string(self, static_cast<std::size_t>(length));
+  options.gateway = absl::GetFlag(FLAGS_gateway);
+  options.nginx = absl::GetFlag(FLAGS_nginx);
+  options.ghz = absl::GetFlag(FLAGS_ghz);
+  options.proto_dir = absl::GetFlag(FLAGS_proto_dir);
+  options.json_path = absl::GetFlag(FLAGS_report);
+  options.work_dir = absl::GetFlag(FLAGS_work_dir);
+  if (options.work_dir.empty()) {
+    std::string pattern = "/tmp/ota-bench-XXXXXX";
+    if (mkdtemp(pattern.data()) == nullptr) {
+      std::fprintf(stderr, "ota-bench: cannot create a work directory in /tmp\n");
+      return 1;
+    }
+    options.work_dir = pattern;
+  }
+  std::printf("logs and configs in %s\n", options.work_dir.c_str());
+  return RunGatewaySuite(options);
+}
+
 }  // namespace
 }  // namespace ota
 
@@ -111,12 +156,19 @@ int main(int argc, char** argv) {
       "ota-bench REPORT [flags]: performance reports for ota-gateway.\nReports:\n"
       "  limiter  reservations/s and p50/p99 added latency of the Redis and in-process limiters "
       "at several concurrency levels\n"
-      "  burst    fires one concurrent CancelByJob call per --jobs entry at --target; JSON lines");
+      "  burst    fires one concurrent CancelByJob call per --jobs entry at --target; JSON lines\n"
+      "  all      every scenario of the gateway performance report (ceiling vs gateway, added "
+      "latency, waiting callers, HTTPS reuse, signer, start-up); --smoke for a quick CI run\n"
+      "  ceiling-server  the no-op gRPC server that `all` uses as the throughput ceiling");
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   if (positional.size() == 2 && std::string(positional[1]) == "limiter") {
     return ota::RunLimiterReport();
   }
   if (positional.size() == 2 && std::string(positional[1]) == "burst") return ota::RunBurst();
-  std::fprintf(stderr, "usage: ota-bench limiter|burst [flags]  (see --help)\n");
+  if (positional.size() == 2 && std::string(positional[1]) == "all") return ota::RunAll();
+  if (positional.size() == 2 && std::string(positional[1]) == "ceiling-server") {
+    return ota::RunCeilingServer(absl::GetFlag(FLAGS_listen));
+  }
+  std::fprintf(stderr, "usage: ota-bench limiter|burst|all|ceiling-server [flags]  (see --help)\n");
   return 2;
 }

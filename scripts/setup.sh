@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
 GRPCURL_VERSION=v1.9.3
+GHZ_VERSION=v0.120.0
 BUILD_DIR=${OTA_BUILD_DIR:-$ROOT/build}
 
 log() { printf '\n==> %s\n' "$*"; }
@@ -18,7 +19,8 @@ if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
 
 # Debian packages: compiler toolchain, gRPC/Protobuf/Abseil, libcurl (OpenSSL flavour), OpenSSL 3,
 # GoogleTest/GoogleMock, hiredis, cpp-httplib (the emulator's HTTP server), nlohmann-json,
-# redis-server (distributed limiter tests), clang tools, Go/Node/Python for the tooling.
+# redis-server (distributed limiter tests), clang tools, Go/Node/Python for the tooling, nginx and
+# Google Benchmark (ota-bench: the loopback upstream and the signer micro-benchmark).
 APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl openssl
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
@@ -26,6 +28,7 @@ APT_PACKAGES=(
   libhiredis-dev libcpp-httplib-dev nlohmann-json3-dev redis-server
   clang clang-format clang-tidy libclang-rt-14-dev
   golang-go nodejs npm python3 python3-venv python3-pip
+  nginx-light libbenchmark-dev
 )
 if [ "${OTA_SKIP_APT:-0}" != 1 ]; then
   missing=()
@@ -59,6 +62,12 @@ if [ "$(cat "$ROOT/.tools/bin/.grpcurl-version" 2>/dev/null)" != "$GRPCURL_VERSI
   log "go install grpcurl@${GRPCURL_VERSION}"
   GOBIN="$ROOT/.tools/bin" go install "github.com/fullstorydev/grpcurl/cmd/grpcurl@${GRPCURL_VERSION}"
   echo "$GRPCURL_VERSION" >"$ROOT/.tools/bin/.grpcurl-version"
+fi
+# ghz (gRPC load tool): the independent cross-check of ota-bench's figures (scripts/bench.sh).
+if [ "$(cat "$ROOT/.tools/bin/.ghz-version" 2>/dev/null)" != "$GHZ_VERSION" ]; then
+  log "go install ghz@${GHZ_VERSION}"
+  GOBIN="$ROOT/.tools/bin" go install "github.com/bojand/ghz/cmd/ghz@${GHZ_VERSION}"
+  echo "$GHZ_VERSION" >"$ROOT/.tools/bin/.ghz-version"
 fi
 
 # Python: a venv for the end-to-end tests and the official Alibaba Cloud SDK peer checks.

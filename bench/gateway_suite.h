@@ -1,0 +1,44 @@
+// GatewaySuite: `ota-bench all`, every scenario of the performance issue in one run, printed as one
+// report and written as one JSON file. Every comparison (gateway vs ceiling, gateway vs a direct
+// call, reuse vs fresh connections) is measured in the same run, interleaved repetition by
+// repetition, and quoted as a ratio or difference of medians.
+//
+//   ota::SuiteOptions options = ota::SuiteOptions::Full();  // or Smoke(): a few seconds, for CI
+//   options.gateway = "build/server/ota-gateway";
+//   return ota::RunGatewaySuite(options);
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace ota {
+
+struct SuiteOptions {
+  std::string self;     // this ota-bench binary (runs the ceiling server)
+  std::string gateway;  // ota-gateway binary
+  std::string nginx = "/usr/sbin/nginx";
+  std::string ghz;        // empty or missing: the ghz cross-check is skipped and says so
+  std::string proto_dir;  // for ghz
+  std::string work_dir;   // logs, certificates, nginx config
+  std::string json_path = "bench_report.json";
+
+  bool smoke = false;
+  absl::Duration run_duration = absl::Seconds(2);
+  int repetitions = 3;
+  std::vector<int> concurrency = {1, 16, 64, 256};
+  std::vector<int> waiters = {1000, 10000};
+  int https_calls = 2000;
+  int startups = 5;
+  absl::Duration signer_min_time = absl::Milliseconds(300);
+
+  [[nodiscard]] static SuiteOptions Full() { return {}; }
+  [[nodiscard]] static SuiteOptions Smoke();
+};
+
+// Runs the suite; 0 when every scenario ran (targets missed still return 0: they are findings,
+// reported in the table), 1 when a scenario could not run.
+[[nodiscard]] int RunGatewaySuite(const SuiteOptions& options);
+
+}  // namespace ota

@@ -41,7 +41,7 @@ if [ "${OTA_SKIP_SANITIZERS:-0}" != 1 ]; then
     mapfile -t unit_targets < <(cmake --build "$dir" --target help | sed -n 's/^\([a-z_]*_test\): .*/\1/p')
     cmake --build "$dir" --target "${unit_targets[@]}"
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-      TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+      TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$ROOT/tests/tsan.supp" \
       ctest --test-dir "$dir" --output-on-failure -j "$JOBS" -L unit
   done
 fi

@@ -6,7 +6,8 @@
 #      Alibaba Cloud Python SDKs)
 #   3. the client packages for Python, Go, Java, Node/TypeScript and C++ (stubs/test.sh): built,
 #      installed the way their users install them, and proven by live calls in each language
-#   4. the unit tests again under ASan+UBSan and under TSan
+#   4. a smoke run of the benchmark tool (the full report is scripts/bench.sh)
+#   5. the unit tests again under ASan+UBSan and under TSan
 #
 #   scripts/test.sh                  # everything
 #   OTA_SKIP_SANITIZERS=1 scripts/test.sh   # quicker local loop
@@ -31,6 +32,9 @@ ctest --test-dir "$ROOT/build" --output-on-failure -j "$JOBS"
 
 log "client packages for other languages (stubs/test.sh)"
 OTA_BUILD_DIR="$ROOT/build" stubs/test.sh
+
+log "benchmark tool smoke run (scripts/bench.sh --smoke; figures are not judged here)"
+OTA_BENCH_REPORT="$ROOT/build/bench_smoke.json" scripts/bench.sh --smoke
 
 if [ "${OTA_SKIP_SANITIZERS:-0}" != 1 ]; then
   for sanitizer in address thread; do

@@ -119,6 +119,11 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
       return Finish(std::move(outcome));
     }
     result.limiter_wait += std::max(absl::ZeroDuration(), reservation->start - asked_at);
+    if (reservation->start <= deps.clock->Now()) {
+      // A slot free now is used now: a trip through the scheduler would cost a thread hand-off.
+      Send();
+      return;
+    }
     deps.scheduler->RunAt(reservation->start, [self = shared_from_this()] { self->Send(); });
   }
 

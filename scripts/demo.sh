@@ -32,10 +32,10 @@ MSG
   "$BUILD/emulator/iot-emulator" --listen 127.0.0.1:18080 &
   pids+=($!)
   gateway_args+=(--emulator --endpoint http://127.0.0.1:18080/)
-  job=demo-dynamic-0001
+  job=demo-dynamic-0001 job2=demo-dynamic-0002
 else
   echo "Credentials found: calling the real Alibaba Cloud IoT endpoint (region ${OTA_REGION:-cn-shanghai})."
-  job=YOUR_JOB_ID
+  job=YOUR_JOB_ID job2=ANOTHER_JOB_ID
 fi
 
 "$BUILD/server/ota-gateway" "${gateway_args[@]}" &
@@ -52,7 +52,9 @@ ota-gateway is serving on $LISTEN. Try, in another terminal:
 
   $ROOT/.tools/bin/grpcurl -plaintext $LISTEN list
   $ROOT/.tools/bin/grpcurl -plaintext -d '{"job_id": "$job"}' $LISTEN ota.v1.OtaStrategyService/CancelByJob
-  $BUILD/client/ota-cancel --target $LISTEN --job-id $job
+  $BUILD/client/ota-cancel --target $LISTEN --job-id $job2
+
+(A batch can be cancelled once: cancelling $job again answers FAILED_PRECONDITION.)
 
 Ctrl-C stops it.
 MSG

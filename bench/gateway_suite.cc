@@ -167,7 +167,7 @@ class Suite {
 
     std::printf("\n[1] ceiling (no-op gRPC server, same gRPC) vs ota-gateway -> nginx over HTTP\n");
     std::printf("%-8s %5s %10s %9s %9s %10s %13s %8s  %s\n", "server", "conc", "calls/s", "p50 us",
-                "p99 us", "p99.9 us", "cpu s/1000", "gw/ceil", "codes (last run)");
+                "p99 us", "p99.9 us", "cpu us/call", "gw/ceil", "codes (last run)");
     Json rows = Json::array();
     for (int c : o_.concurrency) {
       std::vector<Measured> ceil_runs;

@@ -149,6 +149,8 @@ def test_three_replicas_share_one_budget_and_use_it(processes, redis, tmp_path):
     assert busiest_second(times) <= QPS
     assert_no_throttling(emulator)
     rate = (len(times) - 1) / (times[-1] - times[0])
+    print(f"\nfleet: {len(times)} calls over {times[-1] - times[0]:.2f}s, {rate:.2f} calls/s, "
+          f"busiest second {busiest_second(times)}")
     assert rate >= 0.9 * QPS, f"fleet used only {rate:.2f} calls/s of {QPS}"
 
 
@@ -189,6 +191,8 @@ def test_redis_killed_and_restarted_mid_run(processes, redis, tmp_path, mode):
     times = arrivals(emulator)
     expected = len(all_jobs) if mode == "fail-local" else len(all_jobs) - len(sum(during, []))
     assert len(times) == expected  # none lost, none sent twice
+    print(f"\n{mode}: {len(times)} calls reached the emulator, busiest second "
+          f"{busiest_second(times)}")
     assert busiest_second(times) <= QPS, f"busiest second held {busiest_second(times)} calls"
     assert_no_throttling(emulator)
     for gateway in gateways:

@@ -24,7 +24,9 @@ absl::StatusOr<ChildProcess> ChildProcess::Start(const std::vector<std::string>&
   if (argv.empty()) return absl::InvalidArgumentError("empty command line");
   const int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (log_fd < 0) {
-    return absl::InternalError(absl::StrCat("cannot open ", log_path, ": ", std::strerror(errno)));
+    return absl::InternalError(
+        absl::StrCat("cannot open ", log_path, ": ",
+                     std::strerror(errno)));  // NOLINT(concurrency-mt-unsafe): start-up
   }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
@@ -40,7 +42,9 @@ absl::StatusOr<ChildProcess> ChildProcess::Start(const std::vector<std::string>&
   posix_spawn_file_actions_destroy(&actions);
   close(log_fd);
   if (rc != 0) {
-    return absl::InternalError(absl::StrCat("cannot start ", argv[0], ": ", std::strerror(rc)));
+    return absl::InternalError(
+        absl::StrCat("cannot start ", argv[0], ": ",
+                     std::strerror(rc)));  // NOLINT(concurrency-mt-unsafe): start-up
   }
   return ChildProcess(pid);
 }

@@ -92,6 +92,7 @@ DirectHttpResult RunDirectHttpLoad(const DirectHttpOptions& options) {
     failures += my_failures;
   };
   std::vector<std::thread> threads;
+  threads.reserve(static_cast<std::size_t>(options.concurrency));
   for (int i = 0; i < options.concurrency; ++i) threads.emplace_back(worker, i);
   for (std::thread& thread : threads) thread.join();
   result.seconds = std::chrono::duration<double>(SteadyClock::now() - start).count();

@@ -58,8 +58,9 @@ std::vector<std::string> GatewayArgs(const SuiteOptions& o, const std::string& u
 }
 
 // The limiter "out of the way": a budget no benchmark can reach, no margin.
-const std::vector<std::string> kNoLimit = {"--qps=100000000", "--burst=100000000",
-                                           "--rate-margin=0s"};
+std::vector<std::string> NoLimit() {
+  return {"--qps=100000000", "--burst=100000000", "--rate-margin=0s"};
+}
 
 struct Measured {
   GrpcLoadResult load;
@@ -84,6 +85,7 @@ Measured MeasureServer(const Server& server, const GrpcLoadOptions& base, int co
 
 std::string Codes(const std::map<std::string, long long>& codes) {
   std::vector<std::string> parts;
+  parts.reserve(codes.size());
   for (const auto& [code, count] : codes) parts.push_back(absl::StrCat(code, "=", count));
   return absl::StrJoin(parts, ",");
 }
@@ -98,6 +100,7 @@ Json CodesJson(const std::map<std::string, long long>& codes) {
 template <typename T, typename F>
 double MedianOf(const std::vector<T>& runs, F figure) {
   std::vector<double> values;
+  values.reserve(runs.size());
   for (const T& run : runs) values.push_back(figure(run));
   return Median(values);
 }
@@ -157,7 +160,7 @@ class Suite {
     absl::StatusOr<Server> ceiling =
         StartServer({o_.self, "ceiling-server"}, o_.work_dir + "/ceiling.log");
     if (!ceiling.ok()) return ceiling.status();
-    absl::StatusOr<Server> gateway = StartServer(GatewayArgs(o_, upstream_->http_url(), kNoLimit),
+    absl::StatusOr<Server> gateway = StartServer(GatewayArgs(o_, upstream_->http_url(), NoLimit()),
                                                  o_.work_dir + "/gateway-s1.log");
     if (!gateway.ok()) return gateway.status();
     const GrpcLoadOptions base;
@@ -281,7 +284,7 @@ class Suite {
 
   // 2. Added latency: the same signed call direct (libcurl, keep-alive) vs through the gateway.
   absl::Status AddedLatency() {
-    absl::StatusOr<Server> gateway = StartServer(GatewayArgs(o_, upstream_->http_url(), kNoLimit),
+    absl::StatusOr<Server> gateway = StartServer(GatewayArgs(o_, upstream_->http_url(), NoLimit()),
                                                  o_.work_dir + "/gateway-s2.log");
     if (!gateway.ok()) return gateway.status();
     (void)MeasureServer(*gateway, {}, 16, o_.run_duration / 4);
@@ -405,12 +408,11 @@ class Suite {
   // 4. Connection reuse over HTTPS.
   absl::Status HttpsReuse() {
     constexpr int kPool = 8;
-    absl::StatusOr<Server> gateway =
-        StartServer(GatewayArgs(o_, upstream_->https_url(),
-                                {kNoLimit[0], kNoLimit[1], kNoLimit[2],
-                                 absl::StrCat("--max-connections=", kPool),
-                                 absl::StrCat("--ca-file=", upstream_->ca_file())}),
-                    o_.work_dir + "/gateway-s4.log");
+    std::vector<std::string> flags = NoLimit();
+    flags.push_back(absl::StrCat("--max-connections=", kPool));
+    flags.push_back(absl::StrCat("--ca-file=", upstream_->ca_file()));
+    absl::StatusOr<Server> gateway = StartServer(GatewayArgs(o_, upstream_->https_url(), flags),
+                                                 o_.work_dir + "/gateway-s4.log");
     if (!gateway.ok()) return gateway.status();
     constexpr int kConcurrency = 16;
     const long long mark = upstream_->HttpsLogMark();

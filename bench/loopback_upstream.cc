@@ -39,7 +39,8 @@ absl::StatusOr<std::unique_ptr<LoopbackUpstream>> LoopbackUpstream::Start(
       absl::StrCat("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 ",
                    "-addext subjectAltName=IP:127.0.0.1 -keyout ", key, " -out ", cert, " >",
                    work_dir, "/openssl.log 2>&1");
-  if (std::system(openssl.c_str()) != 0) {
+  // Start-up of the benchmark, before its load threads exist.
+  if (std::system(openssl.c_str()) != 0) {  // NOLINT(concurrency-mt-unsafe)
     return absl::InternalError(
         absl::StrCat("openssl could not make a test certificate; see ", work_dir, "/openssl.log"));
   }

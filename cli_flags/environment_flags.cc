@@ -14,14 +14,15 @@ void ApplyEnvironmentFallbacks(absl::string_view program, absl::string_view pref
                                std::initializer_list<const char*> flag_names) {
   for (const char* name : flag_names) {
     const std::string variable = absl::StrCat(prefix, absl::AsciiStrToUpper(name));
-    const char* value = std::getenv(variable.c_str());
+    // Start-up only, before any thread exists.
+    const char* value = std::getenv(variable.c_str());  // NOLINT(concurrency-mt-unsafe)
     if (value == nullptr) continue;
     absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
     std::string error;
     if (flag == nullptr || !flag->ParseFrom(value, &error)) {
       std::fprintf(stderr, "%s: environment variable %s does not parse as --%s\n",
                    std::string(program).c_str(), variable.c_str(), name);
-      std::exit(2);
+      std::exit(2);  // NOLINT(concurrency-mt-unsafe): start-up, single-threaded
     }
   }
 }

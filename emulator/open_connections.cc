@@ -26,7 +26,8 @@ std::string NumericAddress(const sockaddr_storage& address, socklen_t length, in
 void ForEachConnection(const std::function<bool(int, const ConnectionEndpoints&)>& visit) {
   DIR* fds = opendir("/proc/self/fd");
   if (fds == nullptr) return;
-  while (const dirent* entry = readdir(fds)) {
+  // One reader of this DIR stream at a time (it is local), which is all readdir needs.
+  while (const dirent* entry = readdir(fds)) {  // NOLINT(concurrency-mt-unsafe)
     int fd = -1;
     if (!absl::SimpleAtoi(entry->d_name, &fd) || fd == dirfd(fds)) continue;
     sockaddr_storage local{};

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up (scripts/setup.sh), builds and runs every test of ota-gateway:
-#   1. format check (clang-format) and contract lint (buf lint, STANDARD rules)
+#   1. format check (clang-format), static analysis (clang-tidy) and contract lint (buf lint, STANDARD)
 #   2. unit + end-to-end tests (ctest: GoogleTest binaries, then pytest suites that start the real
 #      iot-emulator and ota-gateway and call them with grpcurl, ota-cancel and the official
 #      Alibaba Cloud Python SDKs)
@@ -23,6 +23,10 @@ scripts/setup.sh
 log "clang-format check"
 mapfile -t sources < <(git ls-files '*.cc' '*.h')
 clang-format --dry-run -Werror "${sources[@]}"
+
+log "clang-tidy (.clang-tidy, warnings are errors) on every non-test source"
+mapfile -t tidy_sources < <(git ls-files 'server/*.cc' 'client/*.cc' 'emulator/*.cc' 'cli_flags/*.cc' 'bench/*.cc' | grep -v '_test\.cc$')
+printf '%s\n' "${tidy_sources[@]}" | xargs -P "$JOBS" -n 4 clang-tidy -p "$ROOT/build" --quiet
 
 log "buf lint (STANDARD)"
 npx --no-install buf lint

@@ -9,7 +9,8 @@ namespace ota {
 namespace {
 
 std::string EnvOrEmpty(const char* name) {
-  const char* value = std::getenv(name);
+  // Read once at start-up, before any thread exists.
+  const char* value = std::getenv(name);  // NOLINT(concurrency-mt-unsafe)
   return value == nullptr ? std::string() : std::string(value);
 }
 

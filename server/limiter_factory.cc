@@ -54,7 +54,9 @@ absl::StatusOr<LimiterSetup> MakeConfiguredRateLimiter(const RateLimitOptions& f
   absl::StatusOr<RedisEndpoint> endpoint = ParseRedisUrl(absl::GetFlag(FLAGS_redis_url));
   if (!endpoint.ok()) return endpoint.status();
   if (endpoint->password.empty()) {
-    if (const char* password = std::getenv("OTA_REDIS_PASSWORD"); password != nullptr) {
+    // Start-up only, before any thread exists.
+    if (const char* password = std::getenv("OTA_REDIS_PASSWORD");  // NOLINT(concurrency-mt-unsafe)
+        password != nullptr) {
       endpoint->password = password;
     }
   }

@@ -37,7 +37,7 @@ constexpr char kServiceName[] = "ota.v1.OtaStrategyService";
 
 [[noreturn]] void Die(absl::string_view message) {
   Log(LogLevel::kError, message);
-  std::exit(2);
+  std::exit(2);  // NOLINT(concurrency-mt-unsafe): only before the server starts
 }
 
 // Environment credentials; in explicit emulator mode without them, the emulator's demo key.

@@ -280,6 +280,7 @@ absl::Status RedisRateLimiter::Probe(const std::vector<std::string>& keys) {
     return pong.ok() ? absl::OkStatus() : pong.status();
   }
   std::vector<std::vector<std::string>> commands;
+  commands.reserve(keys.size());
   for (const std::string& key : keys) {
     commands.push_back(ScriptCommand(key, /*reserve=*/false, absl::InfinitePast()));
   }

@@ -84,6 +84,7 @@ absl::Status RedisTestServer::Launch() {
       "redis-server", "--port", port,    "--bind", "127.0.0.1", "--save", "",
       "--appendonly", "no",     "--dir", dir_,     "--logfile", log};
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
   posix_spawn_file_actions_t actions;

@@ -1,6 +1,7 @@
 #include "server/limiter_factory.h"
 
 #include <cstdlib>
+#include <fstream>
 #include <utility>
 
 #include "absl/flags/flag.h"
@@ -13,8 +14,20 @@ ABSL_FLAG(std::string, limiter, "local",
           "Where the quota budget lives: 'local' (in this process; one replica) or 'redis' (shared "
           "by every replica through --redis-url).");
 ABSL_FLAG(std::string, redis_url, "redis://127.0.0.1:6379/0",
-          "Redis for --limiter=redis: redis://[[USER]:PASSWORD@]HOST:PORT/DB. Prefer the "
-          "OTA_REDIS_PASSWORD environment variable for the password; it is never logged.");
+          "Redis for --limiter=redis: redis://[[USER]:PASSWORD@]HOST:PORT/DB, or rediss://... for "
+          "TLS. Prefer the OTA_REDIS_PASSWORD environment variable for the password; it is never "
+          "logged.");
+ABSL_FLAG(std::string, redis_ca_file, "",
+          "rediss:// only: PEM CA bundle that must have signed Redis's certificate; empty: the "
+          "system CA store.");
+ABSL_FLAG(std::string, redis_cert_file, "",
+          "rediss:// only: PEM client certificate (chain) for Redis servers that require mutual "
+          "TLS; needs --redis-key-file.");
+ABSL_FLAG(std::string, redis_key_file, "", "rediss:// only: PEM private key of --redis-cert-file.");
+ABSL_FLAG(
+    std::string, redis_tls_server_name, "",
+    "rediss:// only: the DNS name or IP Redis's certificate must carry (also sent as SNI) "
+    "when it differs from the URL's host, e.g. when connecting by IP; empty: the URL's host.");
 ABSL_FLAG(absl::Duration, redis_timeout, absl::Milliseconds(250),
           "Bound on connecting to Redis and on each round trip.");
 ABSL_FLAG(std::string, redis_failure_mode, "fail-closed",
@@ -32,12 +45,47 @@ absl::Status FlagError(absl::string_view flag, absl::string_view problem) {
   return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", problem));
 }
 
+// A missing or unreadable file is a start-up error naming the flag, not an endless reconnect loop.
+absl::Status CheckReadable(absl::string_view flag, const std::string& path) {
+  if (path.empty() || std::ifstream(path).good()) return absl::OkStatus();
+  return FlagError(flag, absl::StrCat("cannot read '", path, "'"));
+}
+
+// The TLS flags fill in what a rediss:// URL cannot say; with redis:// they would silently do
+// nothing, so they are refused there.
+absl::Status ApplyTlsFlags(RedisEndpoint& endpoint) {
+  RedisTlsOptions& tls = endpoint.tls_options;
+  tls.ca_file = absl::GetFlag(FLAGS_redis_ca_file);
+  tls.cert_file = absl::GetFlag(FLAGS_redis_cert_file);
+  tls.key_file = absl::GetFlag(FLAGS_redis_key_file);
+  tls.server_name = absl::GetFlag(FLAGS_redis_tls_server_name);
+  const bool any = !tls.ca_file.empty() || !tls.cert_file.empty() || !tls.key_file.empty() ||
+                   !tls.server_name.empty();
+  if (any && !endpoint.tls) {
+    return FlagError("redis-url",
+                     "--redis-ca-file, --redis-cert-file, --redis-key-file and "
+                     "--redis-tls-server-name need a rediss:// (TLS) URL");
+  }
+  if (tls.cert_file.empty() != tls.key_file.empty()) {
+    return FlagError(tls.cert_file.empty() ? "redis-cert-file" : "redis-key-file",
+                     "mutual TLS needs both --redis-cert-file and --redis-key-file");
+  }
+  if (absl::Status readable = CheckReadable("redis-ca-file", tls.ca_file); !readable.ok()) {
+    return readable;
+  }
+  if (absl::Status readable = CheckReadable("redis-cert-file", tls.cert_file); !readable.ok()) {
+    return readable;
+  }
+  return CheckReadable("redis-key-file", tls.key_file);
+}
+
 }  // namespace
 
 void ApplyLimiterEnvironmentFallbacks() {
   ApplyEnvironmentFallbacks("ota-gateway", "OTA_",
-                            {"limiter", "redis_url", "redis_timeout", "redis_failure_mode",
-                             "expected_replicas", "limiter_key_prefix"});
+                            {"limiter", "redis_url", "redis_ca_file", "redis_cert_file",
+                             "redis_key_file", "redis_tls_server_name", "redis_timeout",
+                             "redis_failure_mode", "expected_replicas", "limiter_key_prefix"});
 }
 
 absl::StatusOr<LimiterSetup> MakeConfiguredRateLimiter(const RateLimitOptions& fleet,
@@ -53,6 +101,7 @@ absl::StatusOr<LimiterSetup> MakeConfiguredRateLimiter(const RateLimitOptions& f
 
   absl::StatusOr<RedisEndpoint> endpoint = ParseRedisUrl(absl::GetFlag(FLAGS_redis_url));
   if (!endpoint.ok()) return endpoint.status();
+  if (absl::Status tls = ApplyTlsFlags(*endpoint); !tls.ok()) return tls;
   if (endpoint->password.empty()) {
     // Start-up only, before any thread exists.
     if (const char* password = std::getenv("OTA_REDIS_PASSWORD");  // NOLINT(concurrency-mt-unsafe)

@@ -1,9 +1,14 @@
 // Limiter factory: builds the gateway's RateLimiter from the limiter flags.
 //
 //   --limiter=local|redis            in-process budget (default) or one shared through Redis
-//   --redis-url=redis://[[USER]:PASSWORD@]HOST:PORT/DB
+//   --redis-url=redis[s]://[[USER]:PASSWORD@]HOST:PORT/DB
 //                                    the password may instead come from OTA_REDIS_PASSWORD (better:
-//                                    it then stays out of `ps`); it is never logged
+//                                    it then stays out of `ps`); it is never logged. rediss:// is
+//                                    TLS, Redis's certificate verified (CA and host name)
+//   --redis-ca-file=PEM              rediss://: CA to verify Redis against (default: system store)
+//   --redis-cert-file=PEM --redis-key-file=PEM
+//                                    rediss://: client certificate for mutual TLS
+//   --redis-tls-server-name=NAME     rediss://: name/IP the certificate must carry, if not the host
 //   --redis-timeout=250ms            connect and round-trip bound
 //   --redis-failure-mode=fail-closed|fail-local
 //   --expected-replicas=N            replicas sharing the budget (fail-local uses qps / N)

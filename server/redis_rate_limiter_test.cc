@@ -276,5 +276,73 @@ TEST_F(RedisRateLimiterTest, LearnsOtherReplicasGrantsWhileIdle) {
   EXPECT_LE(absl::AbsDuration(*known - newest), kTolerance);
 }
 
+class RedisRateLimiterTlsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<RedisTestServer>> redis =
+        RedisTestServer::Start(RedisTestServer::Security::kTls);
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_ = *std::move(redis);
+  }
+  std::unique_ptr<RedisTestServer> redis_;
+};
+
+TEST_F(RedisRateLimiterTlsTest, ReservesOverTlsAndRecoversAfterAnOutage) {
+  RedisRateLimiterOptions options = Options(redis_->endpoint());
+  options.timeout = absl::Milliseconds(200);
+  RedisRateLimiter limiter(options, SystemClock::Get());
+  // The same rules as over plain TCP: a burst of 5, then the 6th half a window after the first.
+  absl::Time first;
+  for (int i = 0; i < 6; ++i) {
+    absl::StatusOr<Reservation> r = ReserveSync(limiter, "acct", absl::InfiniteFuture());
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_TRUE(r->granted);
+    if (i == 0) first = r->start;
+    if (i == 5) {
+      EXPECT_GE(r->start - first, absl::Milliseconds(500) - kTolerance);
+    }
+  }
+  std::unique_ptr<RedisConnection> admin = Admin(*redis_);
+  ASSERT_NE(admin, nullptr);
+  absl::StatusOr<RedisReply> keys = admin->Command({"KEYS", "test:acct*"});
+  ASSERT_TRUE(keys.ok()) << keys.status();
+  EXPECT_FALSE(keys->elements.empty());
+  admin.reset();
+
+  // A write to the dead TLS connection must fail (not SIGPIPE the test), then reconnect.
+  redis_->Kill();
+  absl::StatusOr<Reservation> during;
+  const absl::Time killed = absl::Now();
+  do {
+    during = ReserveSync(limiter, "acct", absl::InfiniteFuture());
+  } while (during.ok() && absl::Now() - killed < absl::Seconds(3));
+  EXPECT_EQ(during.status().code(), absl::StatusCode::kUnavailable);
+  ASSERT_TRUE(redis_->Restart().ok());
+  absl::StatusOr<Reservation> after = ReserveWhenBack(limiter, "acct", absl::InfiniteFuture());
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_TRUE(after->granted);
+}
+
+TEST_F(RedisRateLimiterTlsTest, UntrustedCertificateFailsClosedAndSaysWhy) {
+  RedisEndpoint endpoint = redis_->endpoint();
+  endpoint.tls_options.ca_file = redis_->other_ca_file();
+  RedisRateLimiter limiter(Options(endpoint), SystemClock::Get());
+  absl::StatusOr<Reservation> r = ReserveSync(limiter, "acct", absl::InfiniteFuture());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(r.status().message(), HasSubstr("rediss://127.0.0.1"));
+  EXPECT_THAT(r.status().message(), HasSubstr("certificate rejected"));
+}
+
+TEST_F(RedisRateLimiterTlsTest, CertificateForAnotherNameIsRefused) {
+  RedisEndpoint endpoint = redis_->endpoint();
+  endpoint.tls_options.server_name = "redis.example.com";
+  RedisRateLimiter limiter(Options(endpoint), SystemClock::Get());
+  absl::StatusOr<Reservation> r = ReserveSync(limiter, "acct", absl::InfiniteFuture());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(r.status().message(), HasSubstr("hostname mismatch"));
+}
+
 }  // namespace
 }  // namespace ota

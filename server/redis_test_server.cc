@@ -10,6 +10,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -39,14 +40,64 @@ absl::StatusOr<int> FreePort() {
   return ntohs(address.sin_port);
 }
 
+// Runs a command from PATH to completion, its output discarded; OK when it exits 0.
+absl::Status RunTool(std::vector<std::string> args) {
+  std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
+  for (std::string& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  pid_t pid = -1;
+  const int spawned = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (spawned != 0) return absl::UnavailableError(absl::StrCat("cannot run ", args[0]));
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return absl::InternalError(absl::StrCat(args[0], " ", args[1], " failed"));
+  }
+  return absl::OkStatus();
+}
+
+// A self-signed CA certificate and its key (P-256: quick to generate).
+absl::Status MakeCa(const std::string& dir, const std::string& name) {
+  return RunTool({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                  "-nodes", "-days", "2", "-subj", absl::StrCat("/CN=", name), "-keyout",
+                  absl::StrCat(dir, "/", name, ".key"), "-out",
+                  absl::StrCat(dir, "/", name, ".pem")});
+}
+
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<RedisTestServer>> RedisTestServer::Start() {
+absl::Status RedisTestServer::MakeCertificates() const {
+  if (absl::Status made = MakeCa(dir_, "ca"); !made.ok()) return made;
+  if (absl::Status made = MakeCa(dir_, "other-ca"); !made.ok()) return made;
+  if (absl::Status made =
+          RunTool({"openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                   "-nodes", "-subj", "/CN=ota-test-redis", "-keyout", dir_ + "/server.key", "-out",
+                   dir_ + "/server.csr"});
+      !made.ok()) {
+    return made;
+  }
+  const std::string extensions = dir_ + "/server.ext";
+  std::ofstream(extensions) << "subjectAltName=IP:127.0.0.1\n";
+  return RunTool({"openssl", "x509", "-req", "-in", dir_ + "/server.csr", "-CA", dir_ + "/ca.pem",
+                  "-CAkey", dir_ + "/ca.key", "-CAcreateserial", "-days", "2", "-extfile",
+                  extensions, "-out", dir_ + "/server.pem"});
+}
+
+absl::StatusOr<std::unique_ptr<RedisTestServer>> RedisTestServer::Start(Security security) {
   absl::StatusOr<int> port = FreePort();
   if (!port.ok()) return port.status();
   std::string pattern = (std::filesystem::temp_directory_path() / "ota-redis-XXXXXX").string();
   if (mkdtemp(pattern.data()) == nullptr) return absl::InternalError("mkdtemp failed");
-  std::unique_ptr<RedisTestServer> server(new RedisTestServer(pattern, *port));
+  std::unique_ptr<RedisTestServer> server(new RedisTestServer(pattern, *port, security));
+  if (security == Security::kTls) {
+    if (absl::Status made = server->MakeCertificates(); !made.ok()) return made;
+  }
   if (absl::Status launched = server->Launch(); !launched.ok()) return launched;
   return server;
 }
@@ -61,6 +112,10 @@ RedisEndpoint RedisTestServer::endpoint() const {
   RedisEndpoint endpoint;
   endpoint.host = "127.0.0.1";
   endpoint.port = port_;
+  if (security_ == Security::kTls) {
+    endpoint.tls = true;
+    endpoint.tls_options.ca_file = ca_file();
+  }
   return endpoint;
 }
 
@@ -81,8 +136,16 @@ absl::Status RedisTestServer::Launch() {
   const std::string port = absl::StrCat(port_);
   const std::string log = absl::StrCat(dir_, "/redis.log");
   std::vector<std::string> args = {
-      "redis-server", "--port", port,    "--bind", "127.0.0.1", "--save", "",
-      "--appendonly", "no",     "--dir", dir_,     "--logfile", log};
+      "redis-server", "--bind", "127.0.0.1", "--save",    "", "--appendonly",
+      "no",           "--dir",  dir_,        "--logfile", log};
+  if (security_ == Security::kTls) {
+    // TLS only: a plain-TCP client cannot reach this Redis by mistake.
+    args.insert(args.end(), {"--port", "0", "--tls-port", port, "--tls-cert-file",
+                             dir_ + "/server.pem", "--tls-key-file", dir_ + "/server.key",
+                             "--tls-ca-cert-file", ca_file(), "--tls-auth-clients", "no"});
+  } else {
+    args.insert(args.end(), {"--port", port});
+  }
   std::vector<char*> argv;
   argv.reserve(args.size() + 1);
   for (std::string& arg : args) argv.push_back(arg.data());

@@ -8,6 +8,14 @@
 //   ota::RedisEndpoint endpoint = (*redis)->endpoint();
 //   (*redis)->Kill();     // the outage
 //   (*redis)->Restart();  // same port, empty
+//
+// With Security::kTls it listens only for TLS, with a certificate (SAN IP:127.0.0.1) issued at
+// start by a throwaway CA made with the openssl CLI; endpoint() is then a rediss:// endpoint that
+// trusts that CA.
+//
+//   auto tls = ota::RedisTestServer::Start(ota::RedisTestServer::Security::kTls);
+//   ota::RedisEndpoint untrusted = (*tls)->endpoint();
+//   untrusted.tls_options.ca_file = (*tls)->other_ca_file();  // must be refused
 #pragma once
 
 #include <sys/types.h>
@@ -22,14 +30,20 @@ namespace ota {
 
 class RedisTestServer {
  public:
+  enum class Security { kPlain, kTls };
+
   // Starts `redis-server` (from PATH) and waits until it answers PING. UNAVAILABLE if it does not.
-  [[nodiscard]] static absl::StatusOr<std::unique_ptr<RedisTestServer>> Start();
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<RedisTestServer>> Start(
+      Security security = Security::kPlain);
   ~RedisTestServer();
   RedisTestServer(const RedisTestServer&) = delete;
   RedisTestServer& operator=(const RedisTestServer&) = delete;
 
   [[nodiscard]] RedisEndpoint endpoint() const;
   [[nodiscard]] int port() const { return port_; }
+  // kTls only: the CA that issued the server's certificate, and an unrelated CA that did not.
+  [[nodiscard]] std::string ca_file() const { return dir_ + "/ca.pem"; }
+  [[nodiscard]] std::string other_ca_file() const { return dir_ + "/other-ca.pem"; }
 
   // SIGKILL, like a crash: nothing is saved.
   void Kill();
@@ -37,11 +51,14 @@ class RedisTestServer {
   [[nodiscard]] absl::Status Restart();
 
  private:
-  RedisTestServer(std::string dir, int port) : dir_(std::move(dir)), port_(port) {}
+  RedisTestServer(std::string dir, int port, Security security)
+      : dir_(std::move(dir)), port_(port), security_(security) {}
   [[nodiscard]] absl::Status Launch();
+  [[nodiscard]] absl::Status MakeCertificates() const;
 
   std::string dir_;
   int port_;
+  Security security_;
   pid_t pid_ = -1;
 };
 

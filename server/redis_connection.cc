@@ -35,6 +35,28 @@ constexpr absl::string_view kScheme = "redis://";
 constexpr absl::string_view kTlsScheme = "rediss://";
 constexpr std::size_t kReadChunk = std::size_t{16} * 1024;  // one TLS record's worth
 
+// The RESP bytes of `commands`, one after another: what a pipeline writes, over TLS or not.
+absl::StatusOr<std::string> EncodeCommands(const std::vector<std::vector<std::string>>& commands) {
+  std::string wire;
+  std::vector<const char*> argv;
+  std::vector<std::size_t> lengths;
+  for (const std::vector<std::string>& command : commands) {
+    argv.clear();
+    lengths.clear();
+    for (const std::string& arg : command) {
+      argv.push_back(arg.data());
+      lengths.push_back(arg.size());
+    }
+    char* encoded = nullptr;
+    const int length = redisFormatCommandArgv(&encoded, static_cast<int>(argv.size()), argv.data(),
+                                              lengths.data());
+    if (length < 0) return absl::ResourceExhaustedError("cannot encode a Redis command");
+    wire.append(encoded, static_cast<std::size_t>(length));
+    redisFreeCommand(encoded);
+  }
+  return wire;
+}
+
 // Passwords may hold '@', ':' or '/', which a URL carries percent-encoded.
 absl::StatusOr<std::string> PercentDecode(absl::string_view text, absl::string_view what) {
   std::string out;
@@ -375,23 +397,9 @@ class RedisConnection::TlsSession {
   absl::StatusOr<std::vector<RedisReply>> Pipeline(
       const std::vector<std::vector<std::string>>& commands) {
     const absl::Time deadline = absl::Now() + timeout_;
-    std::string wire;
-    std::vector<const char*> argv;
-    std::vector<std::size_t> lengths;
-    for (const std::vector<std::string>& command : commands) {
-      argv.clear();
-      lengths.clear();
-      for (const std::string& arg : command) {
-        argv.push_back(arg.data());
-        lengths.push_back(arg.size());
-      }
-      char* encoded = nullptr;
-      const int length = redisFormatCommandArgv(&encoded, static_cast<int>(argv.size()),
-                                                argv.data(), lengths.data());
-      if (length < 0) return absl::ResourceExhaustedError("cannot encode a Redis command");
-      wire.append(encoded, static_cast<std::size_t>(length));
-      redisFreeCommand(encoded);
-    }
+    absl::StatusOr<std::string> encoded = EncodeCommands(commands);
+    if (!encoded.ok()) return encoded.status();
+    const std::string& wire = *encoded;
     SSL* ssl = ssl_.get();
     for (std::size_t written = 0; written < wire.size();) {
       const int chunk = static_cast<int>(std::min<std::size_t>(wire.size() - written, INT_MAX));
@@ -543,19 +551,10 @@ absl::Status RedisConnection::IoError(absl::string_view doing) const {
 absl::StatusOr<std::vector<RedisReply>> RedisConnection::Pipeline(
     const std::vector<std::vector<std::string>>& commands) {
   if (tls_ != nullptr) return tls_->Pipeline(commands);
-  std::vector<const char*> argv;
-  std::vector<std::size_t> lengths;
-  for (const std::vector<std::string>& command : commands) {
-    argv.clear();
-    lengths.clear();
-    for (const std::string& arg : command) {
-      argv.push_back(arg.data());
-      lengths.push_back(arg.size());
-    }
-    if (redisAppendCommandArgv(context_, static_cast<int>(argv.size()), argv.data(),
-                               lengths.data()) != REDIS_OK) {
-      return IoError("write");
-    }
+  absl::StatusOr<std::string> wire = EncodeCommands(commands);
+  if (!wire.ok()) return wire.status();
+  if (redisAppendFormattedCommand(context_, wire->data(), wire->size()) != REDIS_OK) {
+    return IoError("write");
   }
   std::vector<RedisReply> replies;
   replies.reserve(commands.size());

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 
 namespace ota {
 
@@ -21,6 +22,8 @@ struct Credentials {
   std::string access_key_id;
   std::string access_key_secret;
   std::string security_token;  // empty unless the key is a temporary STS credential
+  // When temporary credentials stop working; InfiniteFuture for a long-lived AccessKey.
+  absl::Time expiration = absl::InfiniteFuture();
 };
 
 class CredentialsProvider {

@@ -2,12 +2,15 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "server/gateway_metrics.h"
 #include "server/grpc_status.h"
 #include "server/json_logger.h"
+#include "server/request_id.h"
 #include "server/request_validator.h"
 
 namespace ota {
@@ -21,12 +24,12 @@ absl::Time CallerDeadline(const grpc::CallbackServerContext& context, absl::Time
   return std::min(absl::FromChrono(deadline), now + absl::Hours(24));
 }
 
-std::string MetadataValue(const grpc::CallbackServerContext& context, absl::string_view key) {
+// A view into the call's metadata (valid while the call is); "" when absent.
+std::string_view MetadataValue(const grpc::CallbackServerContext& context, absl::string_view key) {
   const auto& metadata = context.client_metadata();
   auto it = metadata.find(grpc::string_ref(key.data(), key.size()));
   if (it == metadata.end()) return "";
-  // Bounded: a log line must not grow with what a caller sends.
-  return std::string(it->second.data(), std::min<std::size_t>(it->second.size(), 128));
+  return {it->second.data(), it->second.size()};
 }
 
 void LogCall(const grpc::CallbackServerContext& context, const ota::v1::CancelByJobRequest& request,
@@ -42,7 +45,8 @@ void LogCall(const grpc::CallbackServerContext& context, const ota::v1::CancelBy
       {"attempts", result.attempts},
       {"limiter_wait_ms", absl::ToDoubleMilliseconds(result.limiter_wait)},
   };
-  if (std::string request_id = MetadataValue(context, "x-request-id"); !request_id.empty()) {
+  if (std::string request_id = SanitizeRequestId(MetadataValue(context, kRequestIdMetadataKey));
+      !request_id.empty()) {
     fields["x_request_id"] = request_id;
   }
   if (!outcome.request_id.empty()) fields["alibaba_request_id"] = outcome.request_id;
@@ -67,11 +71,14 @@ grpc::ServerUnaryReactor* OtaStrategyService::CancelByJob(
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const absl::Time started = clock_.Now();
   in_flight_.fetch_add(1);
+  if (options_.metrics != nullptr) options_.metrics->CallStarted();
 
   auto finish = [this, context, request, response, reactor, started](CallResult result) {
     if (result.outcome.ok()) response->set_request_id(result.outcome.request_id);
-    LogCall(*context, *request, result, clock_.Now() - started);
+    const absl::Duration latency = clock_.Now() - started;
+    LogCall(*context, *request, result, latency);
     in_flight_.fetch_sub(1);
+    if (options_.metrics != nullptr) options_.metrics->CallFinished(result.outcome.code, latency);
     reactor->Finish(ToGrpcStatus(result.outcome));
   };
 

@@ -19,8 +19,11 @@
 
 namespace ota {
 
+class GatewayMetrics;
+
 struct ServiceOptions {
   absl::Duration default_timeout = absl::Seconds(10);  // for callers that set no deadline
+  GatewayMetrics* metrics = nullptr;                   // optional: calls by code, latency
 };
 
 class OtaStrategyService final : public ota::v1::OtaStrategyService::CallbackService {

@@ -290,3 +290,46 @@ def test_scrape_never_contains_credentials(processes):
         body = http_get(admin, path)[2]
         assert secret not in body and key_id not in body
     assert secret not in gw.output()
+
+
+def test_limiter_backend_and_health_follow_redis(processes, emulator):
+    from test_distributed_limiter import RedisServer  # the suite's real redis-server wrapper
+
+    redis = RedisServer()
+    try:
+        gw = Gateway(emulator, "--admin-listen=127.0.0.1:0", "--limiter=redis",
+                     f"--redis-url={redis.url}", "--redis-failure-mode=fail-closed",
+                     "--redis-timeout=200ms", "--max-attempts=1")
+        processes.append(gw)
+        admin = admin_address(gw)
+
+        def backend():
+            scrape = Scrape(admin)
+            return [b for b in ("local", "redis", "degraded")
+                    if scrape.value("ota_gateway_limiter_backend", backend=b) == 1]
+
+        def wait_for_backend(name, timeout):
+            deadline = time.monotonic() + timeout
+            while backend() != [name]:
+                assert time.monotonic() < deadline, f"backend {backend()}, expected {name}"
+                time.sleep(0.05)
+
+        assert backend() == ["redis"]
+        assert call(gw, "JOB-DYN-1").returncode == 0
+        redis.kill()
+        wait_for_backend("degraded", 5)
+        status, _, body = http_get(admin, "/readyz")
+        # A degraded limiter is reported, and gRPC health says the same for the limiter entry;
+        # the service itself stays ready (fail-closed answers UNAVAILABLE per call, saying why).
+        assert status == 200 and f"{SERVICE}.limiter: NOT_SERVING" in body, body
+        assert grpc_health(gw, f"{SERVICE}.limiter") == "NOT_SERVING"
+        assert grpc_health(gw) == "SERVING"
+        assert "Code: Unavailable" in call(gw, "JOB-DYN-2").stderr
+        assert Scrape(admin).value("ota_gateway_limiter_rejections_total",
+                                   reason="unavailable") == 1
+        redis.start()
+        wait_for_backend("redis", 10)
+        assert grpc_health(gw, f"{SERVICE}.limiter") == "SERVING"
+        assert f"{SERVICE}.limiter: SERVING" in http_get(admin, "/readyz")[2]
+    finally:
+        redis.stop()

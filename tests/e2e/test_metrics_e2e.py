@@ -157,7 +157,7 @@ def test_waiting_and_rate_limited_calls(processes, emulator):
             assert time.monotonic() < deadline, "the second call never queued for its slot"
             time.sleep(0.05)
         assert scrape.value("ota_gateway_in_flight_calls") == 1
-        refused = call(gw, "JOB-INST", max_time="1")
+        refused = call(gw, "JOB-INST", max_time="3")
         assert "Code: ResourceExhausted" in refused.stderr, refused.stderr
     finally:
         waiter.join(30)
@@ -188,7 +188,7 @@ def test_readyz_agrees_with_grpc_health_through_the_drain(processes, emulator):
     assert Scrape(admin).value("ota_gateway_serving") == 1
 
     # A call still in flight keeps the process draining (and the admin port up) for a while.
-    emulator.set_faults(latency_ms=3000, rate=1.0)
+    emulator.set_faults(latency_ms=6000, rate=1.0)
     result = {}
     caller = threading.Thread(target=lambda: result.update(out=call(gw, "JOB-DYN-1")))
     caller.start()

@@ -152,15 +152,14 @@ int Run(const GatewayConfig& config) {
         {{"endpoint", config.endpoint_url}});
   }
   const std::string host = config.listen.substr(0, config.listen.rfind(':'));
-  nlohmann::ordered_json serving_fields = {
-      {"listen", absl::StrCat(host, ":", port)},
-      {"upstream", config.endpoint_url},
-      {"signature", std::string(SignatureVersionName(config.policy.signature_version))},
-      {"credentials", credentials->Describe()},
-      {"limiter", limiter.Describe()},
-      {"max_attempts", config.policy.max_attempts}};
-  if (!admin_address.empty()) serving_fields["admin"] = admin_address;
-  Log(LogLevel::kInfo, "ota-gateway serving", serving_fields);
+  Log(LogLevel::kInfo, "ota-gateway serving",
+      {{"listen", absl::StrCat(host, ":", port)},
+       {"upstream", config.endpoint_url},
+       {"signature", std::string(SignatureVersionName(config.policy.signature_version))},
+       {"credentials", credentials->Describe()},
+       {"limiter", limiter.Describe()},
+       {"max_attempts", config.policy.max_attempts},
+       {"admin", admin_address.empty() ? std::string("off") : admin_address}});
 
   std::thread signal_thread([&] {
     int signal_number = 0;

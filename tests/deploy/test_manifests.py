@@ -32,7 +32,8 @@ GATEWAY_SERVICE = "ota.v1.OtaStrategyService"
 # branch's binary may not have yet. Once the binary has them they are checked like every other
 # flag; remove this set when that work is merged.
 PENDING_FLAGS = {"plaintext", "allow-unauthenticated", "tls-cert-file", "tls-key-file",
-                 "tls-client-ca-file", "callers-file", "audit-log"}
+                 "tls-client-ca-file", "tls-reload-interval", "callers-file", "audit-log",
+                 "hash-token"}
 
 
 def gateway_flags():

@@ -153,7 +153,6 @@ int Run(const GatewayConfig& config, const SecurityConfig& security) {
     if (!opened.ok()) Die(opened.status().message());
     audit = *std::move(opened);
   }
-  std::shared_ptr<grpc::ServerCredentials> server_credentials = MakeServerCredentials(security);
 
   // SIGTERM/SIGINT/SIGHUP are handled by a dedicated thread (sigwait): block them before any other
   // thread exists so every thread inherits the mask.
@@ -163,6 +162,8 @@ int Run(const GatewayConfig& config, const SecurityConfig& security) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // After the mask: the TLS file watcher runs on a thread of its own.
+  std::shared_ptr<grpc::ServerCredentials> server_credentials = MakeServerCredentials(security);
 
   Clock& clock = SystemClock::Get();
   CurlTransport transport(config.transport);

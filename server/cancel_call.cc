@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "server/gateway_metrics.h"
 #include "server/upstream_reply.h"
 
 namespace ota {
@@ -49,12 +50,24 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
 
   // A call dropped unfinished (its timer or transfer discarded at shutdown) still answers.
   ~Call() {
+    StopWaitingForSlot();
     if (done) {
       result.outcome = GatewayError(absl::StatusCode::kUnavailable, "GATEWAY_SHUTTING_DOWN",
                                     "ota-gateway shut down before the call completed; retry");
       result.outcome.retryable = true;
       done(std::move(result));
     }
+  }
+
+  // Between asking the limiter and the slot's start the call counts as a queued waiter.
+  void StartWaitingForSlot() {
+    waiting_for_slot = true;
+    if (deps.metrics != nullptr) deps.metrics->SlotWaitStarted();
+  }
+  void StopWaitingForSlot() {
+    if (!waiting_for_slot) return;
+    waiting_for_slot = false;
+    if (deps.metrics != nullptr) deps.metrics->SlotWaitEnded();
   }
 
   void Finish(CallOutcome outcome) {
@@ -87,6 +100,7 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
     const absl::Time latest_start =
         std::min(deadline - policy.min_attempt_time, now + policy.max_limiter_wait);
     const absl::Time asked_at = now;
+    StartWaitingForSlot();
     deps.limiter->Reserve(key, latest_start,
                           [self = shared_from_this(), last = std::move(last),
                            asked_at](absl::StatusOr<Reservation> reservation) mutable {
@@ -96,6 +110,13 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
 
   void OnReservation(absl::StatusOr<Reservation> reservation, std::optional<CallOutcome> last,
                      absl::Time asked_at) {
+    if (!reservation.ok() || !reservation->granted) {
+      StopWaitingForSlot();
+      if (deps.metrics != nullptr) {
+        deps.metrics->SlotRefused(reservation.ok() ? LimiterRejection::kRateLimited
+                                                   : LimiterRejection::kUnavailable);
+      }
+    }
     if (!reservation.ok()) {
       return Finish(GatewayError(absl::StatusCode::kUnavailable, "LIMITER_UNAVAILABLE",
                                  absl::StrCat("the shared rate limiter is unavailable: ",
@@ -118,7 +139,9 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
       outcome.retry_after = reservation->retry_after;
       return Finish(std::move(outcome));
     }
-    result.limiter_wait += std::max(absl::ZeroDuration(), reservation->start - asked_at);
+    const absl::Duration wait = std::max(absl::ZeroDuration(), reservation->start - asked_at);
+    result.limiter_wait += wait;
+    if (deps.metrics != nullptr) deps.metrics->SlotGranted(wait);
     if (reservation->start <= deps.clock->Now()) {
       // A slot free now is used now: a trip through the scheduler would cost a thread hand-off.
       Send();
@@ -128,6 +151,7 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
   }
 
   void Send() {
+    StopWaitingForSlot();
     if (is_cancelled && is_cancelled()) {
       return Finish(GatewayError(absl::StatusCode::kCancelled, "CANCELLED",
                                  "the caller cancelled the call before it was sent to Alibaba"));
@@ -144,6 +168,8 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
     HttpRequest request = SignRpcCall(policy.signature_version, call, policy.endpoint, *credentials,
                                       deps.clock->Now(), NewNonce());
     ++result.attempts;
+    if (deps.metrics != nullptr) deps.metrics->AttemptSent(/*is_retry=*/result.attempts > 1);
+    sent_at = deps.clock->Now();
     deps.transport->Send(std::move(request), deadline,
                          [self = shared_from_this()](absl::StatusOr<HttpResponse> response) {
                            self->OnResponse(std::move(response));
@@ -153,6 +179,9 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
   void OnResponse(absl::StatusOr<HttpResponse> response) {
     CallOutcome outcome = response.ok() ? deps.errors->FromReply(ParseUpstreamReply(*response))
                                         : deps.errors->FromTransportError(response.status());
+    if (deps.metrics != nullptr) {
+      deps.metrics->AttemptFinished(deps.clock->Now() - sent_at, outcome.alibaba_code);
+    }
     if (outcome.ok() || !outcome.retryable || result.attempts >= policy.max_attempts) {
       return Finish(std::move(outcome));
     }
@@ -172,6 +201,8 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
   const std::function<bool()> is_cancelled;
   Done done;
   CallResult result;
+  bool waiting_for_slot = false;
+  absl::Time sent_at;  // of the attempt in flight
 };
 
 CancelByJobRunner::CancelByJobRunner(CancelByJobDeps deps, CancelByJobPolicy policy)

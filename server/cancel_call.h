@@ -27,6 +27,8 @@
 
 namespace ota {
 
+class GatewayMetrics;
+
 inline constexpr char kCancelAction[] = "CancelOTAStrategyByJob";
 inline constexpr char kIotApiVersion[] = "2018-01-20";
 
@@ -50,6 +52,7 @@ struct CancelByJobDeps {
   CredentialsProvider* credentials;
   const ErrorMapper* errors;
   const Clock* clock;
+  GatewayMetrics* metrics = nullptr;  // optional: limiter waits, attempts, upstream latency
 };
 
 struct CancelByJobParams {

@@ -9,6 +9,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/gateway_metrics.h"
 #include "server/local_rate_limiter.h"
 
 namespace ota {
@@ -120,7 +121,8 @@ class CancelByJobRunnerTest : public ::testing::Test {
                                              .transport = &transport_,
                                              .credentials = &credentials_,
                                              .errors = &errors_,
-                                             .clock = &clock_},
+                                             .clock = &clock_,
+                                             .metrics = metrics_},
                              policy_);
   }
 
@@ -143,6 +145,7 @@ class CancelByJobRunnerTest : public ::testing::Test {
   StaticCredentialsProvider credentials_;
   ErrorMapper errors_;
   CancelByJobPolicy policy_;
+  GatewayMetrics* metrics_ = nullptr;
 };
 
 TEST_F(CancelByJobRunnerTest, SuccessSendsOneSignedCancelRequest) {
@@ -314,6 +317,115 @@ TEST_F(CancelByJobRunnerTest, CallDroppedAtShutdownStillAnswers) {
   ASSERT_TRUE(result.has_value());
   EXPECT_EQ(result->outcome.code, absl::StatusCode::kUnavailable);
   EXPECT_EQ(result->outcome.reason, "GATEWAY_SHUTTING_DOWN");
+}
+
+// The runner's metrics: attempts, retries, upstream latency, limiter waits and rejections, and the
+// calls queued for a slot.
+class CancelByJobRunnerMetricsTest : public CancelByJobRunnerTest {
+ protected:
+  CancelByJobRunnerMetricsTest()
+      : serving_("svc", "svc.limiter"), gateway_metrics_({"v", "sha"}, serving_, credentials_) {
+    metrics_ = &gateway_metrics_;
+  }
+  double Value(std::string_view name, const MetricLabels& labels = {}) {
+    const std::vector<FamilySnapshot> snapshot = gateway_metrics_.registry().Snapshot();
+    const SeriesSnapshot* series = FindSeries(snapshot, name, labels);
+    EXPECT_NE(series, nullptr) << name;
+    return series == nullptr ? -1 : series->value;
+  }
+  HistogramSnapshot Histogram(std::string_view name) {
+    const std::vector<FamilySnapshot> snapshot = gateway_metrics_.registry().Snapshot();
+    const SeriesSnapshot* series = FindSeries(snapshot, name);
+    EXPECT_NE(series, nullptr) << name;
+    return series == nullptr ? HistogramSnapshot{} : series->histogram;
+  }
+  static uint64_t Count(const HistogramSnapshot& histogram) {
+    uint64_t count = 0;
+    for (uint64_t bucket : histogram.bucket_counts) count += bucket;
+    return count;
+  }
+
+  ServingState serving_;
+  GatewayMetrics gateway_metrics_;
+};
+
+TEST_F(CancelByJobRunnerMetricsTest, RetryCountsAttemptsRetriesAndAlibabaCodes) {
+  transport_.script.push_back(Json(400, kThrottled));
+  transport_.script.push_back(Json(200, kSuccess));
+  CallResult result = RunCall(Params("J1"));
+  ASSERT_TRUE(result.outcome.ok()) << result.outcome.message;
+  EXPECT_EQ(Value("ota_gateway_upstream_attempts_total"), 2);
+  EXPECT_EQ(Value("ota_gateway_upstream_retries_total"), 1);
+  EXPECT_EQ(Value("ota_gateway_alibaba_errors_total", {{"alibaba_code", "Throttling.User"}}), 1);
+  EXPECT_EQ(Count(Histogram("ota_gateway_upstream_duration_seconds")), 2U);
+  EXPECT_EQ(Count(Histogram("ota_gateway_limiter_wait_seconds")), 2U);
+  EXPECT_EQ(Value("ota_gateway_queued_waiters"), 0);
+}
+
+TEST_F(CancelByJobRunnerMetricsTest, WaitingCallsAreQueuedWaitersUntilTheirSlot) {
+  for (int i = 0; i < 12; ++i) transport_.script.push_back(Json(200, kSuccess));
+  CancelByJobRunner runner = Runner();
+  for (int i = 0; i < 12; ++i) {
+    runner.Run(Params("J1"), kStart + absl::Seconds(30), nullptr, [](CallResult) {});
+  }
+  // The burst of 5 went at once; 7 wait for their slot.
+  EXPECT_EQ(Value("ota_gateway_queued_waiters"), 7);
+  scheduler_.RunAll();
+  EXPECT_EQ(Value("ota_gateway_queued_waiters"), 0);
+  const HistogramSnapshot waits = Histogram("ota_gateway_limiter_wait_seconds");
+  EXPECT_EQ(Count(waits), 12U);
+  EXPECT_EQ(waits.bucket_counts[0], 5U);  // the burst: no wait (<= 1 ms)
+  EXPECT_GT(waits.sum, 0);
+  EXPECT_EQ(Value("ota_gateway_upstream_attempts_total"), 12);
+}
+
+TEST_F(CancelByJobRunnerMetricsTest, RefusedSlotIsARateLimitedRejection) {
+  for (int i = 0; i < 10; ++i) (void)limiter_.ReserveNow("account-1", kStart + absl::Seconds(1));
+  CallResult result = RunCall(Params("J1"), absl::Milliseconds(500));
+  EXPECT_EQ(result.outcome.code, absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(Value("ota_gateway_limiter_rejections_total", {{"reason", "rate_limited"}}), 1);
+  EXPECT_EQ(Value("ota_gateway_limiter_rejections_total", {{"reason", "unavailable"}}), 0);
+  EXPECT_EQ(Value("ota_gateway_queued_waiters"), 0);
+  EXPECT_EQ(Value("ota_gateway_upstream_attempts_total"), 0);
+}
+
+// A limiter backend that cannot answer (Redis down, failing closed).
+class BrokenLimiter final : public RateLimiter {
+ public:
+  void Reserve(const std::string&, absl::Time, Callback done) override {
+    done(absl::UnavailableError("redis unreachable"));
+  }
+  [[nodiscard]] std::string Describe() const override { return "broken"; }
+};
+
+TEST_F(CancelByJobRunnerMetricsTest, LimiterFailureIsAnUnavailableRejection) {
+  BrokenLimiter broken;
+  CancelByJobRunner runner(CancelByJobDeps{.limiter = &broken,
+                                           .scheduler = &scheduler_,
+                                           .transport = &transport_,
+                                           .credentials = &credentials_,
+                                           .errors = &errors_,
+                                           .clock = &clock_,
+                                           .metrics = metrics_},
+                           policy_);
+  std::optional<CallResult> result;
+  runner.Run(Params("J1"), kStart + absl::Seconds(5), nullptr,
+             [&](CallResult r) { result = std::move(r); });
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->outcome.code, absl::StatusCode::kUnavailable);
+  EXPECT_EQ(Value("ota_gateway_limiter_rejections_total", {{"reason", "unavailable"}}), 1);
+  EXPECT_EQ(Value("ota_gateway_queued_waiters"), 0);
+}
+
+TEST_F(CancelByJobRunnerMetricsTest, CallDroppedWhileWaitingLeavesTheQueue) {
+  for (int i = 0; i < 10; ++i) (void)limiter_.ReserveNow("account-1", kStart + absl::Seconds(1));
+  {
+    CancelByJobRunner runner = Runner();
+    runner.Run(Params("J1"), kStart + absl::Seconds(10), nullptr, [](CallResult) {});
+  }
+  EXPECT_EQ(Value("ota_gateway_queued_waiters"), 1);
+  scheduler_.DropAll();
+  EXPECT_EQ(Value("ota_gateway_queued_waiters"), 0);
 }
 
 }  // namespace

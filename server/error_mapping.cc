@@ -474,6 +474,13 @@ CallOutcome ErrorMapper::FromReply(const UpstreamReply& reply) const {
   return outcome;
 }
 
+std::vector<std::string_view> KnownAlibabaCodes() {
+  std::vector<std::string_view> codes;
+  codes.reserve(kKnownCodes.size());
+  for (const KnownCode& known : kKnownCodes) codes.emplace_back(known.code);
+  return codes;
+}
+
 CallOutcome ErrorMapper::FromTransportError(const absl::Status& status) const {
   CallOutcome outcome;
   outcome.domain = kGatewayDomain;

@@ -12,6 +12,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -39,5 +40,9 @@ class ErrorMapper {
   // Lower-cased Alibaba code -> gRPC code.
   std::map<std::string, absl::StatusCode, std::less<>> overrides_;
 };
+
+// The Alibaba codes of the built-in table, spelled as Alibaba writes them: the bounded label values
+// of the ota_gateway_alibaba_errors_total metric (every other code is counted as "other").
+[[nodiscard]] std::vector<std::string_view> KnownAlibabaCodes();
 
 }  // namespace ota

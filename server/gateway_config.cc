@@ -5,6 +5,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "cli_flags/environment_flags.h"
 
@@ -55,6 +56,10 @@ ABSL_FLAG(std::string, error_map, "",
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(20),
           "On SIGTERM, how long in-flight calls may take to finish before they are cancelled.");
 ABSL_FLAG(std::string, log_level, "info", "Log level: debug, info, warning or error.");
+ABSL_FLAG(std::string, admin_listen, "",
+          "Admin HTTP address, HOST:PORT (port 0: any free port, logged at start-up): GET /metrics "
+          "(Prometheus), /healthz, /readyz. Empty: no admin server. Keep it off the callers' "
+          "network.");
 
 namespace ota {
 namespace {
@@ -77,6 +82,7 @@ void ApplyGatewayEnvironmentFallbacks() {
        "rate_margin", "limiter_key", "max_wait", "default_timeout", "max_attempts",
        "connect_timeout", "request_timeout", "max_connections", "ca_file", "error_map",
        "drain_timeout", "log_level"});
+  ApplyEnvironmentFallbacks("ota-gateway", "OTA_", {"admin_listen"});
 }
 
 absl::StatusOr<GatewayConfig> LoadGatewayConfig() {
@@ -153,6 +159,16 @@ absl::StatusOr<GatewayConfig> LoadGatewayConfig() {
   absl::StatusOr<LogLevel> level = ParseLogLevel(absl::GetFlag(FLAGS_log_level));
   if (!level.ok()) return FlagError("log-level", level.status().message());
   config.log_level = *level;
+  config.admin_listen = absl::GetFlag(FLAGS_admin_listen);
+  if (!config.admin_listen.empty()) {
+    const std::size_t colon = config.admin_listen.rfind(':');
+    int port = -1;
+    if (colon == std::string::npos ||
+        !absl::SimpleAtoi(config.admin_listen.substr(colon + 1), &port) || port < 0 ||
+        port > 65535) {
+      return FlagError("admin-listen", "must be HOST:PORT, e.g. 127.0.0.1:9090 or 0.0.0.0:9090");
+    }
+  }
   return config;
 }
 

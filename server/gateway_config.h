@@ -34,6 +34,7 @@ struct GatewayConfig {
   absl::Duration drain_timeout;
   std::string error_map_file;
   LogLevel log_level = LogLevel::kInfo;
+  std::string admin_listen;  // HOST:PORT of the admin HTTP server (/metrics, probes); empty: off
 };
 
 // For every registered ota-gateway flag --x-y whose variable OTA_X_Y is set, makes that value the

@@ -22,7 +22,9 @@
 #include "cli_flags/hyphenated_flags.h"
 #include "emulator/demo_credentials.h"
 #include "grpc/health/v1/health.pb.h"
+#include "server/admin_server.h"
 #include "server/audit_log.h"
+#include "server/build_info.h"
 #include "server/caller_authorizer.h"
 #include "server/cancel_call.h"
 #include "server/clock.h"
@@ -30,10 +32,12 @@
 #include "server/curl_transport.h"
 #include "server/error_mapping.h"
 #include "server/gateway_config.h"
+#include "server/gateway_metrics.h"
 #include "server/json_logger.h"
 #include "server/limiter_factory.h"
 #include "server/ota_strategy_service.h"
 #include "server/security_config.h"
+#include "server/serving_state.h"
 #include "server/token_hash.h"
 
 namespace ota {
@@ -166,22 +170,39 @@ int Run(const GatewayConfig& config, const SecurityConfig& security) {
   std::shared_ptr<grpc::ServerCredentials> server_credentials = MakeServerCredentials(security);
 
   Clock& clock = SystemClock::Get();
+  // Declared before everything a call touches, so they outlive every call.
+  ServingState serving(kServiceName, kLimiterHealthService);
+  GatewayMetrics metrics(CurrentBuild(), serving, *credentials);
   CurlTransport transport(config.transport);
   absl::StatusOr<LimiterSetup> limiter_setup =
       MakeConfiguredRateLimiter(config.rate_limit, config.policy.max_limiter_wait, clock);
   if (!limiter_setup.ok()) Die(limiter_setup.status().message());
   RateLimiter& limiter = *limiter_setup->limiter;
+  metrics.SetLimiterBackend(limiter_setup->watch_health ? LimiterBackend::kRedis
+                                                        : LimiterBackend::kLocal);
   CancelByJobRunner runner(CancelByJobDeps{.limiter = &limiter,
                                            .scheduler = &transport,
                                            .transport = &transport,
                                            .credentials = credentials.get(),
                                            .errors = &errors,
-                                           .clock = &clock},
+                                           .clock = &clock,
+                                           .metrics = &metrics},
                            config.policy);
   OtaStrategyService service(runner, clock,
                              {.default_timeout = config.default_timeout,
                               .authorizer = authorizer.get(),
-                              .audit = audit.get()});
+                              .audit = audit.get(),
+                              .metrics = &metrics});
+
+  // Up before the gRPC port, so /readyz answers 503 rather than nothing while the server starts.
+  AdminServer admin([&metrics] { return metrics.registry().RenderText(); }, serving);
+  std::string admin_address;
+  if (!config.admin_listen.empty()) {
+    absl::StatusOr<int> admin_port = admin.Start(config.admin_listen);
+    if (!admin_port.ok()) Die(admin_port.status().message());
+    admin_address = absl::StrCat(config.admin_listen.substr(0, config.admin_listen.rfind(':')), ":",
+                                 *admin_port);
+  }
 
   grpc::EnableDefaultHealthCheckService(true);
   // Links the generated grpc.health.v1 descriptor in, so reflection can describe the health
@@ -197,14 +218,14 @@ int Run(const GatewayConfig& config, const SecurityConfig& security) {
     Die(absl::StrCat("cannot listen on ", config.listen,
                      ": address in use or not local? (--listen HOST:PORT)"));
   }
-  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
-  health->SetServingStatus(kServiceName, true);
-  health->SetServingStatus(true);
-  health->SetServingStatus(kLimiterHealthService, true);
+  serving.AttachHealthService(server->GetHealthCheckService());
+  serving.SetLimiterHealthy(true);
+  serving.SetServing(true);
   if (limiter_setup->watch_health) {
     // A Redis outage degrades the limiter, not the service: fail-local keeps serving.
-    limiter_setup->watch_health([health](bool degraded, const std::string& detail) {
-      health->SetServingStatus(kLimiterHealthService, !degraded);
+    limiter_setup->watch_health([&serving, &metrics](bool degraded, const std::string& detail) {
+      serving.SetLimiterHealthy(!degraded);
+      metrics.SetLimiterBackend(degraded ? LimiterBackend::kDegraded : LimiterBackend::kRedis);
       Log(degraded ? LogLevel::kWarning : LogLevel::kInfo,
           degraded ? "rate limiter degraded" : "rate limiter healthy", {{"limiter", detail}});
     });
@@ -239,19 +260,21 @@ int Run(const GatewayConfig& config, const SecurityConfig& security) {
     Log(LogLevel::kWarning, "no audit trail (--audit-log not set); production should set it");
   }
   const std::string host = config.listen.substr(0, config.listen.rfind(':'));
-  Log(LogLevel::kInfo, "ota-gateway serving",
-      {{"listen", absl::StrCat(host, ":", port)},
-       {"upstream", config.endpoint_url},
-       {"signature", std::string(SignatureVersionName(config.policy.signature_version))},
-       {"credentials", credentials->Describe()},
-       {"limiter", limiter.Describe()},
-       {"max_attempts", config.policy.max_attempts},
-       {"transport", security.plaintext                    ? "plaintext"
-                     : security.tls.client_ca_file.empty() ? "tls"
-                                                           : "mtls"},
-       {"callers", authorizer->checks_callers() ? nlohmann::ordered_json(authorizer->caller_count())
-                                                : nlohmann::ordered_json("unchecked")},
-       {"audit_log", security.audit_log}});
+  nlohmann::ordered_json serving_fields = {
+      {"listen", absl::StrCat(host, ":", port)},
+      {"upstream", config.endpoint_url},
+      {"signature", std::string(SignatureVersionName(config.policy.signature_version))},
+      {"credentials", credentials->Describe()},
+      {"limiter", limiter.Describe()},
+      {"max_attempts", config.policy.max_attempts},
+      {"transport", security.plaintext                    ? "plaintext"
+                    : security.tls.client_ca_file.empty() ? "tls"
+                                                          : "mtls"},
+      {"callers", authorizer->checks_callers() ? nlohmann::ordered_json(authorizer->caller_count())
+                                               : nlohmann::ordered_json("unchecked")},
+      {"audit_log", security.audit_log}};
+  if (!admin_address.empty()) serving_fields["admin"] = admin_address;
+  Log(LogLevel::kInfo, "ota-gateway serving", serving_fields);
 
   std::thread signal_thread([&] {
     int signal_number = 0;
@@ -262,8 +285,7 @@ int Run(const GatewayConfig& config, const SecurityConfig& security) {
         {{"signal", signal_number},
          {"in_flight", service.in_flight()},
          {"drain_timeout_ms", absl::ToInt64Milliseconds(config.drain_timeout)}});
-    health->SetServingStatus(kServiceName, false);
-    health->SetServingStatus(false);
+    serving.StopServing();
     server->Shutdown(absl::ToChronoTime(absl::Now() + config.drain_timeout));
   });
   server->Wait();

@@ -2,12 +2,15 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "server/gateway_metrics.h"
 #include "server/grpc_status.h"
 #include "server/json_logger.h"
+#include "server/request_id.h"
 #include "server/request_validator.h"
 
 namespace ota {
@@ -21,12 +24,12 @@ absl::Time CallerDeadline(const grpc::CallbackServerContext& context, absl::Time
   return std::min(absl::FromChrono(deadline), now + absl::Hours(24));
 }
 
-std::string MetadataValue(const grpc::CallbackServerContext& context, absl::string_view key) {
+// A view into the call's metadata (valid while the call is); "" when absent.
+std::string_view MetadataValue(const grpc::CallbackServerContext& context, absl::string_view key) {
   const auto& metadata = context.client_metadata();
   auto it = metadata.find(grpc::string_ref(key.data(), key.size()));
   if (it == metadata.end()) return "";
-  // Bounded: a log line must not grow with what a caller sends.
-  return std::string(it->second.data(), std::min<std::size_t>(it->second.size(), 128));
+  return {it->second.data(), it->second.size()};
 }
 
 void LogCall(const grpc::CallbackServerContext& context, const ota::v1::CancelByJobRequest& request,
@@ -44,7 +47,8 @@ void LogCall(const grpc::CallbackServerContext& context, const ota::v1::CancelBy
       {"attempts", result.attempts},
       {"limiter_wait_ms", absl::ToDoubleMilliseconds(result.limiter_wait)},
   };
-  if (std::string request_id = MetadataValue(context, "x-request-id"); !request_id.empty()) {
+  if (std::string request_id = SanitizeRequestId(MetadataValue(context, kRequestIdMetadataKey));
+      !request_id.empty()) {
     fields["x_request_id"] = request_id;
   }
   if (!outcome.request_id.empty()) fields["alibaba_request_id"] = outcome.request_id;
@@ -63,19 +67,20 @@ void AuditCall(AuditLog& audit, const grpc::CallbackServerContext& context,
   const CallOutcome& outcome = result.outcome;
   // The caller is answered either way: the cancellation has happened (or not) by now, and the
   // caller must learn which. Failures are counted for alerting.
-  absl::Status written = audit.Append({.time = now,
-                                       .caller = caller.caller,
-                                       .identity = caller.identity,
-                                       .peer = context.peer(),
-                                       .job_id = request.job_id(),
-                                       .iot_instance_id = request.iot_instance_id(),
-                                       .code = outcome.code,
-                                       .reason = outcome.reason,
-                                       .alibaba_code = outcome.alibaba_code,
-                                       .alibaba_request_id = outcome.request_id,
-                                       .attempts = result.attempts,
-                                       .x_request_id = MetadataValue(context, "x-request-id"),
-                                       .latency = latency});
+  absl::Status written = audit.Append(
+      {.time = now,
+       .caller = caller.caller,
+       .identity = caller.identity,
+       .peer = context.peer(),
+       .job_id = request.job_id(),
+       .iot_instance_id = request.iot_instance_id(),
+       .code = outcome.code,
+       .reason = outcome.reason,
+       .alibaba_code = outcome.alibaba_code,
+       .alibaba_request_id = outcome.request_id,
+       .attempts = result.attempts,
+       .x_request_id = SanitizeRequestId(MetadataValue(context, kRequestIdMetadataKey)),
+       .latency = latency});
   if (!written.ok()) {
     Log(LogLevel::kError, "audit log write failed; the call is answered anyway",
         {{"error", std::string(written.message())},
@@ -106,6 +111,7 @@ grpc::ServerUnaryReactor* OtaStrategyService::CancelByJob(
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const absl::Time started = clock_.Now();
   in_flight_.fetch_add(1);
+  if (options_.metrics != nullptr) options_.metrics->CallStarted();
 
   // Who is calling is settled before anything else looks at the request.
   AuthDecision caller = options_.authorizer != nullptr
@@ -116,11 +122,13 @@ grpc::ServerUnaryReactor* OtaStrategyService::CancelByJob(
   auto finish = [this, context, request, response, reactor, started, caller](CallResult result) {
     if (result.outcome.ok()) response->set_request_id(result.outcome.request_id);
     const absl::Time now = clock_.Now();
-    LogCall(*context, *request, caller, result, now - started);
+    const absl::Duration latency = now - started;
+    LogCall(*context, *request, caller, result, latency);
     if (options_.audit != nullptr) {
-      AuditCall(*options_.audit, *context, *request, caller, result, now, now - started);
+      AuditCall(*options_.audit, *context, *request, caller, result, now, latency);
     }
     in_flight_.fetch_sub(1);
+    if (options_.metrics != nullptr) options_.metrics->CallFinished(result.outcome.code, latency);
     reactor->Finish(ToGrpcStatus(result.outcome));
   };
 

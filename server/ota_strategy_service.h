@@ -23,10 +23,13 @@
 
 namespace ota {
 
+class GatewayMetrics;
+
 struct ServiceOptions {
   absl::Duration default_timeout = absl::Seconds(10);  // for callers that set no deadline
   const CallerAuthorizer* authorizer = nullptr;        // null: nobody is checked
   AuditLog* audit = nullptr;                           // null: no audit trail
+  GatewayMetrics* metrics = nullptr;                   // optional: calls by code, latency
 };
 
 class OtaStrategyService final : public ota::v1::OtaStrategyService::CallbackService {

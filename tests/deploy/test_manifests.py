@@ -28,14 +28,6 @@ KUSTOMIZATIONS = sorted(p.parent for p in KUBERNETES.rglob("kustomization.yaml")
 DEPLOYABLE = [k for k in KUSTOMIZATIONS if k.name != "monitoring"]
 GATEWAY_SERVICE = "ota.v1.OtaStrategyService"
 
-# Flags of the security work (/tmp/interfaces.md) that the manifests already use and that this
-# branch's binary may not have yet. Once the binary has them they are checked like every other
-# flag; remove this set when that work is merged.
-PENDING_FLAGS = {"plaintext", "allow-unauthenticated", "tls-cert-file", "tls-key-file",
-                 "tls-client-ca-file", "tls-reload-interval", "callers-file", "audit-log",
-                 "hash-token"}
-
-
 def gateway_flags():
     """Every flag ota-gateway defines (from its own --helpfull), hyphenated."""
     out = subprocess.run([BINARIES[0], "--helpfull"], capture_output=True, text=True).stdout
@@ -260,7 +252,7 @@ def test_grace_period_outlasts_prestop_and_drain(rendered):
 
 
 def test_configmap_keys_are_gateway_flags(rendered):
-    known = gateway_flags() | PENDING_FLAGS
+    known = gateway_flags()
     env = rendered.gateway_env()
     unknown = {k for k in env if env_to_flag(k) not in known}
     # Unknown OTA_* variables are ignored by the gateway: a typo would pass silently.
@@ -524,7 +516,7 @@ def test_prometheus_rule_carries_the_same_alerts():
 
 def test_readme_documents_every_flag_configmap_key_and_alert():
     readme = (DEPLOY / "README.md").read_text()
-    missing_flags = {f for f in gateway_flags() | PENDING_FLAGS if f"`--{f}`" not in readme}
+    missing_flags = {f for f in gateway_flags() if f"`--{f}`" not in readme}
     assert not missing_flags, f"deploy/README.md does not document: {sorted(missing_flags)}"
     for kdir in DEPLOYABLE:
         for key in Rendered(kdir).gateway_env():

@@ -30,7 +30,8 @@ from urllib.parse import urlparse
 
 import pytest
 
-from deploy_model import (KUBERNETES, METRICS, ROOT, Dockerfile, Rendered, host_port)
+from deploy_model import (KUBERNETES, MATCHER, METRICS, ROOT, SELECTOR, Dockerfile, Rendered,
+                          alert_rules, host_port)
 
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 from conftest import BUILD_DIR, Emulator, Process, free_port, grpcurl, ota_cancel  # noqa: E402
@@ -278,6 +279,16 @@ def test_metrics_follow_the_contract(stack):
         assert value(samples, "ota_gateway_limiter_backend", backend="redis") == 1
         assert value(samples, "ota_gateway_limiter_backend") == 1
         assert value(samples, "ota_gateway_serving") == 1
+        # Each alert's alibaba_code pattern matches codes the gateway really exports (label
+        # matchers are anchored, as in fullmatch).
+        exported = {l["alibaba_code"] for n, l, _ in samples
+                    if n == "ota_gateway_alibaba_errors_total"}
+        for rule in alert_rules():
+            for _, matchers in SELECTOR.findall(rule["expr"]):
+                for label, op, pattern in MATCHER.findall(matchers):
+                    if label == "alibaba_code" and op == "=~":
+                        assert any(re.fullmatch(pattern, code) for code in exported), \
+                            (rule["alert"], pattern, sorted(exported))
         # A long-lived AccessKey never expires.
         assert value(samples, "ota_gateway_credentials_expiry_timestamp_seconds") == float("inf")
 

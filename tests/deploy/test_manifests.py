@@ -466,6 +466,16 @@ def test_alert_rules_pass_promtool():
     assert out.returncode == 0, out.stdout + out.stderr
 
 
+def test_alerts_fire_when_they_should_and_only_then():
+    # deploy/prometheus/alerts_test.yaml: synthetic series in, expected alerts (labels and
+    # rendered annotations) out, including cases that must stay silent.
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool missing: scripts/setup.sh installs Debian's prometheus package"
+    out = subprocess.run([promtool, "test", "rules", "alerts_test.yaml"],
+                         cwd=DEPLOY / "prometheus", capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
 def test_alerts_use_only_exported_metrics_and_labels():
     rules = alert_rules()
     names = [r["alert"] for r in rules]

@@ -457,6 +457,10 @@ def test_compose_stack():
         assert emulator.hostname == "iot-emulator" and emulator.port == host_port(emulator_listen)[1]
         assert int(env["OTA_EXPECTED_REPLICAS"]) >= len(gateways)
         assert env_to_flag("OTA_LIMITER_KEY") in gateway_flags()
+    image_env = Dockerfile().env(Dockerfile().stages[-1])
+    container_ports = {str(host_port(image_env[k])[1]) for k in ("OTA_LISTEN", "OTA_ADMIN_LISTEN")}
+    for s in gateways.values():
+        assert {p.split(":")[-1] for p in s["ports"]} == container_ports
     host_ports = [p.split(":")[1] for s in gateways.values() for p in s["ports"]]
     assert len(host_ports) == len(set(host_ports))
 

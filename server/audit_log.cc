@@ -12,6 +12,12 @@
 namespace ota {
 namespace {
 
+// strerror is not thread-safe; the GNU strerror_r returns the text (in `buffer` or a static one).
+std::string ErrnoText(int error) {
+  char buffer[128] = {};
+  return strerror_r(error, buffer, sizeof(buffer));
+}
+
 // Caller-supplied strings are cut so a line cannot grow with what a caller sends.
 std::string Bounded(const std::string& text) { return text.substr(0, 128); }
 
@@ -20,7 +26,7 @@ absl::StatusOr<int> OpenForAppend(const std::string& path) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {
     return absl::UnavailableError(
-        absl::StrCat("--audit-log: cannot open ", path, ": ", std::strerror(errno)));
+        absl::StrCat("--audit-log: cannot open ", path, ": ", ErrnoText(errno)));
   }
   return fd;
 }
@@ -73,7 +79,7 @@ absl::Status AuditLog::Append(const AuditRecord& record) {
   write_failures_.fetch_add(1);
   // A partial line is not retried: appending the rest later could interleave with other lines.
   const std::string why =
-      written < 0 ? std::strerror(error)
+      written < 0 ? ErrnoText(error)
                   : absl::StrCat("short write (", written, " of ", line.size(), " bytes)");
   return absl::DataLossError(absl::StrCat("audit log ", path_, ": ", why));
 }

@@ -4,6 +4,7 @@
 #include <openssl/sha.h>
 
 #include <array>
+#include <cstddef>
 
 #include "absl/strings/ascii.h"
 
@@ -23,7 +24,7 @@ std::string Sha256Hex(absl::string_view data) {
 }
 
 bool IsSha256Hex(absl::string_view text) {
-  if (text.size() != 2 * SHA256_DIGEST_LENGTH) return false;
+  if (text.size() != std::size_t{2} * SHA256_DIGEST_LENGTH) return false;
   for (char c : text) {
     if (!absl::ascii_isxdigit(static_cast<unsigned char>(c))) return false;
   }

@@ -65,9 +65,9 @@ absl::StatusOr<int> AdminServer::Start(const std::string& host_port) {
     response.set_content("ok\n", kPlainText);
   });
   server->Get("/readyz", [this](const httplib::Request&, httplib::Response& response) {
-    Readiness readiness = DescribeReadiness(serving_);
+    const Readiness readiness = DescribeReadiness(serving_);
     response.status = readiness.ready ? 200 : 503;
-    response.set_content(std::move(readiness.body), kPlainText);
+    response.set_content(readiness.body, kPlainText);
   });
 
   const int bound =

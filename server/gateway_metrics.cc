@@ -10,19 +10,24 @@ namespace {
 
 // Buckets in seconds. A call may queue for a limiter slot up to --max-wait (30 s by default), so
 // the end-to-end buckets reach further than the per-attempt ones.
-const std::vector<double> kCallBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-                                          1,     2.5,  5,     10,   20,  30,   60};
-const std::vector<double> kUpstreamBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                                              0.5,   1,    2.5,   5,    10};
+constexpr std::array kCallBuckets = {0.005, 0.01, 0.025, 0.05, 0.1,  0.25, 0.5,
+                                     1.0,   2.5,  5.0,   10.0, 20.0, 30.0, 60.0};
+constexpr std::array kUpstreamBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                         0.5,   1.0,  2.5,   5.0,  10.0};
 // Most slots are free at once (wait 0): the first bucket separates those from real waits.
-const std::vector<double> kLimiterWaitBuckets = {0.001, 0.01, 0.05, 0.1, 0.25, 0.5,
-                                                 1,     2.5,  5,    10,  20,   30};
+constexpr std::array kLimiterWaitBuckets = {0.001, 0.01, 0.05, 0.1,  0.25, 0.5,
+                                            1.0,   2.5,  5.0,  10.0, 20.0, 30.0};
 
 constexpr char kPrefix[] = "ota_gateway_";
 
 std::string Name(std::string_view suffix) { return std::string(kPrefix).append(suffix); }
 
 double Seconds(absl::Duration d) { return absl::ToDoubleSeconds(d); }
+
+template <std::size_t N>
+std::vector<double> Bounds(const std::array<double, N>& bounds) {
+  return {bounds.begin(), bounds.end()};
+}
 
 }  // namespace
 
@@ -40,14 +45,14 @@ GatewayMetrics::GatewayMetrics(const BuildInfo& build, const ServingState& servi
   call_duration_ = &registry_.AddHistogram(
       Name("call_duration_seconds"),
       "CancelByJob end to end, from arrival to answer (limiter wait and retries included).",
-      kCallBuckets);
+      Bounds(kCallBuckets));
   in_flight_ = &registry_.AddGauge(Name("in_flight_calls"), "Calls accepted and not yet answered.");
 
   upstream_duration_ = &registry_.AddHistogram(
       Name("upstream_duration_seconds"),
       "One upstream attempt: from sending the signed request to Alibaba's answer or the transport "
       "error.",
-      kUpstreamBuckets);
+      Bounds(kUpstreamBuckets));
   upstream_attempts_ = &registry_.AddCounter(Name("upstream_attempts_total"),
                                              "Requests sent to Alibaba, retries included.");
   upstream_retries_ = &registry_.AddCounter(
@@ -66,7 +71,7 @@ GatewayMetrics::GatewayMetrics(const BuildInfo& build, const ServingState& servi
   limiter_wait_ = &registry_.AddHistogram(
       Name("limiter_wait_seconds"),
       "How long granted limiter slots made their attempt wait (0 when a slot was free).",
-      kLimiterWaitBuckets);
+      Bounds(kLimiterWaitBuckets));
   const char* rejection_help =
       "Attempts the rate limiter gave no slot: rate_limited (none free before the deadline or "
       "--max-wait), unavailable (the shared limiter could not answer).";

@@ -38,6 +38,7 @@
 #include "server/ota_strategy_service.h"
 #include "server/security_config.h"
 #include "server/serving_state.h"
+#include "server/tls_files_monitor.h"
 #include "server/token_hash.h"
 
 namespace ota {
@@ -103,18 +104,22 @@ std::unique_ptr<CallerAuthorizer> MakeAuthorizer(const SecurityConfig& security)
   return *std::move(authorizer);
 }
 
-std::shared_ptr<grpc::ServerCredentials> MakeServerCredentials(const SecurityConfig& security) {
+// Plaintext, or TLS re-read from disk (and the monitor that reports on those files).
+std::shared_ptr<grpc::ServerCredentials> MakeServerCredentials(
+    const SecurityConfig& security, std::unique_ptr<TlsFilesMonitor>& monitor) {
   if (security.plaintext) return grpc::InsecureServerCredentials();
   absl::StatusOr<std::string> summary = CheckGrpcTlsFiles(security.tls, absl::Now());
   if (!summary.ok()) Die(summary.status().message());
   Log(LogLevel::kInfo, "gRPC TLS files ok", {{"tls", *summary}});
+  monitor = std::make_unique<TlsFilesMonitor>(security.tls, security.tls_reload_interval, *summary);
   return MakeGrpcTlsServerCredentials(security.tls, security.tls_reload_interval);
 }
 
 // SIGHUP: re-read the callers file (a bad file leaves the old list in force), reopen the audit log
 // (after logrotate), and check the TLS files; gRPC 1.51's watcher applies TLS changes by itself
 // within --tls-reload-interval and cannot be told to do it sooner.
-void ReloadOnSighup(const SecurityConfig& security, CallerAuthorizer& authorizer, AuditLog* audit) {
+void ReloadOnSighup(const SecurityConfig& security, CallerAuthorizer& authorizer, AuditLog* audit,
+                    TlsFilesMonitor* tls_monitor) {
   if (authorizer.checks_callers()) {
     if (absl::Status status = authorizer.Reload(); status.ok()) {
       Log(LogLevel::kInfo, "callers file reloaded",
@@ -130,20 +135,7 @@ void ReloadOnSighup(const SecurityConfig& security, CallerAuthorizer& authorizer
           {{"error", std::string(status.message())}});
     }
   }
-  if (!security.plaintext) {
-    absl::StatusOr<std::string> summary = CheckGrpcTlsFiles(security.tls, absl::Now());
-    const std::string interval = absl::FormatDuration(security.tls_reload_interval);
-    if (summary.ok()) {
-      Log(LogLevel::kInfo,
-          absl::StrCat("TLS files on disk are valid; new connections use them within ", interval),
-          {{"tls", *summary}});
-    } else {
-      Log(LogLevel::kError,
-          "TLS files on disk are NOT valid; fix them (gRPC keeps serving the last good ones "
-          "only if it has not read the broken set yet)",
-          {{"error", std::string(summary.status().message())}});
-    }
-  }
+  if (tls_monitor != nullptr) tls_monitor->CheckNow("SIGHUP");
 }
 
 int Run(const GatewayConfig& config, const SecurityConfig& security) {
@@ -166,8 +158,10 @@ int Run(const GatewayConfig& config, const SecurityConfig& security) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  // After the mask: the TLS file watcher runs on a thread of its own.
-  std::shared_ptr<grpc::ServerCredentials> server_credentials = MakeServerCredentials(security);
+  // After the mask: the TLS file watcher and monitor run on threads of their own.
+  std::unique_ptr<TlsFilesMonitor> tls_monitor;
+  std::shared_ptr<grpc::ServerCredentials> server_credentials =
+      MakeServerCredentials(security, tls_monitor);
 
   Clock& clock = SystemClock::Get();
   // Declared before everything a call touches, so they outlive every call.
@@ -279,7 +273,7 @@ int Run(const GatewayConfig& config, const SecurityConfig& security) {
   std::thread signal_thread([&] {
     int signal_number = 0;
     while (sigwait(&signals, &signal_number) == 0 && signal_number == SIGHUP) {
-      ReloadOnSighup(security, *authorizer, audit.get());
+      ReloadOnSighup(security, *authorizer, audit.get(), tls_monitor.get());
     }
     Log(LogLevel::kInfo, "shutting down: draining in-flight calls",
         {{"signal", signal_number},

@@ -52,7 +52,10 @@ absl::StatusOr<Server> StartServer(std::vector<std::string> argv, const std::str
 
 std::vector<std::string> GatewayArgs(const SuiteOptions& o, const std::string& upstream,
                                      std::vector<std::string> extra) {
-  std::vector<std::string> argv = {o.gateway, "--emulator", absl::StrCat("--endpoint=", upstream)};
+  // Loopback benchmark: no TLS, callers unchecked (the same as the e2e suites' default).
+  std::vector<std::string> argv = {o.gateway, "--emulator", "--plaintext",
+                                   "--allow-unauthenticated",
+                                   absl::StrCat("--endpoint=", upstream)};
   argv.insert(argv.end(), extra.begin(), extra.end());
   return argv;
 }

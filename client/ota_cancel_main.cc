@@ -33,7 +33,8 @@ ABSL_FLAG(std::string, ca_file, "", "With --tls: PEM CA certificates (default: s
 ABSL_FLAG(std::string, cert_file, "", "With --tls: PEM client certificate chain for mTLS.");
 ABSL_FLAG(std::string, key_file, "", "With --tls: PEM client private key for mTLS.");
 ABSL_FLAG(std::string, token_file, "",
-          "File holding a bearer token, sent as 'authorization: Bearer <token>'.");
+          "File holding a bearer token, sent as 'authorization: Bearer <token>'. Default: the "
+          "token in $OTA_TOKEN, if set.");
 
 namespace {
 
@@ -43,6 +44,7 @@ constexpr char kUsage[] =
     "Cancels the dynamic update policy of an Alibaba Cloud IoT OTA update batch via ota-gateway.\n"
     "  ota-cancel --target HOST:PORT --job-id ID [--iot-instance-id ID] [--timeout 10s] [--json]\n"
     "             [--tls [--ca-file F] [--cert-file F --key-file F]] [--token-file F]\n"
+    "The bearer token comes from --token-file or $OTA_TOKEN, never from a flag value.\n"
     "Exit codes: 0 ok, 1 other error, 2 usage error, 3 invalid argument, 4 not found,\n"
     "            5 failed precondition, 6 resource exhausted, 7 unavailable or deadline exceeded.\n"
     "Flag names take '-' or '_' alike (--job-id, --job_id).";
@@ -109,6 +111,9 @@ int Run(int argc, char** argv) {
     absl::StatusOr<std::string> token = ReadToken(token_file);
     if (!token.ok()) return UsageError(token.status().message());
     options.bearer_token = *std::move(token);
+  } else if (const char* env = std::getenv("OTA_TOKEN");  // NOLINT(concurrency-mt-unsafe): 1 thread
+             env != nullptr) {
+    options.bearer_token = std::string(absl::StripAsciiWhitespace(env));
   }
   absl::StatusOr<ota::client::OtaClient> client = ota::client::OtaClient::Connect(target, options);
   if (!client.ok()) return UsageError(client.status().message());

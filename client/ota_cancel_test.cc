@@ -53,13 +53,13 @@ std::string QuoteAll(const std::vector<std::string>& args) {
   });
 }
 
-// `env` entries are NAME=VALUE; OTA_GATEWAY_TARGET is cleared unless given.
+// `env` entries are NAME=VALUE; OTA_GATEWAY_TARGET and OTA_TOKEN are cleared unless given.
 CliRun RunCli(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
   const std::filesystem::path out = UniqueTempPath("out");
   const std::filesystem::path err = UniqueTempPath("err");
-  const std::string command =
-      absl::StrCat("env -u OTA_GATEWAY_TARGET ", QuoteAll(env), " ", Quote(OTA_CANCEL_BINARY), " ",
-                   QuoteAll(args), " >", Quote(out.string()), " 2>", Quote(err.string()));
+  const std::string command = absl::StrCat("env -u OTA_GATEWAY_TARGET -u OTA_TOKEN ", QuoteAll(env),
+                                           " ", Quote(OTA_CANCEL_BINARY), " ", QuoteAll(args), " >",
+                                           Quote(out.string()), " 2>", Quote(err.string()));
   // The test's subject is the real binary, run the way a script would run it.
   const int status = std::system(command.c_str());  // NOLINT(concurrency-mt-unsafe)
   CliRun run;
@@ -175,6 +175,14 @@ TEST_F(OtaCancelTest, TokenFileIsSentAsBearerAndNeverPrinted) {
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_EQ(gateway_.calls().at(0).authorization, "Bearer tok-123-secret");
   EXPECT_THAT(run.out + run.err, Not(HasSubstr("tok-123-secret")));
+}
+
+TEST_F(OtaCancelTest, TokenFromEnvironmentIsSentAsBearer) {
+  const CliRun run = RunCli({"--target", gateway_.target(), "--job-id", "job-9", "--json"},
+                            {"OTA_TOKEN=tok-from-env"});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(gateway_.calls().at(0).authorization, "Bearer tok-from-env");
+  EXPECT_THAT(run.out + run.err, Not(HasSubstr("tok-from-env")));
 }
 
 TEST(OtaCancelUsageTest, UsageErrorsExit2WithoutCallingAnyone) {

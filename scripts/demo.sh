@@ -17,7 +17,8 @@ pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait; }
 trap cleanup EXIT INT TERM
 
-gateway_args=(--listen "$LISTEN")
+# A local demo on loopback: no TLS and no caller checks (README "Security" for production).
+gateway_args=(--listen "$LISTEN" --plaintext --allow-unauthenticated)
 if [ -z "${ALIBABA_CLOUD_ACCESS_KEY_ID:-}" ] || [ -z "${ALIBABA_CLOUD_ACCESS_KEY_SECRET:-}" ]; then
   cat <<'MSG'
 

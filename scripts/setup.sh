@@ -20,7 +20,8 @@ if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
 # Debian packages: compiler toolchain, gRPC/Protobuf/Abseil, libcurl (OpenSSL flavour), OpenSSL 3,
 # GoogleTest/GoogleMock, hiredis, cpp-httplib (the emulator's HTTP server), nlohmann-json,
 # redis-server (distributed limiter tests), clang tools, Go/Node/Python for the tooling, nginx and
-# Google Benchmark (ota-bench: the loopback upstream and the signer micro-benchmark).
+# Google Benchmark (ota-bench: the loopback upstream and the signer micro-benchmark), shellcheck and
+# prometheus (its promtool checks deploy/prometheus/alerts.yaml; the server is not used).
 APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl openssl
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
@@ -29,6 +30,7 @@ APT_PACKAGES=(
   clang clang-format clang-tidy libclang-rt-14-dev
   golang-go nodejs npm python3 python3-venv python3-pip
   nginx-light libbenchmark-dev
+  shellcheck prometheus
 )
 if [ "${OTA_SKIP_APT:-0}" != 1 ]; then
   missing=()
@@ -82,7 +84,8 @@ if ! cmp -s tests/requirements.txt "$ROOT/.venv/.requirements.installed" 2>/dev/
 fi
 
 log "configure + build ($BUILD_DIR)"
-cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo ${OTA_CMAKE_ARGS:-}
+read -r -a extra_cmake_args <<<"${OTA_CMAKE_ARGS:-}"
+cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${extra_cmake_args[@]}"
 cmake --build "$BUILD_DIR"
 
 # Client stubs (stubs/, see stubs/README.md): Java + Maven for the Java package (Debian's, when the

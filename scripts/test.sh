@@ -31,6 +31,15 @@ printf '%s\n' "${tidy_sources[@]}" | xargs -P "$JOBS" -n 4 clang-tidy -p "$ROOT/
 log "buf lint (STANDARD)"
 npx --no-install buf lint
 
+log "yamllint (.yamllint) on every YAML file"
+mapfile -t yaml_files < <(git ls-files '*.yaml' '*.yml' '*.yaml.example' '.yamllint')
+"$ROOT/.venv/bin/yamllint" --strict "${yaml_files[@]}"
+
+log "shellcheck on every shell script"
+mapfile -t shell_scripts < <(git ls-files | while read -r f; do
+  [ -f "$f" ] && head -n1 "$f" | grep -Eq '^#!.*\b(ba)?sh\b' && echo "$f"; done)
+shellcheck "${shell_scripts[@]}"
+
 log "ctest: unit + end-to-end"
 ctest --test-dir "$ROOT/build" --output-on-failure -j "$JOBS"
 

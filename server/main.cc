@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <iostream>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -15,13 +16,16 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "cli_flags/hyphenated_flags.h"
 #include "emulator/demo_credentials.h"
 #include "grpc/health/v1/health.pb.h"
 #include "server/admin_server.h"
+#include "server/audit_log.h"
 #include "server/build_info.h"
+#include "server/caller_authorizer.h"
 #include "server/cancel_call.h"
 #include "server/clock.h"
 #include "server/credentials.h"
@@ -32,7 +36,10 @@
 #include "server/json_logger.h"
 #include "server/limiter_factory.h"
 #include "server/ota_strategy_service.h"
+#include "server/security_config.h"
 #include "server/serving_state.h"
+#include "server/tls_files_monitor.h"
+#include "server/token_hash.h"
 
 namespace ota {
 namespace {
@@ -73,18 +80,88 @@ ErrorMapper MakeErrorMapper(const GatewayConfig& config) {
   return *std::move(mapper);
 }
 
-int Run(const GatewayConfig& config) {
+// `ota-gateway --hash-token < token-file`: the value for token_sha256 in the callers file. The
+// token is read from stdin so it never appears in `ps` or shell history.
+int PrintTokenHash() {
+  std::stringstream text;
+  text << std::cin.rdbuf();
+  // Token files usually end with a newline that is not part of the token (ota-cancel strips it
+  // too).
+  const absl::string_view token = absl::StripAsciiWhitespace(text.str());
+  if (token.empty()) {
+    std::fprintf(stderr, "ota-gateway: --hash-token: no token on stdin\n");
+    return 2;
+  }
+  std::printf("%s\n", Sha256Hex(token).c_str());
+  return 0;
+}
+
+std::unique_ptr<CallerAuthorizer> MakeAuthorizer(const SecurityConfig& security) {
+  if (security.callers_file.empty()) return CallerAuthorizer::AllowAll();
+  absl::StatusOr<std::unique_ptr<CallerAuthorizer>> authorizer =
+      CallerAuthorizer::FromFile(security.callers_file);
+  if (!authorizer.ok()) Die(authorizer.status().message());
+  return *std::move(authorizer);
+}
+
+// Plaintext, or TLS re-read from disk (and the monitor that reports on those files).
+std::shared_ptr<grpc::ServerCredentials> MakeServerCredentials(
+    const SecurityConfig& security, std::unique_ptr<TlsFilesMonitor>& monitor) {
+  if (security.plaintext) return grpc::InsecureServerCredentials();
+  absl::StatusOr<std::string> summary = CheckGrpcTlsFiles(security.tls, absl::Now());
+  if (!summary.ok()) Die(summary.status().message());
+  Log(LogLevel::kInfo, "gRPC TLS files ok", {{"tls", *summary}});
+  monitor = std::make_unique<TlsFilesMonitor>(security.tls, security.tls_reload_interval, *summary);
+  return MakeGrpcTlsServerCredentials(security.tls, security.tls_reload_interval);
+}
+
+// SIGHUP: re-read the callers file (a bad file leaves the old list in force), reopen the audit log
+// (after logrotate), and check the TLS files; gRPC 1.51's watcher applies TLS changes by itself
+// within --tls-reload-interval and cannot be told to do it sooner.
+void ReloadOnSighup(const SecurityConfig& security, CallerAuthorizer& authorizer, AuditLog* audit,
+                    TlsFilesMonitor* tls_monitor) {
+  if (authorizer.checks_callers()) {
+    if (absl::Status status = authorizer.Reload(); status.ok()) {
+      Log(LogLevel::kInfo, "callers file reloaded",
+          {{"callers_file", security.callers_file}, {"callers", authorizer.caller_count()}});
+    } else {
+      Log(LogLevel::kError, "callers file NOT reloaded; the previous list stays in force",
+          {{"error", std::string(status.message())}, {"callers", authorizer.caller_count()}});
+    }
+  }
+  if (audit != nullptr) {
+    if (absl::Status status = audit->Reopen(); !status.ok()) {
+      Log(LogLevel::kError, "audit log not reopened; still writing to the old file",
+          {{"error", std::string(status.message())}});
+    }
+  }
+  if (tls_monitor != nullptr) tls_monitor->CheckNow("SIGHUP");
+}
+
+int Run(const GatewayConfig& config, const SecurityConfig& security) {
   SetMinLogLevel(config.log_level);
   std::unique_ptr<CredentialsProvider> credentials = MakeCredentials(config);
   const ErrorMapper errors = MakeErrorMapper(config);
+  std::unique_ptr<CallerAuthorizer> authorizer = MakeAuthorizer(security);
+  std::unique_ptr<AuditLog> audit;
+  if (!security.audit_log.empty()) {
+    absl::StatusOr<std::unique_ptr<AuditLog>> opened = AuditLog::Open(security.audit_log);
+    if (!opened.ok()) Die(opened.status().message());
+    audit = *std::move(opened);
+  }
 
-  // SIGTERM/SIGINT are handled by a dedicated thread (sigwait): block them before any other thread
-  // exists so every thread inherits the mask.
+  // SIGTERM/SIGINT/SIGHUP are handled by a dedicated thread (sigwait): block them before any other
+  // thread exists so every thread inherits the mask.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // After the mask: the TLS file watcher and monitor run on threads of their own.
+  std::unique_ptr<TlsFilesMonitor> tls_monitor;
+  std::shared_ptr<grpc::ServerCredentials> server_credentials =
+      MakeServerCredentials(security, tls_monitor);
 
   Clock& clock = SystemClock::Get();
   // Declared before everything a call touches, so they outlive every call.
@@ -106,7 +183,10 @@ int Run(const GatewayConfig& config) {
                                            .metrics = &metrics},
                            config.policy);
   OtaStrategyService service(runner, clock,
-                             {.default_timeout = config.default_timeout, .metrics = &metrics});
+                             {.default_timeout = config.default_timeout,
+                              .authorizer = authorizer.get(),
+                              .audit = audit.get(),
+                              .metrics = &metrics});
 
   // Up before the gRPC port, so /readyz answers 503 rather than nothing while the server starts.
   AdminServer admin([&metrics] { return metrics.registry().RenderText(); }, serving);
@@ -125,7 +205,7 @@ int Run(const GatewayConfig& config) {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(config.listen, server_credentials, &port);
   builder.RegisterService(&service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
@@ -151,19 +231,50 @@ int Run(const GatewayConfig& config) {
         "cancelled. Do not use this mode in production.",
         {{"endpoint", config.endpoint_url}});
   }
+  if (security.plaintext_implied) {
+    Log(LogLevel::kWarning,
+        "PLAINTEXT gRPC: --emulator implies --plaintext. Anyone on the network path can read and "
+        "forge calls. Pass --tls-cert-file/--tls-key-file outside a local demo.");
+  } else if (security.plaintext) {
+    Log(LogLevel::kWarning, "gRPC served without TLS (--plaintext)");
+  }
+  if (security.unauthenticated_implied) {
+    Log(LogLevel::kWarning,
+        "UNAUTHENTICATED callers: --emulator implies --allow-unauthenticated. Every client that "
+        "reaches the port may cancel OTA jobs. Pass --callers-file outside a local demo.");
+  } else if (!authorizer->checks_callers()) {
+    Log(LogLevel::kWarning, "callers are not checked (--allow-unauthenticated)");
+  }
+  if (security.plaintext && authorizer->checks_callers()) {
+    Log(LogLevel::kWarning,
+        "bearer tokens travel in cleartext without TLS; use this only behind a TLS-terminating "
+        "proxy on a trusted network");
+  }
+  if (audit == nullptr) {
+    Log(LogLevel::kWarning, "no audit trail (--audit-log not set); production should set it");
+  }
   const std::string host = config.listen.substr(0, config.listen.rfind(':'));
-  Log(LogLevel::kInfo, "ota-gateway serving",
-      {{"listen", absl::StrCat(host, ":", port)},
-       {"upstream", config.endpoint_url},
-       {"signature", std::string(SignatureVersionName(config.policy.signature_version))},
-       {"credentials", credentials->Describe()},
-       {"limiter", limiter.Describe()},
-       {"max_attempts", config.policy.max_attempts},
-       {"admin", admin_address.empty() ? std::string("off") : admin_address}});
+  nlohmann::ordered_json serving_fields = {
+      {"listen", absl::StrCat(host, ":", port)},
+      {"upstream", config.endpoint_url},
+      {"signature", std::string(SignatureVersionName(config.policy.signature_version))},
+      {"credentials", credentials->Describe()},
+      {"limiter", limiter.Describe()},
+      {"max_attempts", config.policy.max_attempts},
+      {"transport", security.plaintext                    ? "plaintext"
+                    : security.tls.client_ca_file.empty() ? "tls"
+                                                          : "mtls"},
+      {"callers", authorizer->checks_callers() ? nlohmann::ordered_json(authorizer->caller_count())
+                                               : nlohmann::ordered_json("unchecked")},
+      {"audit_log", security.audit_log}};
+  serving_fields["admin"] = admin_address.empty() ? std::string("off") : admin_address;
+  Log(LogLevel::kInfo, "ota-gateway serving", serving_fields);
 
   std::thread signal_thread([&] {
     int signal_number = 0;
-    sigwait(&signals, &signal_number);
+    while (sigwait(&signals, &signal_number) == 0 && signal_number == SIGHUP) {
+      ReloadOnSighup(security, *authorizer, audit.get(), tls_monitor.get());
+    }
     Log(LogLevel::kInfo, "shutting down: draining in-flight calls",
         {{"signal", signal_number},
          {"in_flight", service.in_flight()},
@@ -193,13 +304,20 @@ int main(int argc, char** argv) {
       "Example: ota-gateway --listen 0.0.0.0:50051 --region cn-shanghai --qps 10");
   ota::ApplyGatewayEnvironmentFallbacks();
   ota::ApplyLimiterEnvironmentFallbacks();
+  ota::ApplySecurityEnvironmentFallbacks();
   std::vector<std::string> storage;
   std::vector<char*> args = ota::NormalizeFlagNames(argc, argv, storage);
   absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
+  if (ota::HashTokenRequested()) return ota::PrintTokenHash();
   absl::StatusOr<ota::GatewayConfig> config = ota::LoadGatewayConfig();
   if (!config.ok()) {
     std::fprintf(stderr, "ota-gateway: %s\n", std::string(config.status().message()).c_str());
     return 2;
   }
-  return ota::Run(*config);
+  absl::StatusOr<ota::SecurityConfig> security = ota::LoadSecurityConfig(config->emulator_mode);
+  if (!security.ok()) {
+    std::fprintf(stderr, "ota-gateway: %s\n", std::string(security.status().message()).c_str());
+    return 2;
+  }
+  return ota::Run(*config, *security);
 }

@@ -33,11 +33,13 @@ std::string_view MetadataValue(const grpc::CallbackServerContext& context, absl:
 }
 
 void LogCall(const grpc::CallbackServerContext& context, const ota::v1::CancelByJobRequest& request,
-             const CallResult& result, absl::Duration latency) {
+             const AuthDecision& caller, const CallResult& result, absl::Duration latency) {
   const CallOutcome& outcome = result.outcome;
   nlohmann::ordered_json fields = {
       {"rpc", "CancelByJob"},
       {"peer", context.peer()},
+      {"caller", caller.caller},
+      {"identity", caller.identity.substr(0, 128)},
       {"job_id", request.job_id().substr(0, 128)},
       {"iot_instance_id", request.iot_instance_id().substr(0, 128)},
       {"code", absl::StatusCodeToString(outcome.code)},
@@ -59,6 +61,44 @@ void LogCall(const grpc::CallbackServerContext& context, const ota::v1::CancelBy
   Log(outcome.ok() ? LogLevel::kInfo : LogLevel::kWarning, "CancelByJob finished", fields);
 }
 
+void AuditCall(AuditLog& audit, const grpc::CallbackServerContext& context,
+               const ota::v1::CancelByJobRequest& request, const AuthDecision& caller,
+               const CallResult& result, absl::Time now, absl::Duration latency) {
+  const CallOutcome& outcome = result.outcome;
+  // The caller is answered either way: the cancellation has happened (or not) by now, and the
+  // caller must learn which. Failures are counted for alerting.
+  absl::Status written = audit.Append(
+      {.time = now,
+       .caller = caller.caller,
+       .identity = caller.identity,
+       .peer = context.peer(),
+       .job_id = request.job_id(),
+       .iot_instance_id = request.iot_instance_id(),
+       .code = outcome.code,
+       .reason = outcome.reason,
+       .alibaba_code = outcome.alibaba_code,
+       .alibaba_request_id = outcome.request_id,
+       .attempts = result.attempts,
+       .x_request_id = SanitizeRequestId(MetadataValue(context, kRequestIdMetadataKey)),
+       .latency = latency});
+  if (!written.ok()) {
+    Log(LogLevel::kError, "audit log write failed; the call is answered anyway",
+        {{"error", std::string(written.message())},
+         {"audit_write_failures", audit.write_failures()},
+         {"job_id", request.job_id().substr(0, 128)}});
+  }
+}
+
+CallOutcome CallerRefused(const AuthDecision& decision) {
+  CallOutcome outcome;
+  outcome.code = decision.code;
+  outcome.message = decision.message;
+  outcome.reason = decision.code == absl::StatusCode::kUnauthenticated ? "CALLER_UNAUTHENTICATED"
+                                                                       : "CALLER_NOT_ALLOWED";
+  outcome.domain = kGatewayDomain;
+  return outcome;
+}
+
 }  // namespace
 
 OtaStrategyService::OtaStrategyService(const CancelByJobRunner& runner, const Clock& clock,
@@ -73,15 +113,29 @@ grpc::ServerUnaryReactor* OtaStrategyService::CancelByJob(
   in_flight_.fetch_add(1);
   if (options_.metrics != nullptr) options_.metrics->CallStarted();
 
-  auto finish = [this, context, request, response, reactor, started](CallResult result) {
+  // Who is calling is settled before anything else looks at the request.
+  AuthDecision caller = options_.authorizer != nullptr
+                            ? options_.authorizer->Authorize(PresentedCredentialsOf(*context),
+                                                             request->iot_instance_id())
+                            : UncheckedCaller(PresentedCredentialsOf(*context));
+
+  auto finish = [this, context, request, response, reactor, started, caller](CallResult result) {
     if (result.outcome.ok()) response->set_request_id(result.outcome.request_id);
-    const absl::Duration latency = clock_.Now() - started;
-    LogCall(*context, *request, result, latency);
+    const absl::Time now = clock_.Now();
+    const absl::Duration latency = now - started;
+    LogCall(*context, *request, caller, result, latency);
+    if (options_.audit != nullptr) {
+      AuditCall(*options_.audit, *context, *request, caller, result, now, latency);
+    }
     in_flight_.fetch_sub(1);
     if (options_.metrics != nullptr) options_.metrics->CallFinished(result.outcome.code, latency);
     reactor->Finish(ToGrpcStatus(result.outcome));
   };
 
+  if (!caller.ok()) {
+    finish(CallResult{.outcome = CallerRefused(caller)});
+    return reactor;
+  }
   if (std::optional<CallOutcome> invalid = ValidateCancelByJobRequest(*request)) {
     finish(CallResult{.outcome = *std::move(invalid)});
     return reactor;

@@ -1,9 +1,11 @@
 // OtaStrategyService: the gRPC face of ota-gateway (callback API: no thread waits per call).
 //
-// Each CancelByJob is validated (INVALID_ARGUMENT, nothing sent upstream), handed to the
-// CancelByJobRunner with the caller's deadline, and answered with the runner's outcome as a gRPC
-// status with google.rpc details. One JSON log line per call records who asked, for what, and how
-// it ended.
+// Each CancelByJob is first checked against the caller allow-list (UNAUTHENTICATED /
+// PERMISSION_DENIED, nothing validated or queued), then validated (INVALID_ARGUMENT, nothing sent
+// upstream), handed to the CancelByJobRunner with the caller's deadline, and answered with the
+// runner's outcome as a gRPC status with google.rpc details. One JSON log line per call records who
+// asked, for what, and how it ended, and, with an audit log, one audit line is written before the
+// reply.
 //
 //   ota::OtaStrategyService service(runner, clock, {.default_timeout = absl::Seconds(10)});
 //   builder.RegisterService(&service);
@@ -14,6 +16,8 @@
 
 #include "absl/time/time.h"
 #include "ota/v1/ota_strategy_service.grpc.pb.h"
+#include "server/audit_log.h"
+#include "server/caller_authorizer.h"
 #include "server/cancel_call.h"
 #include "server/clock.h"
 
@@ -23,6 +27,8 @@ class GatewayMetrics;
 
 struct ServiceOptions {
   absl::Duration default_timeout = absl::Seconds(10);  // for callers that set no deadline
+  const CallerAuthorizer* authorizer = nullptr;        // null: nobody is checked
+  AuditLog* audit = nullptr;                           // null: no audit trail
   GatewayMetrics* metrics = nullptr;                   // optional: calls by code, latency
 };
 

@@ -115,10 +115,18 @@ class Emulator(Process):
         return self._control("/_emulator/faults", faults)
 
 
+# How the suites reach the gateway unless a test says otherwise: plaintext, callers unchecked.
+INSECURE_FLAGS = ("--plaintext", "--allow-unauthenticated")
+
+
 class Gateway(Process):
-    def __init__(self, emulator, *args, env=None, emulator_mode=True, wait=True):
+    """`security` replaces INSECURE_FLAGS, e.g. with --tls-cert-file=... --callers-file=..."""
+
+    def __init__(self, emulator, *args, env=None, emulator_mode=True, wait=True,
+                 security=INSECURE_FLAGS):
         self.port = free_port()
-        argv = [BUILD_DIR / "server" / "ota-gateway", f"--listen=127.0.0.1:{self.port}"]
+        argv = [BUILD_DIR / "server" / "ota-gateway", f"--listen=127.0.0.1:{self.port}",
+                *security]
         if emulator_mode:
             argv.append("--emulator")
         if emulator is not None:

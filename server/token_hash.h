@@ -1,0 +1,26 @@
+// Bearer-token hashing: tokens are configured as SHA-256 hashes, never in plaintext, so the callers
+// file can be read by an operator (or leak) without handing out credentials.
+//
+//   std::string hash = ota::Sha256Hex("the-token");     // 64 lowercase hex digits
+//   if (ota::ConstantTimeEquals(hash, configured_hash)) { /* known token */ }
+//
+// `ota-gateway --hash-token < token.txt` prints the hash to put in the callers file.
+#pragma once
+
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace ota {
+
+// SHA-256 of `data` as 64 lowercase hexadecimal digits.
+[[nodiscard]] std::string Sha256Hex(absl::string_view data);
+
+// Whether `text` is 64 hexadecimal digits (either case), i.e. looks like a SHA-256 hash.
+[[nodiscard]] bool IsSha256Hex(absl::string_view text);
+
+// Equality whose running time does not depend on where the inputs differ (only on their length),
+// so a caller cannot learn a configured hash byte by byte from response times.
+[[nodiscard]] bool ConstantTimeEquals(absl::string_view a, absl::string_view b);
+
+}  // namespace ota

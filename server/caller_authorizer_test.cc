@@ -4,8 +4,11 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <fstream>
+#include <thread>
+#include <vector>
 
 namespace ota {
 namespace {
@@ -66,6 +69,28 @@ TEST_F(CallerAuthorizerTest, StartFailsOnAnInvalidFile) {
   Write("{");
   EXPECT_FALSE(CallerAuthorizer::FromFile(path_).ok());
   EXPECT_FALSE(CallerAuthorizer::FromFile("/nonexistent/callers.json").ok());
+}
+
+TEST_F(CallerAuthorizerTest, CallsDuringAReloadSeeTheOldOrTheNewListWhole) {
+  Write(R"({"callers":[{"name":"a","identities":[{"mtls_cn":"a"}]}]})");
+  absl::StatusOr<std::unique_ptr<CallerAuthorizer>> authorizer = CallerAuthorizer::FromFile(path_);
+  ASSERT_TRUE(authorizer.ok());
+  Write(R"({"callers":[{"name":"a","identities":[{"mtls_cn":"a"}]},
+                       {"name":"b","identities":[{"mtls_cn":"b"}]}]})");
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> callers;
+  for (int i = 0; i < 4; ++i) {
+    callers.emplace_back([&] {
+      while (!stop.load()) {
+        // "a" is in both lists, so it is allowed throughout.
+        EXPECT_TRUE((*authorizer)->Authorize(CommonName("a"), "").ok());
+      }
+    });
+  }
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE((*authorizer)->Reload().ok());
+  stop.store(true);
+  for (std::thread& thread : callers) thread.join();
+  EXPECT_TRUE((*authorizer)->Authorize(CommonName("b"), "").ok());
 }
 
 TEST_F(CallerAuthorizerTest, AllowAllLetsEveryoneThrough) {

@@ -64,8 +64,14 @@ PresentedCredentials PresentedCredentialsOf(const grpc::ServerContextBase& conte
   if (std::shared_ptr<const grpc::AuthContext> auth = context.auth_context(); auth != nullptr) {
     AuthProperties properties;
     for (const grpc::AuthProperty& property : *auth) {
-      properties.emplace_back(std::string(property.first.data(), property.first.size()),
-                              std::string(property.second.data(), property.second.size()));
+      const absl::string_view name(property.first.data(), property.first.size());
+      // The PEM (about a kilobyte) only tells that a certificate is there: don't copy it.
+      const bool presence_only =
+          name == GRPC_X509_PEM_CERT_PROPERTY_NAME || name == GRPC_X509_SUBJECT_PROPERTY_NAME;
+      properties.emplace_back(std::string(name),
+                              presence_only
+                                  ? std::string()
+                                  : std::string(property.second.data(), property.second.size()));
     }
     presented.certificate = CertificateFromAuthProperties(auth->IsPeerAuthenticated(), properties);
   }

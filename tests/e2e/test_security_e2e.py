@@ -350,6 +350,7 @@ def test_certificate_rotation_on_disk_without_failed_calls(processes, jobs_emula
     finally:
         stop.set()
         caller.join()
+    print(f"certificate rotation: {len(results)} calls, outcomes {sorted(set(results))}")
     assert len(results) >= 5
     # Every call got through TLS and the caller check to the emulator (which knows no such job).
     assert set(results) == {"NOT_FOUND"}, results

@@ -26,6 +26,7 @@
 #include "server/curl_transport.h"
 #include "server/error_mapping.h"
 #include "server/gateway_config.h"
+#include "server/inflight_dedup.h"
 #include "server/json_logger.h"
 #include "server/limiter_factory.h"
 #include "server/ota_strategy_service.h"
@@ -69,6 +70,16 @@ ErrorMapper MakeErrorMapper(const GatewayConfig& config) {
   return *std::move(mapper);
 }
 
+// Waits until every accepted call has been answered or `deadline` passes; then answers what is
+// left with UNAVAILABLE (GATEWAY_SHUTTING_DOWN).
+void AwaitDrain(OtaStrategyService& service, absl::Time deadline) {
+  while (service.in_flight() > 0 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(10));
+  if (const int64_t abandoned = service.AnswerAllShuttingDown(); abandoned > 0) {
+    Log(LogLevel::kWarning, "drain timeout: answered the calls still open with UNAVAILABLE",
+        {{"calls", abandoned}});
+  }
+}
+
 int Run(const GatewayConfig& config) {
   SetMinLogLevel(config.log_level);
   std::unique_ptr<CredentialsProvider> credentials = MakeCredentials(config);
@@ -95,7 +106,17 @@ int Run(const GatewayConfig& config) {
                                            .errors = &errors,
                                            .clock = &clock},
                            config.policy);
-  OtaStrategyService service(runner, clock, {.default_timeout = config.default_timeout});
+  // Identical concurrent calls share one upstream call (same account: the limiter's key).
+  InflightDedup dedup(runner, transport, clock, [&config, &credentials]() -> std::string {
+    if (!config.policy.limiter_key.empty()) return config.policy.limiter_key;
+    absl::StatusOr<Credentials> current = credentials->Get();
+    return current.ok() ? current->access_key_id : std::string();
+  });
+  const CancelByJobCaller& caller =
+      config.dedup_inflight ? static_cast<const CancelByJobCaller&>(dedup) : runner;
+  OtaStrategyService service(
+      caller, clock,
+      {.default_timeout = config.default_timeout, .max_pending_calls = config.max_pending_calls});
 
   grpc::EnableDefaultHealthCheckService(true);
   // Links the generated grpc.health.v1 descriptor in, so reflection can describe the health
@@ -137,7 +158,9 @@ int Run(const GatewayConfig& config) {
        {"signature", std::string(SignatureVersionName(config.policy.signature_version))},
        {"credentials", credentials->Describe()},
        {"limiter", limiter.Describe()},
-       {"max_attempts", config.policy.max_attempts}});
+       {"max_attempts", config.policy.max_attempts},
+       {"max_pending_calls", config.max_pending_calls},
+       {"dedup_inflight", config.dedup_inflight}});
 
   std::thread signal_thread([&] {
     int signal_number = 0;
@@ -148,7 +171,15 @@ int Run(const GatewayConfig& config) {
          {"drain_timeout_ms", absl::ToInt64Milliseconds(config.drain_timeout)}});
     health->SetServingStatus(kServiceName, false);
     health->SetServingStatus(false);
-    server->Shutdown(absl::ToChronoTime(absl::Now() + config.drain_timeout));
+    // gRPC stops accepting at once and waits for the open calls; those still open when the drain
+    // timeout runs out are answered GATEWAY_SHUTTING_DOWN by us (AwaitDrain), so gRPC's own
+    // cancellation a moment later finds nothing left to cut off without an answer.
+    const absl::Time drain_deadline = absl::Now() + config.drain_timeout;
+    std::thread stopper([&server, drain_deadline] {
+      server->Shutdown(absl::ToChronoTime(drain_deadline + absl::Seconds(1)));
+    });
+    AwaitDrain(service, drain_deadline);
+    stopper.join();
   });
   server->Wait();
   signal_thread.join();

@@ -42,6 +42,7 @@ void LogCall(const grpc::CallbackServerContext& context, const ota::v1::CancelBy
       {"attempts", result.attempts},
       {"limiter_wait_ms", absl::ToDoubleMilliseconds(result.limiter_wait)},
   };
+  if (result.shared_with_inflight) fields["shared_with_inflight"] = true;
   if (std::string request_id = MetadataValue(context, "x-request-id"); !request_id.empty()) {
     fields["x_request_id"] = request_id;
   }
@@ -57,22 +58,37 @@ void LogCall(const grpc::CallbackServerContext& context, const ota::v1::CancelBy
 
 }  // namespace
 
-OtaStrategyService::OtaStrategyService(const CancelByJobRunner& runner, const Clock& clock,
+OtaStrategyService::OtaStrategyService(const CancelByJobCaller& runner, const Clock& clock,
                                        ServiceOptions options)
-    : runner_(runner), clock_(clock), options_(options) {}
+    : runner_(runner),
+      clock_(clock),
+      options_(options),
+      pending_(std::make_shared<PendingCalls>(options.max_pending_calls)) {}
+
+int64_t OtaStrategyService::AnswerAllShuttingDown() {
+  return pending_->AnswerAll(CallResult{.outcome = ShuttingDownOutcome()});
+}
 
 grpc::ServerUnaryReactor* OtaStrategyService::CancelByJob(
     grpc::CallbackServerContext* context, const ota::v1::CancelByJobRequest* request,
     ota::v1::CancelByJobResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const absl::Time started = clock_.Now();
-  in_flight_.fetch_add(1);
 
-  auto finish = [this, context, request, response, reactor, started](CallResult result) {
+  // Captures the clock, not the service: after a drain timeout the answer is given by
+  // AnswerAllShuttingDown, and the call's own late answer is dropped by PendingCalls unread.
+  auto reply = [clock = &clock_, context, request, response, reactor, started](CallResult result) {
     if (result.outcome.ok()) response->set_request_id(result.outcome.request_id);
-    LogCall(*context, *request, result, clock_.Now() - started);
-    in_flight_.fetch_sub(1);
+    LogCall(*context, *request, result, clock->Now() - started);
     reactor->Finish(ToGrpcStatus(result.outcome));
+  };
+  std::shared_ptr<PendingCalls::Ticket> ticket = pending_->Admit(reply);
+  if (ticket == nullptr) {
+    reply(CallResult{.outcome = OverloadedOutcome(pending_->max_pending())});
+    return reactor;
+  }
+  auto finish = [pending = pending_, ticket](CallResult result) {
+    pending->Answer(*ticket, std::move(result));
   };
 
   if (std::optional<CallOutcome> invalid = ValidateCancelByJobRequest(*request)) {
@@ -82,7 +98,10 @@ grpc::ServerUnaryReactor* OtaStrategyService::CancelByJob(
   runner_.Run(
       {.job_id = request->job_id(), .iot_instance_id = request->iot_instance_id()},
       CallerDeadline(*context, started, options_.default_timeout),
-      [context] { return context->IsCancelled(); }, std::move(finish));
+      [pending = pending_, ticket, context] {
+        return pending->GaveUp(*ticket, [context] { return context->IsCancelled(); });
+      },
+      std::move(finish));
   return reactor;
 }
 

@@ -171,15 +171,13 @@ int Run(const GatewayConfig& config) {
          {"drain_timeout_ms", absl::ToInt64Milliseconds(config.drain_timeout)}});
     health->SetServingStatus(kServiceName, false);
     health->SetServingStatus(false);
-    // gRPC stops accepting at once and waits for the open calls; those still open when the drain
-    // timeout runs out are answered GATEWAY_SHUTTING_DOWN by us (AwaitDrain), so gRPC's own
-    // cancellation a moment later finds nothing left to cut off without an answer.
-    const absl::Time drain_deadline = absl::Now() + config.drain_timeout;
-    std::thread stopper([&server, drain_deadline] {
-      server->Shutdown(absl::ToChronoTime(drain_deadline + absl::Seconds(1)));
-    });
-    AwaitDrain(service, drain_deadline);
-    stopper.join();
+    // The service refuses new calls itself while the accepted ones finish, and answers those
+    // still open at the drain timeout. gRPC's Shutdown comes only after that, with a short grace:
+    // given the whole drain timeout, it would wait it out for streams that never end by
+    // themselves, such as health Watch calls from load balancers.
+    service.StopAccepting();
+    AwaitDrain(service, absl::Now() + config.drain_timeout);
+    server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
   });
   server->Wait();
   signal_thread.join();

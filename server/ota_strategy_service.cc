@@ -84,7 +84,8 @@ grpc::ServerUnaryReactor* OtaStrategyService::CancelByJob(
   };
   std::shared_ptr<PendingCalls::Ticket> ticket = pending_->Admit(reply);
   if (ticket == nullptr) {
-    reply(CallResult{.outcome = OverloadedOutcome(pending_->max_pending())});
+    reply(CallResult{.outcome = pending_->closed() ? NotAcceptingOutcome()
+                                                   : OverloadedOutcome(pending_->max_pending())});
     return reactor;
   }
   auto finish = [pending = pending_, ticket](CallResult result) {

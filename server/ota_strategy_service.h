@@ -38,6 +38,9 @@ class OtaStrategyService final : public ota::v1::OtaStrategyService::CallbackSer
   [[nodiscard]] int64_t in_flight() const { return pending_->pending(); }
   // Calls refused because --max-pending-calls were open.
   [[nodiscard]] uint64_t overload_rejections() const { return pending_->rejected(); }
+  // Start of a graceful shutdown: new calls are refused UNAVAILABLE (GATEWAY_SHUTTING_DOWN) while
+  // the open ones finish.
+  void StopAccepting() { pending_->Close(); }
   // End of the drain at shutdown: answers every open call UNAVAILABLE (GATEWAY_SHUTTING_DOWN).
   int64_t AnswerAllShuttingDown();
 

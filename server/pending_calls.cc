@@ -11,6 +11,7 @@ PendingCalls::PendingCalls(std::int64_t max_pending) : max_pending_(max_pending)
 
 std::shared_ptr<PendingCalls::Ticket> PendingCalls::Admit(Reply reply) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (closed_) return nullptr;
   if (static_cast<std::int64_t>(open_.size()) >= max_pending_) {
     ++rejected_;
     return nullptr;
@@ -54,6 +55,16 @@ bool PendingCalls::GaveUp(const Ticket& ticket, const std::function<bool()>& cal
   return caller_gone && caller_gone();
 }
 
+void PendingCalls::Close() {
+  std::lock_guard<std::mutex> lock(mu_);
+  closed_ = true;
+}
+
+bool PendingCalls::closed() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return closed_;
+}
+
 std::int64_t PendingCalls::pending() const {
   std::lock_guard<std::mutex> lock(mu_);
   return static_cast<std::int64_t>(open_.size());
@@ -87,6 +98,18 @@ CallOutcome ShuttingDownOutcome() {
   outcome.message =
       "ota-gateway shut down (its drain timeout ran out) before the call completed; the "
       "cancellation may or may not have been applied: retry on another instance";
+  return outcome;
+}
+
+CallOutcome NotAcceptingOutcome() {
+  CallOutcome outcome;
+  outcome.code = absl::StatusCode::kUnavailable;
+  outcome.reason = "GATEWAY_SHUTTING_DOWN";
+  outcome.domain = kGatewayDomain;
+  outcome.retryable = true;
+  outcome.message =
+      "ota-gateway is shutting down and takes no new calls; nothing was sent to Alibaba: retry on "
+      "another instance";
   return outcome;
 }
 

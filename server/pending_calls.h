@@ -40,7 +40,7 @@ class PendingCalls {
   explicit PendingCalls(std::int64_t max_pending);
 
   // Registers a call that will be answered through `reply`; nullptr (and `reply` is dropped
-  // unused) when max_pending calls are already open.
+  // unused) when max_pending calls are already open or Close() was called.
   [[nodiscard]] std::shared_ptr<Ticket> Admit(Reply reply);
 
   // Answers the call unless it was answered already; returns whether this answer was the one.
@@ -54,6 +54,10 @@ class PendingCalls {
   // Answers every open call with `result`; returns how many there were.
   std::int64_t AnswerAll(const CallResult& result);
 
+  // From now on Admit refuses every call (shutdown: the calls already open may finish).
+  void Close();
+  [[nodiscard]] bool closed() const;
+
   [[nodiscard]] std::int64_t pending() const;
   [[nodiscard]] std::int64_t max_pending() const { return max_pending_; }
   // Calls refused because max_pending calls were open.
@@ -65,6 +69,7 @@ class PendingCalls {
   std::uint64_t next_id_ = 1;                                         // guarded by mu_
   absl::flat_hash_map<std::uint64_t, std::shared_ptr<Ticket>> open_;  // guarded by mu_
   std::uint64_t rejected_ = 0;                                        // guarded by mu_
+  bool closed_ = false;                                               // guarded by mu_
 };
 
 // RESOURCE_EXHAUSTED / GATEWAY_OVERLOADED, retryable, telling the caller how full the gateway is.
@@ -72,5 +77,8 @@ class PendingCalls {
 
 // UNAVAILABLE / GATEWAY_SHUTTING_DOWN, retryable: the drain timeout ran out before the call did.
 [[nodiscard]] CallOutcome ShuttingDownOutcome();
+
+// UNAVAILABLE / GATEWAY_SHUTTING_DOWN, retryable: a new call arrived while the gateway drains.
+[[nodiscard]] CallOutcome NotAcceptingOutcome();
 
 }  // namespace ota

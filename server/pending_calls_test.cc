@@ -73,6 +73,18 @@ TEST(PendingCallsTest, GaveUpAsksTheCallerOnlyWhileTheCallIsOpen) {
   EXPECT_EQ(asked, 1) << "an answered call's context must not be read";
 }
 
+TEST(PendingCallsTest, CloseRefusesNewCallsButLetsOpenOnesFinish) {
+  PendingCalls pending(10);
+  int replies = 0;
+  auto open = pending.Admit([&](CallResult) { ++replies; });
+  pending.Close();
+  EXPECT_TRUE(pending.closed());
+  EXPECT_EQ(pending.Admit([](CallResult) {}), nullptr);
+  EXPECT_EQ(pending.rejected(), 0u) << "a refusal at shutdown is not an overload";
+  EXPECT_TRUE(pending.Answer(*open, Ok()));
+  EXPECT_EQ(replies, 1);
+}
+
 TEST(PendingCallsTest, OutcomesSayWhatHappened) {
   const CallOutcome overloaded = OverloadedOutcome(10000);
   EXPECT_EQ(overloaded.code, absl::StatusCode::kResourceExhausted);
@@ -84,6 +96,8 @@ TEST(PendingCallsTest, OutcomesSayWhatHappened) {
   const CallOutcome shutting_down = ShuttingDownOutcome();
   EXPECT_EQ(shutting_down.code, absl::StatusCode::kUnavailable);
   EXPECT_EQ(shutting_down.reason, "GATEWAY_SHUTTING_DOWN");
+  EXPECT_EQ(NotAcceptingOutcome().code, absl::StatusCode::kUnavailable);
+  EXPECT_EQ(NotAcceptingOutcome().reason, "GATEWAY_SHUTTING_DOWN");
 }
 
 }  // namespace

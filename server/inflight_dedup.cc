@@ -83,8 +83,8 @@ struct InflightDedup::State : std::enable_shared_from_this<State> {
     inner.Run(
         std::move(params), deadline,
         [self = shared_from_this(), group] { return self->NobodyWaits(*group); },
-        [self = shared_from_this(), group](CallResult result) {
-          self->Complete(group, std::move(result));
+        [self = shared_from_this(), group](const CallResult& result) {
+          self->Complete(group, result);
         });
   }
 
@@ -119,7 +119,7 @@ struct InflightDedup::State : std::enable_shared_from_this<State> {
     done(std::move(result));
   }
 
-  void Complete(const std::shared_ptr<Group>& group, CallResult result) {
+  void Complete(const std::shared_ptr<Group>& group, const CallResult& result) {
     std::vector<std::shared_ptr<Member>> to_answer;
     std::vector<std::shared_ptr<Member>> to_rerun;
     const absl::Time now = clock.Now();

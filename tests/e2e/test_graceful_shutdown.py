@@ -67,9 +67,9 @@ def test_sigterm_answers_every_accepted_call_and_exits_cleanly(processes):
     jobs = add_jobs(emulator, CALLS)
     with ThreadPoolExecutor(CALLS + 2) as pool:
         futures = start_calls(pool, gateway, jobs)
-        # Some calls are in the upstream's latency, the others queued for limiter slots.
-        wait_until(lambda: len(api_calls(emulator)) >= 2, 20, "the first upstream calls")
-        time.sleep(0.2)  # let every ota-cancel connect and be accepted
+        # Some calls are in the upstream's latency, the others queued for limiter slots. Four
+        # upstream calls take over a second at 2/s: every ota-cancel has connected by then.
+        wait_until(lambda: len(api_calls(emulator)) >= 4, 30, "the first upstream calls")
         signalled = time.monotonic()
         gateway.proc.send_signal(signal.SIGTERM)
 
@@ -108,8 +108,7 @@ def test_drain_timeout_shorter_than_the_calls_answers_unavailable(processes):
     jobs = add_jobs(emulator, CALLS)
     with ThreadPoolExecutor(CALLS) as pool:
         futures = start_calls(pool, gateway, jobs)
-        wait_until(lambda: len(api_calls(emulator)) >= 2, 20, "the first upstream calls")
-        time.sleep(0.2)
+        wait_until(lambda: len(api_calls(emulator)) >= 4, 30, "the first upstream calls")
         signalled = time.monotonic()
         gateway.proc.send_signal(signal.SIGTERM)
         answers = [f.result(timeout=60) for f in futures]

@@ -1,6 +1,9 @@
 #include "server/pending_calls.h"
 
+#include <atomic>
+#include <memory>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -83,6 +86,33 @@ TEST(PendingCallsTest, CloseRefusesNewCallsButLetsOpenOnesFinish) {
   EXPECT_EQ(pending.rejected(), 0u) << "a refusal at shutdown is not an overload";
   EXPECT_TRUE(pending.Answer(*open, Ok()));
   EXPECT_EQ(replies, 1);
+}
+
+// Calls finishing on their own race the shutdown's AnswerAll: every call still gets one answer.
+TEST(PendingCallsTest, ConcurrentAnswersAndAnswerAllAnswerEachCallOnce) {
+  constexpr int kThreads = 4;
+  constexpr int kCallsPerThread = 500;
+  PendingCalls pending(kThreads * kCallsPerThread);
+  std::atomic<int> replies{0};
+  std::vector<std::thread> threads;
+  std::vector<std::vector<std::shared_ptr<PendingCalls::Ticket>>> tickets(kThreads);
+  for (int t = 0; t < kThreads; ++t) {
+    for (int i = 0; i < kCallsPerThread; ++i) {
+      tickets[t].push_back(pending.Admit([&](CallResult) { replies.fetch_add(1); }));
+    }
+  }
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (const auto& ticket : tickets[t]) {
+        (void)pending.GaveUp(*ticket, [] { return false; });
+        pending.Answer(*ticket, Ok());
+      }
+    });
+  }
+  pending.AnswerAll(CallResult{.outcome = ShuttingDownOutcome()});
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(replies.load(), kThreads * kCallsPerThread);
+  EXPECT_EQ(pending.pending(), 0);
 }
 
 TEST(PendingCallsTest, OutcomesSayWhatHappened) {

@@ -1,11 +1,15 @@
 #include "server/inflight_dedup.h"
 
+#include <atomic>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
 namespace ota {
@@ -242,6 +246,64 @@ TEST_F(InflightDedupTest, SynchronousAnswerFromInnerCallerIsDelivered) {
             [&](CallResult r) { result = std::move(r); });
   ASSERT_TRUE(result.has_value());
   EXPECT_EQ(result->outcome.reason, "CREDENTIALS_UNAVAILABLE");
+  EXPECT_EQ(dedup.in_flight(), 0u);
+}
+
+// Callers arriving on many threads while shared calls finish on another: every caller is
+// answered exactly once, and each caller either started an upstream call or joined one.
+TEST(InflightDedupConcurrencyTest, EveryCallerIsAnsweredOnce) {
+  class LockedCaller final : public CancelByJobCaller {
+   public:
+    void Run(CancelByJobParams, absl::Time, std::function<bool()> is_cancelled,
+             Done done) const override {
+      std::lock_guard<std::mutex> lock(mu);
+      open.push_back({std::move(is_cancelled), std::move(done)});
+    }
+    // Finishes every call started so far; returns how many.
+    int FinishAll() const {
+      std::vector<std::pair<std::function<bool()>, Done>> calls;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        calls.swap(open);
+      }
+      for (auto& [is_cancelled, done] : calls) {
+        if (is_cancelled) (void)is_cancelled();
+        done(CallResult{.outcome = Success("REQ")});
+      }
+      return static_cast<int>(calls.size());
+    }
+    mutable std::mutex mu;
+    mutable std::vector<std::pair<std::function<bool()>, Done>> open;
+  } inner;
+  FakeClock clock(kStart);
+  ManualScheduler scheduler(clock);  // no joiner has a shorter deadline: stays unused
+  InflightDedup dedup(inner, scheduler, clock, [] { return std::string("account"); });
+
+  constexpr int kThreads = 4;
+  constexpr int kCallsPerThread = 200;
+  std::atomic<int> answers{0};
+  std::atomic<bool> callers_done{false};
+  std::thread finisher([&] {
+    while (!callers_done.load()) inner.FinishAll();
+    inner.FinishAll();
+  });
+  std::vector<std::thread> callers;
+  for (int thread = 0; thread < kThreads; ++thread) {
+    callers.emplace_back([&] {
+      for (int i = 0; i < kCallsPerThread; ++i) {
+        dedup.Run(
+            {.job_id = absl::StrCat("J", i % 3), .iot_instance_id = ""}, kStart + absl::Seconds(10),
+            [] { return false; }, [&](CallResult) { answers.fetch_add(1); });
+      }
+    });
+  }
+  for (std::thread& caller : callers) caller.join();
+  callers_done.store(true);
+  finisher.join();
+  EXPECT_EQ(answers.load(), kThreads * kCallsPerThread);
+  const InflightDedup::Stats stats = dedup.stats();
+  EXPECT_EQ(stats.upstream_calls + stats.joined,
+            static_cast<std::uint64_t>(kThreads * kCallsPerThread));
   EXPECT_EQ(dedup.in_flight(), 0u);
 }
 

@@ -141,11 +141,12 @@ def test_emulator_faults(processes, matrix):
     failures = []
     for fault, faults, timeout, code, reason, attempts in EMULATOR_ROWS:
         fds_before, rss_before = proc_fds(pid), proc_rss_mib(pid)
-        observed = []
+        observed, messages = [], []
         for _ in range(REPEATS):
             emulator.set_faults(**faults)
             job = add_job(emulator)
             answer = cancel(gateway, job, timeout)
+            messages.append(answer.get("message") or "")
             observed.append((answer.get("code"), answer.get("reason"), upstream_calls(emulator, job),
                              gateway_attempts(gateway, job)))
             emulator.set_faults()
@@ -155,6 +156,9 @@ def test_emulator_faults(processes, matrix):
         first = observed[0]
         matrix.add(fault, code, first[0], f"{first[2]} (gateway: {first[3]})",
                    f"{fds_before}->{fds_after}", f"{rss_before:.1f}->{rss_after:.1f}")
+        if faults.get("clock_skew") and "clock" not in messages[0]:
+            failures.append(f"{fault}: the message does not blame the gateway's clock: "
+                            f"{messages[0]}")
         for got_code, got_reason, at_emulator, at_gateway in observed:
             if got_code != code or (reason is not None and got_reason != reason):
                 failures.append(f"{fault}: expected {code}/{reason}, got {got_code}/{got_reason}")
@@ -181,13 +185,14 @@ def test_transport_faults(processes, matrix, tmp_path):
     tls_emulator.url = tls_url  # the wrapper assumes http
 
     rows = [
-        ("TLS: untrusted certificate", tls_url, "UNAVAILABLE", "UPSTREAM_UNREACHABLE"),
+        ("TLS: untrusted certificate", tls_url, "UNAVAILABLE", "UPSTREAM_UNREACHABLE",
+         "certificate"),
         ("DNS: unresolvable host (.invalid)", "http://ota-gateway-fault-matrix.invalid/",
-         "UNAVAILABLE", "UPSTREAM_UNREACHABLE"),
+         "UNAVAILABLE", "UPSTREAM_UNREACHABLE", "resolve"),
     ]
     # Attempts are counted in the gateway's log line: none of these requests can reach an API.
     failures = []
-    for fault, endpoint, code, reason in rows:
+    for fault, endpoint, code, reason, says in rows:
         gateway = Gateway(None, f"--endpoint={endpoint}", f"--max-attempts={MAX_ATTEMPTS}",
                           "--qps=1000", "--burst=1000")
         processes.append(gateway)
@@ -209,6 +214,8 @@ def test_transport_faults(processes, matrix, tmp_path):
                 failures.append(f"{fault}: expected {code}/{reason}, got {got_code}/{got_reason}")
             if at_gateway != MAX_ATTEMPTS:
                 failures.append(f"{fault}: expected {MAX_ATTEMPTS} attempts, got {at_gateway}")
+            if says not in message:
+                failures.append(f"{fault}: the message does not say '{says}': {message}")
             if "?" in message and "=" in message.split("?", 1)[1]:
                 failures.append(f"{fault}: message leaks a query string: {message}")
         if fds_after > fds_before + FD_SLACK:

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -339,11 +340,20 @@ class Suite {
     return absl::OkStatus();
   }
 
+  int MaxWaiters() const {
+    int most = 0;
+    for (int level : o_.waiters) most = std::max(most, level);
+    return most;
+  }
+
   // 3. Thousands of callers waiting behind the default 10/s limiter.
   absl::Status WaitingCallers() {
     absl::StatusOr<Server> gateway =
         StartServer(GatewayArgs(o_, upstream_->http_url(),
-                                {"--max-wait=7200s", "--drain-timeout=2s", "--log-level=warning"}),
+                                {"--max-wait=7200s", "--drain-timeout=2s", "--log-level=warning",
+                                 // Room for every waiter plus the probes: this scenario measures
+                                 // the cost of waiting, not the overload refusal.
+                                 absl::StrCat("--max-pending-calls=", MaxWaiters() + 1000)}),
                     o_.work_dir + "/gateway-s3.log");
     if (!gateway.ok()) return gateway.status();
     const WaitingCallersResult r = MeasureWaitingCallers(

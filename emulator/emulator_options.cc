@@ -42,6 +42,13 @@ ABSL_FLAG(int, fault_status, 0,
           "Fault: answer with this HTTP status (e.g. 500, 503) and an Alibaba-shaped error body.");
 ABSL_FLAG(bool, fault_reset, false, "Fault: close the connection without answering.");
 ABSL_FLAG(bool, fault_garbage, false, "Fault: answer HTTP 200 with a body that is not JSON.");
+ABSL_FLAG(bool, fault_slow_body, false,
+          "Fault: answer HTTP 200 headers at once, then trickle the body a few bytes at a time "
+          "for about 30 s.");
+ABSL_FLAG(bool, fault_oversized, false, "Fault: answer HTTP 200 with a 2 MiB JSON body.");
+ABSL_FLAG(
+    bool, fault_clock_skew, false,
+    "Fault: answer InvalidTimeStamp.Expired, as Alibaba does when the caller's clock is off.");
 ABSL_FLAG(double, fault_rate, 1.0, "Probability 0..1 that a call is hit by the configured faults.");
 ABSL_FLAG(std::string, record_file, "",
           "Append every API call received to this file, one JSON object per line.");
@@ -247,6 +254,9 @@ absl::StatusOr<EmulatorOptions> EmulatorOptionsFromFlags() {
                                .status = absl::GetFlag(FLAGS_fault_status),
                                .reset = absl::GetFlag(FLAGS_fault_reset),
                                .garbage = absl::GetFlag(FLAGS_fault_garbage),
+                               .slow_body = absl::GetFlag(FLAGS_fault_slow_body),
+                               .oversized = absl::GetFlag(FLAGS_fault_oversized),
+                               .clock_skew = absl::GetFlag(FLAGS_fault_clock_skew),
                                .rate = absl::GetFlag(FLAGS_fault_rate)};
   if (absl::Status valid = ValidateFaultConfig(options.faults); !valid.ok()) return valid;
 

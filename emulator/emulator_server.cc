@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <utility>
@@ -47,6 +48,28 @@ std::string JobsToJson(const std::vector<JobSpec>& jobs) {
 
 std::string ConnectionKey(const std::string& remote_addr, int remote_port) {
   return absl::StrCat(remote_addr, "|", remote_port);
+}
+
+// A success answer whose JSON is padded with spaces to `size` bytes: well-formed if read whole.
+std::string SuccessBodyPaddedTo(std::size_t size) {
+  std::string body = R"({"RequestId":"00000000-0000-0000-0000-00000000FA17","Success":true)";
+  if (body.size() + 1 < size) body.append(size - body.size() - 1, ' ');
+  body.push_back('}');
+  return body;
+}
+
+// Sends the headers at once and then `body` kSlowBodyChunk bytes per kSlowBodyInterval; stops
+// when the client goes away.
+void TrickleBody(httplib::Response& res, std::string body) {
+  const std::size_t size = body.size();
+  res.set_content_provider(
+      size, kJson,
+      [body = std::move(body)](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+        const std::size_t chunk = std::min(length, kSlowBodyChunk);
+        if (!sink.write(body.data() + offset, chunk)) return false;
+        absl::SleepFor(kSlowBodyInterval);
+        return true;
+      });
 }
 
 }  // namespace
@@ -207,6 +230,29 @@ void EmulatorServer::HandleApiCall(const httplib::Request& req, httplib::Respons
       case FaultAnswer::kReset:
         record.fault = "reset";
         break;
+      case FaultAnswer::kSlowBody:
+        record.fault = "slow_body";
+        record.http_status = 200;
+        res.status = 200;
+        TrickleBody(
+            res, SuccessBodyPaddedTo(kSlowBodyChunk * static_cast<std::size_t>(kSlowBodyDuration /
+                                                                               kSlowBodyInterval)));
+        break;
+      case FaultAnswer::kOversized:
+        record.fault = "oversized";
+        record.http_status = 200;
+        res.status = 200;
+        res.set_content(SuccessBodyPaddedTo(kOversizedBodyBytes), kJson);
+        break;
+      case FaultAnswer::kClockSkew: {
+        const ApiAnswer answer = GatewayErrorAnswer(ClockSkewError(), request.Header("host"));
+        record.fault = "clock_skew";
+        record.http_status = answer.http_status;
+        record.code = answer.code;
+        record.request_id = answer.request_id;
+        ReplyJson(res, answer.http_status, answer.body);
+        break;
+      }
       case FaultAnswer::kNone:
         break;
     }

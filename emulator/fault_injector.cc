@@ -13,10 +13,12 @@ absl::Status ValidateFaultConfig(const FaultConfig& config) {
     return absl::InvalidArgumentError(
         absl::StrCat("fault status must be an HTTP error status 400..599, got ", config.status));
   }
-  const int answers =
-      (config.status != 0 ? 1 : 0) + (config.reset ? 1 : 0) + (config.garbage ? 1 : 0);
+  const int answers = (config.status != 0 ? 1 : 0) + (config.reset ? 1 : 0) +
+                      (config.garbage ? 1 : 0) + (config.slow_body ? 1 : 0) +
+                      (config.oversized ? 1 : 0) + (config.clock_skew ? 1 : 0);
   if (answers > 1) {
-    return absl::InvalidArgumentError("choose at most one of fault status, reset and garbage");
+    return absl::InvalidArgumentError(
+        "choose at most one of fault status, reset, garbage, slow_body, oversized and clock_skew");
   }
   if (!(config.rate >= 0.0 && config.rate <= 1.0)) {
     return absl::InvalidArgumentError("fault rate must be a probability between 0 and 1");
@@ -41,11 +43,17 @@ absl::StatusOr<FaultConfig> FaultConfigFromJson(absl::string_view json) {
         return absl::InvalidArgumentError("\"status\" must be an integer");
       }
       config.status = value.get<int>();
-    } else if (name == "reset" || name == "garbage") {
+    } else if (bool* flag = name == "reset"        ? &config.reset
+                            : name == "garbage"    ? &config.garbage
+                            : name == "slow_body"  ? &config.slow_body
+                            : name == "oversized"  ? &config.oversized
+                            : name == "clock_skew" ? &config.clock_skew
+                                                   : nullptr;
+               flag != nullptr) {
       if (!value.is_boolean()) {
         return absl::InvalidArgumentError(absl::StrCat("\"", name, "\" must be true or false"));
       }
-      (name == "reset" ? config.reset : config.garbage) = value.get<bool>();
+      *flag = value.get<bool>();
     } else if (name == "rate") {
       if (!value.is_number()) return absl::InvalidArgumentError("\"rate\" must be a number");
       config.rate = value.get<double>();
@@ -63,6 +71,9 @@ std::string FaultConfigToJson(const FaultConfig& config) {
       {"status", config.status},
       {"reset", config.reset},
       {"garbage", config.garbage},
+      {"slow_body", config.slow_body},
+      {"oversized", config.oversized},
+      {"clock_skew", config.clock_skew},
       {"rate", config.rate},
   };
   return doc.dump();
@@ -79,6 +90,10 @@ GatewayError InjectedStatusError(int status) {
   }
   if (status == 429) return {status, "Throttling", "Request was denied due to flow control."};
   return {status, "InvalidParameter", "The request was rejected by an injected fault."};
+}
+
+GatewayError ClockSkewError() {
+  return {400, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired."};
 }
 
 FaultInjector::FaultInjector(FaultConfig config) : initial_(config), config_(config) {}
@@ -107,6 +122,12 @@ FaultDecision FaultInjector::Draw() {
     decision.answer = FaultAnswer::kReset;
   } else if (config_.garbage) {
     decision.answer = FaultAnswer::kGarbage;
+  } else if (config_.slow_body) {
+    decision.answer = FaultAnswer::kSlowBody;
+  } else if (config_.oversized) {
+    decision.answer = FaultAnswer::kOversized;
+  } else if (config_.clock_skew) {
+    decision.answer = FaultAnswer::kClockSkew;
   }
   return decision;
 }

@@ -4,7 +4,12 @@
 // A FaultConfig holds an optional added latency and at most one broken answer:
 //   - status:  an HTTP error status (e.g. 500, 503) with an Alibaba-shaped JSON error body;
 //   - reset:   the connection is closed without any answer;
-//   - garbage: HTTP 200 with a body that is not JSON.
+//   - garbage: HTTP 200 with a body that is not JSON;
+//   - slow_body: HTTP 200 headers at once, then a body that trickles (kSlowBodyChunk bytes every
+//     kSlowBodyInterval, about kSlowBodyDuration in all): a client must bound the whole read;
+//   - oversized: HTTP 200 with a kOversizedBodyBytes JSON body: a client must cap what it reads;
+//   - clock_skew: HTTP 400 InvalidTimeStamp.Expired, what Alibaba answers when the caller's clock
+//     is off by more than it accepts (without having to move anyone's clock).
 // Each call is hit with probability `rate` (one draw per call: a hit gets the latency and the
 // broken answer together). A call answered with a broken answer never reaches the API, so it
 // neither counts against the quota nor changes a job; a call that is only delayed is processed
@@ -16,6 +21,7 @@
 //   if (d.answer == ota::FaultAnswer::kStatus) { /* answer d.status with ServiceUnavailable */ }
 #pragma once
 
+#include <cstddef>
 #include <mutex>
 #include <string>
 
@@ -33,18 +39,28 @@ struct FaultConfig {
   int status = 0;  // 0: off; otherwise 400..599
   bool reset = false;
   bool garbage = false;
+  bool slow_body = false;
+  bool oversized = false;
+  bool clock_skew = false;
   double rate = 1.0;  // probability 0..1 that a call is hit
 
   [[nodiscard]] bool Active() const {
-    return latency > absl::ZeroDuration() || status != 0 || reset || garbage;
+    return latency > absl::ZeroDuration() || status != 0 || reset || garbage || slow_body ||
+           oversized || clock_skew;
   }
 };
 
+inline constexpr std::size_t kSlowBodyChunk = 4;
+inline constexpr absl::Duration kSlowBodyInterval = absl::Milliseconds(100);
+inline constexpr absl::Duration kSlowBodyDuration = absl::Seconds(30);
+inline constexpr std::size_t kOversizedBodyBytes = 2 << 20;  // 2 MiB
+
 // INVALID_ARGUMENT unless: latency >= 0, status 0 or 400..599, at most one of status / reset /
-// garbage, 0 <= rate <= 1.
+// garbage / slow_body / oversized / clock_skew, 0 <= rate <= 1.
 [[nodiscard]] absl::Status ValidateFaultConfig(const FaultConfig& config);
 
-// {"latency": "250ms", "status": 503, "reset": false, "garbage": false, "rate": 0.5}; every field
+// {"latency": "250ms", "status": 503, "reset": false, "garbage": false, "slow_body": false,
+//  "oversized": false, "clock_skew": false, "rate": 0.5}; every field
 // optional (absent means off, rate defaults to 1); "latency_ms": 250 may replace "latency".
 // Validated.
 [[nodiscard]] absl::StatusOr<FaultConfig> FaultConfigFromJson(absl::string_view json);
@@ -54,7 +70,10 @@ struct FaultConfig {
 // -> InternalError, 429 -> Throttling, other 4xx -> InvalidParameter.
 [[nodiscard]] GatewayError InjectedStatusError(int status);
 
-enum class FaultAnswer { kNone, kStatus, kReset, kGarbage };
+// The answer of the clock_skew fault: Alibaba's words for a timestamp outside its window.
+[[nodiscard]] GatewayError ClockSkewError();
+
+enum class FaultAnswer { kNone, kStatus, kReset, kGarbage, kSlowBody, kOversized, kClockSkew };
 
 struct FaultDecision {
   absl::Duration latency = absl::ZeroDuration();

@@ -88,5 +88,36 @@ TEST(FaultInjectorTest, InjectedStatusesCarryAlibabaCodes) {
   EXPECT_EQ(InjectedStatusError(503).http_status, 503);
 }
 
+TEST(FaultInjectorTest, NewAnswersParseDrawAndRoundTrip) {
+  const std::pair<const char*, FaultAnswer> cases[] = {
+      {R"({"slow_body": true})", FaultAnswer::kSlowBody},
+      {R"({"oversized": true})", FaultAnswer::kOversized},
+      {R"({"clock_skew": true})", FaultAnswer::kClockSkew},
+  };
+  for (const auto& [json, answer] : cases) {
+    absl::StatusOr<FaultConfig> config = FaultConfigFromJson(json);
+    ASSERT_TRUE(config.ok()) << json << ": " << config.status();
+    EXPECT_TRUE(config->Active()) << json;
+    FaultInjector faults(*config);
+    EXPECT_EQ(faults.Draw().answer, answer) << json;
+    absl::StatusOr<FaultConfig> again = FaultConfigFromJson(FaultConfigToJson(*config));
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_EQ(again->slow_body, config->slow_body);
+    EXPECT_EQ(again->oversized, config->oversized);
+    EXPECT_EQ(again->clock_skew, config->clock_skew);
+  }
+  for (const char* bad :
+       {R"({"slow_body": true, "garbage": true})", R"({"oversized": true, "status": 500})",
+        R"({"clock_skew": true, "slow_body": true})", R"({"oversized": 1})"}) {
+    EXPECT_FALSE(FaultConfigFromJson(bad).ok()) << bad;
+  }
+}
+
+TEST(FaultInjectorTest, ClockSkewAnswersLikeAlibaba) {
+  const GatewayError error = ClockSkewError();
+  EXPECT_EQ(error.http_status, 400);
+  EXPECT_EQ(error.code, "InvalidTimeStamp.Expired");
+}
+
 }  // namespace
 }  // namespace ota

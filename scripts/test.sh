@@ -6,7 +6,8 @@
 #      Alibaba Cloud Python SDKs)
 #   3. the client packages for Python, Go, Java, Node/TypeScript and C++ (stubs/test.sh): built,
 #      installed the way their users install them, and proven by live calls in each language
-#   4. a smoke run of the benchmark tool (the full report is scripts/bench.sh)
+#   4. a smoke run of the benchmark tool (the full report is scripts/bench.sh) and a 45 s soak
+#      (scripts/soak.sh) that fails on memory or fd growth
 #   5. the unit tests again under ASan+UBSan and under TSan
 #
 #   scripts/test.sh                  # everything
@@ -48,6 +49,9 @@ OTA_BUILD_DIR="$ROOT/build" stubs/test.sh
 
 log "benchmark tool smoke run (scripts/bench.sh --smoke; figures are not judged here)"
 OTA_BENCH_REPORT="$ROOT/build/bench_smoke.json" scripts/bench.sh --smoke
+
+log "soak, short: 45 s at high concurrency, fails if gateway RSS/fds grow after warm-up (5 min: scripts/soak.sh)"
+OTA_BUILD_DIR="$ROOT/build" scripts/soak.sh --seconds 45 --max-rss-growth-mib 40
 
 if [ "${OTA_SKIP_SANITIZERS:-0}" != 1 ]; then
   for sanitizer in address thread; do

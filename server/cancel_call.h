@@ -17,6 +17,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/time/time.h"
 #include "server/call_outcome.h"
+#include "server/cancel_by_job_caller.h"
 #include "server/clock.h"
 #include "server/credentials.h"
 #include "server/error_mapping.h"
@@ -55,27 +56,15 @@ struct CancelByJobDeps {
   GatewayMetrics* metrics = nullptr;  // optional: limiter waits, attempts, upstream latency
 };
 
-struct CancelByJobParams {
-  std::string job_id;
-  std::string iot_instance_id;  // empty: not sent
-};
-
-struct CallResult {
-  CallOutcome outcome;
-  int attempts = 0;  // upstream requests sent
-  absl::Duration limiter_wait = absl::ZeroDuration();
-};
-
-class CancelByJobRunner {
+class CancelByJobRunner final : public CancelByJobCaller {
  public:
-  using Done = absl::AnyInvocable<void(CallResult)>;
   CancelByJobRunner(CancelByJobDeps deps, CancelByJobPolicy policy);
 
   // Starts the call; `done` runs exactly once, on whichever thread finished the call. `params` must
   // have passed ValidateCancelByJobRequest. `is_cancelled` (optional) is asked before each attempt
   // so a call its caller gave up on is not sent.
   void Run(CancelByJobParams params, absl::Time deadline, std::function<bool()> is_cancelled,
-           Done done) const;
+           Done done) const override;
 
   [[nodiscard]] const CancelByJobPolicy& policy() const { return policy_; }
 

@@ -55,6 +55,12 @@ ABSL_FLAG(std::string, error_map, "",
           "iot.ota.SomeCode=FAILED_PRECONDITION).");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(20),
           "On SIGTERM, how long in-flight calls may take to finish before they are cancelled.");
+ABSL_FLAG(int64_t, max_pending_calls, 10000,
+          "Calls accepted and not yet answered (waiting for a rate-limiter slot or for Alibaba); "
+          "beyond it a call is refused at once with RESOURCE_EXHAUSTED (GATEWAY_OVERLOADED).");
+ABSL_FLAG(bool, dedup_inflight, true,
+          "Let concurrent identical calls (same account, JobId and IotInstanceId) share one "
+          "upstream call and its outcome.");
 ABSL_FLAG(std::string, log_level, "info", "Log level: debug, info, warning or error.");
 ABSL_FLAG(std::string, admin_listen, "",
           "Admin HTTP address, HOST:PORT (port 0: any free port, logged at start-up): GET /metrics "
@@ -76,12 +82,28 @@ absl::Status CheckPositive(absl::string_view flag, absl::Duration value) {
 }  // namespace
 
 void ApplyGatewayEnvironmentFallbacks() {
-  ApplyEnvironmentFallbacks(
-      "ota-gateway", "OTA_",
-      {"listen", "region", "endpoint", "emulator", "signature_version", "qps", "burst",
-       "rate_margin", "limiter_key", "max_wait", "default_timeout", "max_attempts",
-       "connect_timeout", "request_timeout", "max_connections", "ca_file", "error_map",
-       "drain_timeout", "log_level"});
+  ApplyEnvironmentFallbacks("ota-gateway", "OTA_",
+                            {"listen",
+                             "region",
+                             "endpoint",
+                             "emulator",
+                             "signature_version",
+                             "qps",
+                             "burst",
+                             "rate_margin",
+                             "limiter_key",
+                             "max_wait",
+                             "default_timeout",
+                             "max_attempts",
+                             "connect_timeout",
+                             "request_timeout",
+                             "max_connections",
+                             "ca_file",
+                             "error_map",
+                             "drain_timeout",
+                             "log_level",
+                             "max_pending_calls",
+                             "dedup_inflight"});
   ApplyEnvironmentFallbacks("ota-gateway", "OTA_", {"admin_listen"});
 }
 
@@ -156,6 +178,9 @@ absl::StatusOr<GatewayConfig> LoadGatewayConfig() {
   if (config.drain_timeout < absl::ZeroDuration()) {
     return FlagError("drain-timeout", "must not be negative");
   }
+  config.max_pending_calls = absl::GetFlag(FLAGS_max_pending_calls);
+  if (config.max_pending_calls < 1) return FlagError("max-pending-calls", "must be at least 1");
+  config.dedup_inflight = absl::GetFlag(FLAGS_dedup_inflight);
   absl::StatusOr<LogLevel> level = ParseLogLevel(absl::GetFlag(FLAGS_log_level));
   if (!level.ok()) return FlagError("log-level", level.status().message());
   config.log_level = *level;

@@ -9,6 +9,7 @@
 //   absl::StatusOr<ota::GatewayConfig> config = ota::LoadGatewayConfig();
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -32,6 +33,8 @@ struct GatewayConfig {
   CurlTransportOptions transport;
   absl::Duration default_timeout;  // deadline for callers that set none
   absl::Duration drain_timeout;
+  int64_t max_pending_calls = 10000;  // accepted, unanswered calls; beyond: GATEWAY_OVERLOADED
+  bool dedup_inflight = true;         // identical concurrent calls share one upstream call
   std::string error_map_file;
   LogLevel log_level = LogLevel::kInfo;
   std::string admin_listen;  // HOST:PORT of the admin HTTP server (/metrics, probes); empty: off

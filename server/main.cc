@@ -33,6 +33,7 @@
 #include "server/error_mapping.h"
 #include "server/gateway_config.h"
 #include "server/gateway_metrics.h"
+#include "server/inflight_dedup.h"
 #include "server/json_logger.h"
 #include "server/limiter_factory.h"
 #include "server/ota_strategy_service.h"
@@ -78,6 +79,16 @@ ErrorMapper MakeErrorMapper(const GatewayConfig& config) {
   if (!mapper.ok())
     Die(absl::StrCat("--error-map ", config.error_map_file, ": ", mapper.status().message()));
   return *std::move(mapper);
+}
+
+// Waits until every accepted call has been answered or `deadline` passes; then answers what is
+// left with UNAVAILABLE (GATEWAY_SHUTTING_DOWN).
+void AwaitDrain(OtaStrategyService& service, absl::Time deadline) {
+  while (service.in_flight() > 0 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(10));
+  if (const int64_t abandoned = service.AnswerAllShuttingDown(); abandoned > 0) {
+    Log(LogLevel::kWarning, "drain timeout: answered the calls still open with UNAVAILABLE",
+        {{"calls", abandoned}});
+  }
 }
 
 // `ota-gateway --hash-token < token-file`: the value for token_sha256 in the callers file. The
@@ -182,11 +193,20 @@ int Run(const GatewayConfig& config, const SecurityConfig& security) {
                                            .clock = &clock,
                                            .metrics = &metrics},
                            config.policy);
-  OtaStrategyService service(runner, clock,
+  // Identical concurrent calls share one upstream call (same account: the limiter's key).
+  InflightDedup dedup(runner, transport, clock, [&config, &credentials]() -> std::string {
+    if (!config.policy.limiter_key.empty()) return config.policy.limiter_key;
+    absl::StatusOr<Credentials> current = credentials->Get();
+    return current.ok() ? current->access_key_id : std::string();
+  });
+  const CancelByJobCaller& caller =
+      config.dedup_inflight ? static_cast<const CancelByJobCaller&>(dedup) : runner;
+  OtaStrategyService service(caller, clock,
                              {.default_timeout = config.default_timeout,
                               .authorizer = authorizer.get(),
                               .audit = audit.get(),
-                              .metrics = &metrics});
+                              .metrics = &metrics,
+                              .max_pending_calls = config.max_pending_calls});
 
   // Up before the gRPC port, so /readyz answers 503 rather than nothing while the server starts.
   AdminServer admin([&metrics] { return metrics.registry().RenderText(); }, serving);
@@ -266,7 +286,9 @@ int Run(const GatewayConfig& config, const SecurityConfig& security) {
                                                           : "mtls"},
       {"callers", authorizer->checks_callers() ? nlohmann::ordered_json(authorizer->caller_count())
                                                : nlohmann::ordered_json("unchecked")},
-      {"audit_log", security.audit_log}};
+      {"audit_log", security.audit_log},
+      {"max_pending_calls", config.max_pending_calls},
+      {"dedup_inflight", config.dedup_inflight}};
   serving_fields["admin"] = admin_address.empty() ? std::string("off") : admin_address;
   Log(LogLevel::kInfo, "ota-gateway serving", serving_fields);
 
@@ -280,7 +302,13 @@ int Run(const GatewayConfig& config, const SecurityConfig& security) {
          {"in_flight", service.in_flight()},
          {"drain_timeout_ms", absl::ToInt64Milliseconds(config.drain_timeout)}});
     serving.StopServing();
-    server->Shutdown(absl::ToChronoTime(absl::Now() + config.drain_timeout));
+    // The service refuses new calls itself while the accepted ones finish, and answers those
+    // still open at the drain timeout. gRPC's Shutdown comes only after that, with a short grace:
+    // given the whole drain timeout, it would wait it out for streams that never end by
+    // themselves, such as health Watch calls from load balancers.
+    service.StopAccepting();
+    AwaitDrain(service, absl::Now() + config.drain_timeout);
+    server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
   });
   server->Wait();
   signal_thread.join();

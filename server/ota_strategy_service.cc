@@ -47,6 +47,7 @@ void LogCall(const grpc::CallbackServerContext& context, const ota::v1::CancelBy
       {"attempts", result.attempts},
       {"limiter_wait_ms", absl::ToDoubleMilliseconds(result.limiter_wait)},
   };
+  if (result.shared_with_inflight) fields["shared_with_inflight"] = true;
   if (std::string request_id = SanitizeRequestId(MetadataValue(context, kRequestIdMetadataKey));
       !request_id.empty()) {
     fields["x_request_id"] = request_id;
@@ -101,16 +102,22 @@ CallOutcome CallerRefused(const AuthDecision& decision) {
 
 }  // namespace
 
-OtaStrategyService::OtaStrategyService(const CancelByJobRunner& runner, const Clock& clock,
+OtaStrategyService::OtaStrategyService(const CancelByJobCaller& runner, const Clock& clock,
                                        ServiceOptions options)
-    : runner_(runner), clock_(clock), options_(options) {}
+    : runner_(runner),
+      clock_(clock),
+      options_(options),
+      pending_(std::make_shared<PendingCalls>(options.max_pending_calls)) {}
+
+int64_t OtaStrategyService::AnswerAllShuttingDown() {
+  return pending_->AnswerAll(CallResult{.outcome = ShuttingDownOutcome()});
+}
 
 grpc::ServerUnaryReactor* OtaStrategyService::CancelByJob(
     grpc::CallbackServerContext* context, const ota::v1::CancelByJobRequest* request,
     ota::v1::CancelByJobResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const absl::Time started = clock_.Now();
-  in_flight_.fetch_add(1);
   if (options_.metrics != nullptr) options_.metrics->CallStarted();
 
   // Who is calling is settled before anything else looks at the request.
@@ -119,17 +126,26 @@ grpc::ServerUnaryReactor* OtaStrategyService::CancelByJob(
                                                              request->iot_instance_id())
                             : UncheckedCaller(PresentedCredentialsOf(*context));
 
-  auto finish = [this, context, request, response, reactor, started, caller](CallResult result) {
+  // Captures what outlives the service's drain, not the service: after a drain timeout the answer
+  // is given by AnswerAllShuttingDown, and the call's own late answer is dropped by PendingCalls.
+  auto reply = [clock = &clock_, audit = options_.audit, metrics = options_.metrics, context,
+                request, response, reactor, started, caller](CallResult result) {
     if (result.outcome.ok()) response->set_request_id(result.outcome.request_id);
-    const absl::Time now = clock_.Now();
+    const absl::Time now = clock->Now();
     const absl::Duration latency = now - started;
     LogCall(*context, *request, caller, result, latency);
-    if (options_.audit != nullptr) {
-      AuditCall(*options_.audit, *context, *request, caller, result, now, latency);
-    }
-    in_flight_.fetch_sub(1);
-    if (options_.metrics != nullptr) options_.metrics->CallFinished(result.outcome.code, latency);
+    if (audit != nullptr) AuditCall(*audit, *context, *request, caller, result, now, latency);
+    if (metrics != nullptr) metrics->CallFinished(result.outcome.code, latency);
     reactor->Finish(ToGrpcStatus(result.outcome));
+  };
+  std::shared_ptr<PendingCalls::Ticket> ticket = pending_->Admit(reply);
+  if (ticket == nullptr) {
+    reply(CallResult{.outcome = pending_->closed() ? NotAcceptingOutcome()
+                                                   : OverloadedOutcome(pending_->max_pending())});
+    return reactor;
+  }
+  auto finish = [pending = pending_, ticket](CallResult result) {
+    pending->Answer(*ticket, std::move(result));
   };
 
   if (!caller.ok()) {
@@ -143,7 +159,10 @@ grpc::ServerUnaryReactor* OtaStrategyService::CancelByJob(
   runner_.Run(
       {.job_id = request->job_id(), .iot_instance_id = request->iot_instance_id()},
       CallerDeadline(*context, started, options_.default_timeout),
-      [context] { return context->IsCancelled(); }, std::move(finish));
+      [pending = pending_, ticket, context] {
+        return pending->GaveUp(*ticket, [context] { return context->IsCancelled(); });
+      },
+      std::move(finish));
   return reactor;
 }
 

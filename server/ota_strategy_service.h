@@ -11,15 +11,17 @@
 //   builder.RegisterService(&service);
 #pragma once
 
-#include <atomic>
 #include <cstdint>
+#include <memory>
 
 #include "absl/time/time.h"
 #include "ota/v1/ota_strategy_service.grpc.pb.h"
 #include "server/audit_log.h"
 #include "server/caller_authorizer.h"
 #include "server/cancel_call.h"
+#include "server/cancel_by_job_caller.h"
 #include "server/clock.h"
+#include "server/pending_calls.h"
 
 namespace ota {
 
@@ -30,24 +32,34 @@ struct ServiceOptions {
   const CallerAuthorizer* authorizer = nullptr;        // null: nobody is checked
   AuditLog* audit = nullptr;                           // null: no audit trail
   GatewayMetrics* metrics = nullptr;                   // optional: calls by code, latency
+  // Calls accepted and not yet answered; beyond it, RESOURCE_EXHAUSTED (GATEWAY_OVERLOADED).
+  std::int64_t max_pending_calls = 10000;
 };
 
 class OtaStrategyService final : public ota::v1::OtaStrategyService::CallbackService {
  public:
-  OtaStrategyService(const CancelByJobRunner& runner, const Clock& clock, ServiceOptions options);
+  OtaStrategyService(const CancelByJobCaller& runner, const Clock& clock, ServiceOptions options);
 
   grpc::ServerUnaryReactor* CancelByJob(grpc::CallbackServerContext* context,
                                         const ota::v1::CancelByJobRequest* request,
                                         ota::v1::CancelByJobResponse* response) override;
 
   // Calls accepted and not yet answered.
-  [[nodiscard]] int64_t in_flight() const { return in_flight_.load(); }
+  [[nodiscard]] int64_t in_flight() const { return pending_->pending(); }
+  // Calls refused because --max-pending-calls were open.
+  [[nodiscard]] uint64_t overload_rejections() const { return pending_->rejected(); }
+  // Start of a graceful shutdown: new calls are refused UNAVAILABLE (GATEWAY_SHUTTING_DOWN) while
+  // the open ones finish.
+  void StopAccepting() { pending_->Close(); }
+  // End of the drain at shutdown: answers every open call UNAVAILABLE (GATEWAY_SHUTTING_DOWN).
+  int64_t AnswerAllShuttingDown();
 
  private:
-  const CancelByJobRunner& runner_;
+  const CancelByJobCaller& runner_;
   const Clock& clock_;
   const ServiceOptions options_;
-  std::atomic<int64_t> in_flight_{0};
+  // Shared with the calls' callbacks, which may run after the service is gone.
+  std::shared_ptr<PendingCalls> pending_;
 };
 
 }  // namespace ota

@@ -22,7 +22,10 @@
 #include "grpc/health/v1/health.pb.h"
 #include "server/cancel_call.h"
 #include "server/clock.h"
+#include "server/credential_chain.h"
 #include "server/credentials.h"
+#include "server/credentials_flags.h"
+#include "server/credentials_http_client.h"
 #include "server/curl_transport.h"
 #include "server/error_mapping.h"
 #include "server/gateway_config.h"
@@ -40,10 +43,23 @@ constexpr char kServiceName[] = "ota.v1.OtaStrategyService";
   std::exit(2);  // NOLINT(concurrency-mt-unsafe): only before the server starts
 }
 
-// Environment credentials; in explicit emulator mode without them, the emulator's demo key.
-std::unique_ptr<CredentialsProvider> MakeCredentials(const GatewayConfig& config) {
-  absl::StatusOr<std::unique_ptr<CredentialsProvider>> provider = CredentialsFromEnvironment();
-  if (provider.ok()) return *std::move(provider);
+// The first configured source of the standard credential chain (credential_chain.h); in explicit
+// emulator mode when none is configured, the emulator's demo key.
+std::unique_ptr<CredentialsProvider> MakeCredentials(const GatewayConfig& config,
+                                                     const CredentialChainOptions& chain) {
+  // STS is across the internet, the metadata service one hop away.
+  auto sts = std::make_shared<CurlCredentialsHttpClient>(
+      CredentialsHttpOptions{.connect_timeout = absl::Seconds(3),
+                             .total_timeout = absl::Seconds(10),
+                             .ca_file = config.transport.ca_file});
+  auto metadata = std::make_shared<CurlCredentialsHttpClient>(CredentialsHttpOptions{
+      .connect_timeout = absl::Seconds(1), .total_timeout = absl::Seconds(3)});
+  absl::StatusOr<std::unique_ptr<CredentialsProvider>> provider = MakeCredentialChain(
+      chain, ProcessEnvironment(), {.sts = sts, .metadata = metadata}, SystemClock::Get());
+  if (provider.ok()) {
+    Log(LogLevel::kInfo, "credentials source selected", {{"credentials", (*provider)->Describe()}});
+    return *std::move(provider);
+  }
   if (provider.status().code() == absl::StatusCode::kNotFound && config.emulator_mode) {
     return std::make_unique<StaticCredentialsProvider>(
         Credentials{.access_key_id = std::string(kDemoAccessKeyId),
@@ -69,9 +85,8 @@ ErrorMapper MakeErrorMapper(const GatewayConfig& config) {
   return *std::move(mapper);
 }
 
-int Run(const GatewayConfig& config) {
+int Run(const GatewayConfig& config, const CredentialChainOptions& credential_chain) {
   SetMinLogLevel(config.log_level);
-  std::unique_ptr<CredentialsProvider> credentials = MakeCredentials(config);
   const ErrorMapper errors = MakeErrorMapper(config);
 
   // SIGTERM/SIGINT are handled by a dedicated thread (sigwait): block them before any other thread
@@ -81,6 +96,8 @@ int Run(const GatewayConfig& config) {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // After the mask: the credentials refresh thread must not catch SIGTERM either.
+  std::unique_ptr<CredentialsProvider> credentials = MakeCredentials(config, credential_chain);
 
   Clock& clock = SystemClock::Get();
   CurlTransport transport(config.transport);
@@ -166,12 +183,15 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "ota-gateway: gRPC service (ota.v1.OtaStrategyService) that cancels the dynamic update "
       "policy of Alibaba Cloud IoT OTA batches.\n"
-      "Credentials: ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET, optional "
-      "ALIBABA_CLOUD_SECURITY_TOKEN.\nEvery flag --x-y may also be set as OTA_X_Y in the "
+      "Credentials: the standard Alibaba Cloud chain: ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET "
+      "(+ _SECURITY_TOKEN), OIDC (ALIBABA_CLOUD_ROLE_ARN, _OIDC_PROVIDER_ARN, _OIDC_TOKEN_FILE), "
+      "~/.aliyun/config.json, ~/.alibabacloud/credentials, ECS RAM role.\nEvery flag --x-y may "
+      "also be set as OTA_X_Y in the "
       "environment; the command line wins.\n"
       "Example: ota-gateway --listen 0.0.0.0:50051 --region cn-shanghai --qps 10");
   ota::ApplyGatewayEnvironmentFallbacks();
   ota::ApplyLimiterEnvironmentFallbacks();
+  ota::ApplyCredentialsEnvironmentFallbacks();
   std::vector<std::string> storage;
   std::vector<char*> args = ota::NormalizeFlagNames(argc, argv, storage);
   absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
@@ -180,5 +200,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ota-gateway: %s\n", std::string(config.status().message()).c_str());
     return 2;
   }
-  return ota::Run(*config);
+  absl::StatusOr<ota::CredentialChainOptions> credential_chain =
+      ota::LoadCredentialChainOptions(config->emulator_mode);
+  if (!credential_chain.ok()) {
+    std::fprintf(stderr, "ota-gateway: %s\n",
+                 std::string(credential_chain.status().message()).c_str());
+    return 2;
+  }
+  return ota::Run(*config, *credential_chain);
 }

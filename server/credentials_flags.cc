@@ -18,7 +18,7 @@ ABSL_FLAG(std::string, ecs_metadata_endpoint, ota::kDefaultEcsMetadataEndpoint,
 namespace ota {
 namespace {
 
-absl::StatusOr<std::string> CheckEndpoint(const char* flag, std::string url) {
+absl::StatusOr<std::string> CheckEndpoint(const char* flag, const std::string& url) {
   absl::string_view rest = url;
   if (!absl::ConsumePrefix(&rest, "https://") && !absl::ConsumePrefix(&rest, "http://")) {
     return absl::InvalidArgumentError(

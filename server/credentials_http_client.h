@@ -38,7 +38,7 @@ struct CredentialsHttpOptions {
   // PEM CA bundle for https:// (a private CA in front of STS); empty = the system store.
   // Verification of the peer and its host name is always on.
   std::string ca_file = {};
-  std::size_t max_response_bytes = 64 * 1024;
+  std::size_t max_response_bytes = std::size_t{64} << 10;
 };
 
 // libcurl, one easy handle per request: safe to call from any thread.

@@ -34,7 +34,7 @@ std::string StringField(const nlohmann::json& object, const char* name) {
 }  // namespace
 
 EcsMetadataCredentialsProvider::EcsMetadataCredentialsProvider(
-    EcsRamRoleConfig config, std::string metadata_endpoint,
+    EcsRamRoleConfig config, const std::string& metadata_endpoint,
     std::shared_ptr<CredentialsHttpClient> http)
     : config_(std::move(config)),
       endpoint_(absl::StripSuffix(metadata_endpoint, "/")),

@@ -29,7 +29,7 @@ struct EcsRamRoleConfig {
 
 class EcsMetadataCredentialsProvider final : public CredentialsProvider {
  public:
-  EcsMetadataCredentialsProvider(EcsRamRoleConfig config, std::string metadata_endpoint,
+  EcsMetadataCredentialsProvider(EcsRamRoleConfig config, const std::string& metadata_endpoint,
                                  std::shared_ptr<CredentialsHttpClient> http);
   // UNAVAILABLE when the metadata service cannot be reached or answers 5xx; NOT_FOUND when it
   // answers but no RAM role is attached (or the named one is not); FAILED_PRECONDITION for any

@@ -136,7 +136,8 @@ absl::Status ValidateOidcRoleConfig(const OidcRoleConfig& config, const std::str
   return absl::OkStatus();
 }
 
-OidcCredentialsProvider::OidcCredentialsProvider(OidcRoleConfig config, std::string sts_endpoint,
+OidcCredentialsProvider::OidcCredentialsProvider(OidcRoleConfig config,
+                                                 const std::string& sts_endpoint,
                                                  std::shared_ptr<CredentialsHttpClient> http,
                                                  const Clock& clock)
     : config_(std::move(config)),

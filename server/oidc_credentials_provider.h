@@ -45,7 +45,7 @@ struct OidcRoleConfig {
 class OidcCredentialsProvider final : public CredentialsProvider {
  public:
   // `sts_endpoint`: scheme and host, e.g. https://sts.aliyuncs.com (http:// only for local fakes).
-  OidcCredentialsProvider(OidcRoleConfig config, std::string sts_endpoint,
+  OidcCredentialsProvider(OidcRoleConfig config, const std::string& sts_endpoint,
                           std::shared_ptr<CredentialsHttpClient> http, const Clock& clock);
   // One AssumeRoleWithOIDC call. FAILED_PRECONDITION when the token file cannot be read or STS
   // refuses (its Code and RequestId in the message), UNAVAILABLE when STS cannot be reached or

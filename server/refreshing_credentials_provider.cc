@@ -61,9 +61,10 @@ absl::StatusOr<Credentials> RefreshingCredentialsProvider::Get() {
   const absl::Time now = clock_.Now();
   std::lock_guard<std::mutex> lock(mu_);
   if (now >= current_.expiration) {
-    return absl::UnavailableError(absl::StrCat(
-        "temporary credentials from ", description_, " expired at ", FormatUtc(current_.expiration),
-        " and could not be refreshed: ", last_error_.message()));
+    return absl::UnavailableError(
+        absl::StrCat("temporary credentials from ", description_, " expired at ",
+                     FormatUtc(current_.expiration), " and could not be refreshed: ",
+                     last_error_.ok() ? "no refresh has finished yet" : last_error_.message()));
   }
   return current_;
 }

@@ -98,6 +98,13 @@ int Run(const GatewayConfig& config, const CredentialChainOptions& credential_ch
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   // After the mask: the credentials refresh thread must not catch SIGTERM either.
   std::unique_ptr<CredentialsProvider> credentials = MakeCredentials(config, credential_chain);
+  if (absl::StatusOr<Credentials> first = credentials->Get();
+      first.ok() && first->expiration != absl::InfiniteFuture() &&
+      config.policy.limiter_key.empty()) {
+    Log(LogLevel::kWarning,
+        "temporary credentials get a new AccessKeyId at every refresh, and the rate budget is "
+        "keyed by it: set --limiter-key to the Alibaba account ID");
+  }
 
   Clock& clock = SystemClock::Get();
   CurlTransport transport(config.transport);

@@ -172,6 +172,8 @@ def test_oidc_token_refused_by_sts_stops_the_gateway_naming_the_source(processes
                  env={**oidc_env, "ALIBABA_CLOUD_OIDC_TOKEN_FILE": str(wrong_token)})
     processes.append(gw)
     assert gw.proc.wait(20) == 2
+    # The output is collected by a reader thread that may still be catching up with the exit.
+    wait_for(lambda: "refusing to start" in gw.output(), 10, "the start-up error")
     output = gw.output()
     assert "OIDC" in output and "AuthenticationFail.OIDCToken.Invalid" in output
     assert "wrong-token-that-must-not-be-logged" not in output

@@ -4,9 +4,8 @@
 // `~/.aliyun/config.json`) describe one of three kinds of source; the credential chain turns a
 // profile into a provider (a fixed key, or a refreshing STS/ECS source).
 //
-//   absl::StatusOr<ota::CredentialProfile> profile = ota::ProfileFromCredentialsFile(text, path,
-//   "default"); if (auto* key = std::get_if<ota::Credentials>(&profile->source)) { /* a fixed
-//   AccessKey */ }
+//   absl::StatusOr<ota::CredentialProfile> profile = ota::ProfileFromCliConfig(text, path, "");
+//   if (auto* key = std::get_if<ota::Credentials>(&profile->source)) { /* a fixed key */ }
 #pragma once
 
 #include <string>

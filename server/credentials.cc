@@ -16,10 +16,17 @@ std::string EnvOrEmpty(const char* name) {
 
 }  // namespace
 
+EnvironmentLookup ProcessEnvironment() { return EnvOrEmpty; }
+
 absl::StatusOr<std::unique_ptr<CredentialsProvider>> CredentialsFromEnvironment() {
-  Credentials credentials{.access_key_id = EnvOrEmpty("ALIBABA_CLOUD_ACCESS_KEY_ID"),
-                          .access_key_secret = EnvOrEmpty("ALIBABA_CLOUD_ACCESS_KEY_SECRET"),
-                          .security_token = EnvOrEmpty("ALIBABA_CLOUD_SECURITY_TOKEN")};
+  return CredentialsFromEnvironment(ProcessEnvironment());
+}
+
+absl::StatusOr<std::unique_ptr<CredentialsProvider>> CredentialsFromEnvironment(
+    const EnvironmentLookup& environment) {
+  Credentials credentials{.access_key_id = environment("ALIBABA_CLOUD_ACCESS_KEY_ID"),
+                          .access_key_secret = environment("ALIBABA_CLOUD_ACCESS_KEY_SECRET"),
+                          .security_token = environment("ALIBABA_CLOUD_SECURITY_TOKEN")};
   const bool has_id = !credentials.access_key_id.empty();
   const bool has_secret = !credentials.access_key_secret.empty();
   if (!has_id && !has_secret) {

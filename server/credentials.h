@@ -10,6 +10,7 @@
 //   absl::StatusOr<ota::Credentials> creds = (*provider)->Get();
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -47,9 +48,18 @@ class StaticCredentialsProvider final : public CredentialsProvider {
   std::string description_;
 };
 
+// Looks up an environment variable; "" when unset. Injected so the credential sources can be tested
+// without touching the process environment.
+using EnvironmentLookup = std::function<std::string(const char* name)>;
+
+// The real process environment (std::getenv). Only for start-up, before other threads exist.
+[[nodiscard]] EnvironmentLookup ProcessEnvironment();
+
 // Reads ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET and the optional
 // ALIBABA_CLOUD_SECURITY_TOKEN once. NOT_FOUND when the id or secret is missing, so the caller can
 // tell "not configured" from "badly configured" (INVALID_ARGUMENT, e.g. only one of the pair set).
+[[nodiscard]] absl::StatusOr<std::unique_ptr<CredentialsProvider>> CredentialsFromEnvironment(
+    const EnvironmentLookup& environment);
 [[nodiscard]] absl::StatusOr<std::unique_ptr<CredentialsProvider>> CredentialsFromEnvironment();
 
 // Masks an AccessKeyId for logs: the first 4 and last 2 characters stay, e.g. "LTAI****3x".

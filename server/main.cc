@@ -28,7 +28,10 @@
 #include "server/caller_authorizer.h"
 #include "server/cancel_call.h"
 #include "server/clock.h"
+#include "server/credential_chain.h"
 #include "server/credentials.h"
+#include "server/credentials_flags.h"
+#include "server/credentials_http_client.h"
 #include "server/curl_transport.h"
 #include "server/error_mapping.h"
 #include "server/gateway_config.h"
@@ -52,10 +55,23 @@ constexpr char kServiceName[] = "ota.v1.OtaStrategyService";
   std::exit(2);  // NOLINT(concurrency-mt-unsafe): only before the server starts
 }
 
-// Environment credentials; in explicit emulator mode without them, the emulator's demo key.
-std::unique_ptr<CredentialsProvider> MakeCredentials(const GatewayConfig& config) {
-  absl::StatusOr<std::unique_ptr<CredentialsProvider>> provider = CredentialsFromEnvironment();
-  if (provider.ok()) return *std::move(provider);
+// The first configured source of the standard credential chain (credential_chain.h); in explicit
+// emulator mode when none is configured, the emulator's demo key.
+std::unique_ptr<CredentialsProvider> MakeCredentials(const GatewayConfig& config,
+                                                     const CredentialChainOptions& chain) {
+  // STS is across the internet, the metadata service one hop away.
+  auto sts = std::make_shared<CurlCredentialsHttpClient>(
+      CredentialsHttpOptions{.connect_timeout = absl::Seconds(3),
+                             .total_timeout = absl::Seconds(10),
+                             .ca_file = config.transport.ca_file});
+  auto metadata = std::make_shared<CurlCredentialsHttpClient>(CredentialsHttpOptions{
+      .connect_timeout = absl::Seconds(1), .total_timeout = absl::Seconds(3)});
+  absl::StatusOr<std::unique_ptr<CredentialsProvider>> provider = MakeCredentialChain(
+      chain, ProcessEnvironment(), {.sts = sts, .metadata = metadata}, SystemClock::Get());
+  if (provider.ok()) {
+    Log(LogLevel::kInfo, "credentials source selected", {{"credentials", (*provider)->Describe()}});
+    return *std::move(provider);
+  }
   if (provider.status().code() == absl::StatusCode::kNotFound && config.emulator_mode) {
     return std::make_unique<StaticCredentialsProvider>(
         Credentials{.access_key_id = std::string(kDemoAccessKeyId),
@@ -149,9 +165,9 @@ void ReloadOnSighup(const SecurityConfig& security, CallerAuthorizer& authorizer
   if (tls_monitor != nullptr) tls_monitor->CheckNow("SIGHUP");
 }
 
-int Run(const GatewayConfig& config, const SecurityConfig& security) {
+int Run(const GatewayConfig& config, const SecurityConfig& security,
+        const CredentialChainOptions& credential_chain) {
   SetMinLogLevel(config.log_level);
-  std::unique_ptr<CredentialsProvider> credentials = MakeCredentials(config);
   const ErrorMapper errors = MakeErrorMapper(config);
   std::unique_ptr<CallerAuthorizer> authorizer = MakeAuthorizer(security);
   std::unique_ptr<AuditLog> audit;
@@ -173,6 +189,15 @@ int Run(const GatewayConfig& config, const SecurityConfig& security) {
   std::unique_ptr<TlsFilesMonitor> tls_monitor;
   std::shared_ptr<grpc::ServerCredentials> server_credentials =
       MakeServerCredentials(security, tls_monitor);
+  // After the mask: the credentials refresh thread must not catch SIGTERM either.
+  std::unique_ptr<CredentialsProvider> credentials = MakeCredentials(config, credential_chain);
+  if (absl::StatusOr<Credentials> first = credentials->Get();
+      first.ok() && first->expiration != absl::InfiniteFuture() &&
+      config.policy.limiter_key.empty()) {
+    Log(LogLevel::kWarning,
+        "temporary credentials get a new AccessKeyId at every refresh, and the rate budget is "
+        "keyed by it: set --limiter-key to the Alibaba account ID");
+  }
 
   Clock& clock = SystemClock::Get();
   // Declared before everything a call touches, so they outlive every call.
@@ -326,13 +351,16 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "ota-gateway: gRPC service (ota.v1.OtaStrategyService) that cancels the dynamic update "
       "policy of Alibaba Cloud IoT OTA batches.\n"
-      "Credentials: ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET, optional "
-      "ALIBABA_CLOUD_SECURITY_TOKEN.\nEvery flag --x-y may also be set as OTA_X_Y in the "
+      "Credentials: the standard Alibaba Cloud chain: ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET "
+      "(+ _SECURITY_TOKEN), OIDC (ALIBABA_CLOUD_ROLE_ARN, _OIDC_PROVIDER_ARN, _OIDC_TOKEN_FILE), "
+      "~/.aliyun/config.json, ~/.alibabacloud/credentials, ECS RAM role.\nEvery flag --x-y may "
+      "also be set as OTA_X_Y in the "
       "environment; the command line wins.\n"
       "Example: ota-gateway --listen 0.0.0.0:50051 --region cn-shanghai --qps 10");
   ota::ApplyGatewayEnvironmentFallbacks();
   ota::ApplyLimiterEnvironmentFallbacks();
   ota::ApplySecurityEnvironmentFallbacks();
+  ota::ApplyCredentialsEnvironmentFallbacks();
   std::vector<std::string> storage;
   std::vector<char*> args = ota::NormalizeFlagNames(argc, argv, storage);
   absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
@@ -347,5 +375,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ota-gateway: %s\n", std::string(security.status().message()).c_str());
     return 2;
   }
-  return ota::Run(*config, *security);
+  absl::StatusOr<ota::CredentialChainOptions> credential_chain =
+      ota::LoadCredentialChainOptions(config->emulator_mode);
+  if (!credential_chain.ok()) {
+    std::fprintf(stderr, "ota-gateway: %s\n",
+                 std::string(credential_chain.status().message()).c_str());
+    return 2;
+  }
+  return ota::Run(*config, *security, *credential_chain);
 }

@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 import urllib.request
@@ -22,6 +23,9 @@ GRPCURL = os.environ.get("OTA_GRPCURL", str(ROOT / ".tools" / "bin" / "grpcurl")
 
 # The emulator's public demo key (emulator/demo_credentials.h): not a secret.
 DEMO_KEY_ID = "EMULATORDEMOKEYID0001"
+
+# HOME for gateways: no credential profile files.
+EMPTY_HOME = tempfile.mkdtemp(prefix="ota-e2e-home-")
 
 
 def free_port():
@@ -131,9 +135,15 @@ class Gateway(Process):
             argv.append("--emulator")
         if emulator is not None:
             argv.append(f"--endpoint={emulator.url}")
-        # Credentials come only from what the test passes, never from the developer's shell.
+        # Credentials come only from what the test passes, never from the developer's shell or
+        # profile files (the credential chain reads ~/.aliyun and ~/.alibabacloud: HOME is empty).
         clean_env = {k: "" for k in ("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-                                     "ALIBABA_CLOUD_SECURITY_TOKEN")}
+                                     "ALIBABA_CLOUD_SECURITY_TOKEN", "ALIBABA_CLOUD_ROLE_ARN",
+                                     "ALIBABA_CLOUD_OIDC_PROVIDER_ARN",
+                                     "ALIBABA_CLOUD_OIDC_TOKEN_FILE", "ALIBABA_CLOUD_PROFILE",
+                                     "ALIBABA_CLOUD_CONFIG_FILE", "ALIBABA_CLOUD_CREDENTIALS_FILE",
+                                     "ALIBABA_CLOUD_ECS_METADATA")}
+        clean_env["HOME"] = EMPTY_HOME
         super().__init__("ota-gateway", argv + list(args), {**clean_env, **(env or {})})
         self.target = f"127.0.0.1:{self.port}"
         if wait:

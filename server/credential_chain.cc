@@ -25,6 +25,9 @@ class DescribedSource final : public CredentialsProvider {
   DescribedSource(std::unique_ptr<CredentialsProvider> inner, std::string origin)
       : inner_(std::move(inner)), origin_(std::move(origin)) {}
   [[nodiscard]] absl::StatusOr<Credentials> Get() override { return inner_->Get(); }
+  [[nodiscard]] std::string RateBudgetIdentity() const override {
+    return inner_->RateBudgetIdentity();
+  }
   [[nodiscard]] std::string Describe() const override {
     return origin_.empty() ? inner_->Describe() : absl::StrCat(origin_, ": ", inner_->Describe());
   }

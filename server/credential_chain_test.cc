@@ -137,6 +137,8 @@ TEST_F(CredentialChainTest, OidcBeatsProfileFilesAndFillsTheExpiration) {
   EXPECT_EQ(credentials->access_key_id, "STS.FromOidc000001");
   EXPECT_EQ(credentials->expiration, absl::FromUnixSeconds(1893456000));
   EXPECT_THAT((*chain)->Describe(), HasSubstr("OIDC role acs:ram::1:role/r"));
+  // Through the refreshing wrapper: the budget key survives key rotation.
+  EXPECT_EQ((*chain)->RateBudgetIdentity(), "account:1");
   EXPECT_THAT((*chain)->Describe(), Not(HasSubstr("oidc-secret")));
 }
 
@@ -205,6 +207,7 @@ TEST_F(CredentialChainTest, EcsIsDiscoveredWhenNothingElseIsConfigured) {
   ASSERT_TRUE(chain.ok()) << chain.status();
   EXPECT_EQ((*chain)->Get()->access_key_id, "STS.FromEcs0000001");
   EXPECT_THAT((*chain)->Describe(), HasSubstr("ECS RAM role"));
+  EXPECT_EQ((*chain)->RateBudgetIdentity(), "ecs-ram-role:EcsRole");
 }
 
 TEST_F(CredentialChainTest, NoMetadataServiceMeansNothingConfigured) {

@@ -33,6 +33,12 @@ class CredentialsProvider {
   [[nodiscard]] virtual absl::StatusOr<Credentials> Get() = 0;
   // A human-readable description of the source (for start-up logs); never contains secrets.
   [[nodiscard]] virtual std::string Describe() const = 0;
+  // Whom the credentials act for, stable across refreshes and replicas, to key the account's
+  // shared rate budget when --limiter-key is not set. Temporary credentials get a new AccessKeyId
+  // at every refresh and on every replica, so keying the budget by it would split the one quota
+  // Alibaba enforces into many; their providers name the account or role instead. Empty: the
+  // AccessKeyId is stable and serves as the key.
+  [[nodiscard]] virtual std::string RateBudgetIdentity() const { return ""; }
 };
 
 // Fixed credentials (tests, emulator mode).

@@ -112,7 +112,17 @@ absl::StatusOr<Credentials> EcsMetadataCredentialsProvider::Get() {
                                             expiration.status().message()));
   }
   credentials.expiration = *expiration;
+  {
+    const std::lock_guard<std::mutex> lock(role_mutex_);
+    discovered_role_ = role;
+  }
   return credentials;
+}
+
+std::string EcsMetadataCredentialsProvider::RateBudgetIdentity() const {
+  const std::lock_guard<std::mutex> lock(role_mutex_);
+  return absl::StrCat("ecs-ram-role:",
+                      config_.role_name.empty() ? discovered_role_ : config_.role_name);
 }
 
 std::string EcsMetadataCredentialsProvider::Describe() const {

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -36,6 +37,9 @@ class EcsMetadataCredentialsProvider final : public CredentialsProvider {
   // other refusal; INTERNAL for an answer without usable credentials.
   [[nodiscard]] absl::StatusOr<Credentials> Get() override;
   [[nodiscard]] std::string Describe() const override;
+  // "ecs-ram-role:<name>" (the named or the discovered role): the metadata service does not say
+  // which account the role belongs to, and the role is what every replica shares.
+  [[nodiscard]] std::string RateBudgetIdentity() const override;
 
  private:
   absl::StatusOr<std::string> Read(const std::string& path, const std::string& token);
@@ -43,6 +47,8 @@ class EcsMetadataCredentialsProvider final : public CredentialsProvider {
   EcsRamRoleConfig config_;
   std::string endpoint_;
   std::shared_ptr<CredentialsHttpClient> http_;
+  mutable std::mutex role_mutex_;
+  std::string discovered_role_;  // the role the last Get() used
 };
 
 }  // namespace ota

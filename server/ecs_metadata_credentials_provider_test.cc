@@ -62,6 +62,15 @@ TEST(EcsMetadataProviderTest, AGivenRoleNameSkipsDiscovery) {
   EXPECT_EQ(http->requests().size(), 2u);
 }
 
+TEST(EcsMetadataProviderTest, RateBudgetIsKeyedByTheRoleNotTheChangingKey) {
+  auto http = std::make_shared<FakeCredentialsHttpClient>(MetadataService);
+  EcsMetadataCredentialsProvider discovered({.role_name = ""}, "http://100.100.100.200", http);
+  ASSERT_TRUE(discovered.Get().ok());
+  EXPECT_EQ(discovered.RateBudgetIdentity(), "ecs-ram-role:EcsRole");
+  EcsMetadataCredentialsProvider named({.role_name = "Named"}, "http://100.100.100.200", http);
+  EXPECT_EQ(named.RateBudgetIdentity(), "ecs-ram-role:Named");
+}
+
 TEST(EcsMetadataProviderTest, UnknownRoleIsNotFound) {
   auto http = std::make_shared<FakeCredentialsHttpClient>(MetadataService);
   EcsMetadataCredentialsProvider provider({.role_name = "Other"}, "http://100.100.100.200", http);

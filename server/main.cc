@@ -191,12 +191,20 @@ int Run(const GatewayConfig& config, const SecurityConfig& security,
       MakeServerCredentials(security, tls_monitor);
   // After the mask: the credentials refresh thread must not catch SIGTERM either.
   std::unique_ptr<CredentialsProvider> credentials = MakeCredentials(config, credential_chain);
-  if (absl::StatusOr<Credentials> first = credentials->Get();
-      first.ok() && first->expiration != absl::InfiniteFuture() &&
-      config.policy.limiter_key.empty()) {
-    Log(LogLevel::kWarning,
-        "temporary credentials get a new AccessKeyId at every refresh, and the rate budget is "
-        "keyed by it: set --limiter-key to the Alibaba account ID");
+  // The account's budget is keyed by --limiter-key, else by whom the credentials act for: a
+  // temporary key's AccessKeyId changes at every refresh and differs between replicas.
+  CancelByJobPolicy policy = config.policy;
+  if (policy.limiter_key.empty()) {
+    policy.limiter_key = credentials->RateBudgetIdentity();
+    if (!policy.limiter_key.empty()) {
+      Log(LogLevel::kInfo, "rate budget keyed by the credentials' principal (--limiter-key unset)",
+          {{"limiter_key", policy.limiter_key}});
+    } else if (absl::StatusOr<Credentials> first = credentials->Get();
+               first.ok() && first->expiration != absl::InfiniteFuture()) {
+      Log(LogLevel::kWarning,
+          "temporary credentials get a new AccessKeyId at every refresh, and the rate budget is "
+          "keyed by it: set --limiter-key to the Alibaba account ID");
+    }
   }
 
   Clock& clock = SystemClock::Get();
@@ -217,10 +225,10 @@ int Run(const GatewayConfig& config, const SecurityConfig& security,
                                            .errors = &errors,
                                            .clock = &clock,
                                            .metrics = &metrics},
-                           config.policy);
+                           policy);
   // Identical concurrent calls share one upstream call (same account: the limiter's key).
-  InflightDedup dedup(runner, transport, clock, [&config, &credentials]() -> std::string {
-    if (!config.policy.limiter_key.empty()) return config.policy.limiter_key;
+  InflightDedup dedup(runner, transport, clock, [&policy, &credentials]() -> std::string {
+    if (!policy.limiter_key.empty()) return policy.limiter_key;
     absl::StatusOr<Credentials> current = credentials->Get();
     return current.ok() ? current->access_key_id : std::string();
   });

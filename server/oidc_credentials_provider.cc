@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "nlohmann/json.hpp"
 #include "server/rpc_signer.h"
@@ -176,6 +177,14 @@ absl::StatusOr<Credentials> OidcCredentialsProvider::Get() {
         absl::StrCat("STS ", kAction, " unreachable: ", response.status().message()));
   }
   return ParseStsCredentials(*response, kAction);
+}
+
+std::string OidcCredentialsProvider::RateBudgetIdentity() const {
+  const std::vector<std::string> fields = absl::StrSplit(config_.role_arn, ':');
+  if (fields.size() >= 5 && fields[0] == "acs" && fields[1] == "ram" && !fields[3].empty()) {
+    return absl::StrCat("account:", fields[3]);
+  }
+  return absl::StrCat("role:", config_.role_arn);
 }
 
 std::string OidcCredentialsProvider::Describe() const {

@@ -52,6 +52,9 @@ class OidcCredentialsProvider final : public CredentialsProvider {
   // answers 5xx, INTERNAL for an answer without usable credentials.
   [[nodiscard]] absl::StatusOr<Credentials> Get() override;
   [[nodiscard]] std::string Describe() const override;
+  // "account:<id>" from the role ARN (acs:ram::<id>:role/<name>): every replica assuming any
+  // role of the account shares its budget. The whole ARN when it has no account field.
+  [[nodiscard]] std::string RateBudgetIdentity() const override;
 
  private:
   OidcRoleConfig config_;

@@ -95,6 +95,19 @@ TEST_F(OidcProviderTest, PostsAnAnonymousAssumeRoleWithOidcAndReadsTheCredential
   EXPECT_THAT(sent.url + sent.body, Not(HasSubstr("AccessKeyId")));
 }
 
+TEST_F(OidcProviderTest, RateBudgetIsKeyedByTheAccountOfTheRole) {
+  auto http = std::make_shared<FakeCredentialsHttpClient>(
+      [](const HttpRequest&) -> absl::StatusOr<HttpResponse> {
+        return absl::UnavailableError("");
+      });
+  OidcCredentialsProvider provider(Config(), "https://sts.aliyuncs.com", http, clock_);
+  EXPECT_EQ(provider.RateBudgetIdentity(), "account:1234567890123456");
+  OidcRoleConfig odd = Config();
+  odd.role_arn = "not-an-arn";
+  OidcCredentialsProvider fallback(odd, "https://sts.aliyuncs.com", http, clock_);
+  EXPECT_EQ(fallback.RateBudgetIdentity(), "role:not-an-arn");
+}
+
 TEST_F(OidcProviderTest, ReadsTheTokenFileAgainOnEveryFetch) {
   auto http = std::make_shared<FakeCredentialsHttpClient>(
       [](const HttpRequest&) -> absl::StatusOr<HttpResponse> { return Reply(200, kStsAnswer); });

@@ -61,6 +61,9 @@ class RefreshingCredentialsProvider final : public CredentialsProvider {
   // The current credentials; UNAVAILABLE once they have expired without a successful refresh.
   [[nodiscard]] absl::StatusOr<Credentials> Get() override;
   [[nodiscard]] std::string Describe() const override;
+  [[nodiscard]] std::string RateBudgetIdentity() const override {
+    return source_->RateBudgetIdentity();
+  }
 
   // Refreshes if a refresh is due now (blocking on the source), and returns when the next one is
   // due. Called by the background thread; tests call it directly.

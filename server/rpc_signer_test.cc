@@ -263,6 +263,16 @@ TEST(CanonicalQueryTest, SortedByByteOrderWithEmptyValues) {
   EXPECT_EQ(Acs3CanonicalQuery({}), "");
 }
 
+// Found by fuzz/emulator_request_fuzzer: "=v" was signed, but the server's form decoder drops a
+// nameless pair, so the request could never verify.
+TEST(CanonicalQueryTest, ParametersWithoutANameAreLeftOut) {
+  const ParamMap params = {{"", "orphan"}, {"a", "1"}};
+  EXPECT_EQ(Acs3CanonicalQuery(params), "a=1");
+  EXPECT_EQ(V1CanonicalQuery(params), "a=1");
+  EXPECT_EQ(V1StringToSign("POST", params), "POST&%2F&a%3D1");
+  EXPECT_EQ(Acs3CanonicalQuery({{"", ""}}), "");
+}
+
 TEST(CanonicalQueryTest, V1LeavesOutTheSignatureItself) {
   const ParamMap params = {{"Action", "A"}, {"Signature", "abc="}};
   EXPECT_EQ(V1CanonicalQuery(params), "Action=A");

@@ -114,6 +114,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(!outcome.reason.empty() && !outcome.domain.empty() && !outcome.message.empty());
     if (reply.parsed && !reply.code.empty()) FUZZ_CHECK(outcome.alibaba_code == reply.code);
     FUZZ_CHECK(!HasControlCharacter(outcome.message));
+    // One bounded line whatever Alibaba sends: a few fixed sentences, at most 400 bytes of its
+    // message and 100 each of its Code and RequestId.
+    FUZZ_CHECK(outcome.message.size() < 1500);
     FUZZ_CHECK(ota::fuzz::IsValidUtf8(outcome.message));
     if (outcome.retry_after.has_value()) {
       FUZZ_CHECK(*outcome.retry_after >= absl::ZeroDuration());

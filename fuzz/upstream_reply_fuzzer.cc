@@ -11,8 +11,10 @@
 //     everywhere (proto3 strings; other languages' runtimes reject anything else).
 #include <fuzzer/FuzzedDataProvider.h>
 
+#include <cctype>
 #include <cstddef>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "fuzz/fuzz_check.h"
@@ -31,6 +33,11 @@ bool HasControlCharacter(const std::string& text) {
     if (byte < 0x20 || byte == 0x7F) return true;
   }
   return false;
+}
+
+bool IsTrueIgnoringCase(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text == "true";
 }
 
 void CheckGrpcStatus(const ota::CallOutcome& outcome) {
@@ -91,7 +98,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(reply.parsed);
     FUZZ_CHECK(response.status >= 200 && response.status < 300);
     FUZZ_CHECK(reply.code.empty() && reply.message.empty());
-    FUZZ_CHECK(response.body.find("Success") != std::string::npos);
+    // The body itself says so (read independently of the parser's helpers).
+    const nlohmann::json body = nlohmann::json::parse(response.body, nullptr, false);
+    FUZZ_CHECK(body.is_object() && body.contains("Success"));
+    const nlohmann::json& flag = body.at("Success");
+    FUZZ_CHECK(flag == true || (flag.is_string() && IsTrueIgnoringCase(flag.get<std::string>())));
   }
   if (!reply.parsed) {
     FUZZ_CHECK(!reply.success);

@@ -188,6 +188,7 @@ void CheckSignedRequest(ota::SignatureVersion version, const ota::RpcCall& call,
     // v1: the API's own parameters are all there unless they collide with a common one.
     FUZZ_CHECK(sent.count("Signature") == 1);
     FUZZ_CHECK(sent.count("") == 0);
+    FUZZ_CHECK(sent.count("SecurityToken") == (credentials.security_token.empty() ? 0U : 1U));
     for (const auto& [name, value] : call.params) {
       if (name.empty()) continue;
       const auto it = sent.find(name);
@@ -195,8 +196,7 @@ void CheckSignedRequest(ota::SignatureVersion version, const ota::RpcCall& call,
       const bool common = name == "AccessKeyId" || name == "Action" || name == "Format" ||
                           name == "SignatureMethod" || name == "SignatureNonce" ||
                           name == "SignatureVersion" || name == "Timestamp" || name == "Version" ||
-                          name == "Signature" ||
-                          (name == "SecurityToken" && !credentials.security_token.empty());
+                          name == "Signature" || name == "SecurityToken";
       if (!common) FUZZ_CHECK(it->second == value);
     }
     FUZZ_CHECK(sent.at("Action") == call.action && sent.at("SignatureNonce") == nonce);

@@ -312,8 +312,9 @@ HttpRequest SignV1(const RpcCall& call, const Endpoint& endpoint, const Credenti
   params.reserve(common_count + call.params.size());
   for (const auto& param : call.params) {
     const std::string& name = param.first;
+    // SecurityToken is a common parameter even when these credentials carry none.
     const bool reserved =
-        name.empty() || name == "Signature" ||
+        name.empty() || name == "Signature" || name == "SecurityToken" ||
         std::any_of(params.begin(), params.begin() + static_cast<std::ptrdiff_t>(common_count),
                     [&name](const ParamView& common) { return common.first == name; });
     if (!reserved) params.emplace_back(name, param.second);

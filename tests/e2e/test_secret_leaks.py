@@ -124,14 +124,19 @@ def test_help_never_shows_secrets(flag):
         assert "redis://***@127.0.0.1:6379/0" in output
 
 
-@pytest.mark.parametrize("args", [
-    ["--no-such-flag"],
-    ["--qps=abc"],
-    ["--limiter=redis", "--redis-url=redis://:url-redis-pw-9c0d@/0", "--listen=127.0.0.1:0"],
-    ["--limiter=redis", "--redis-url=redis://:url-redis-pw-9c0d@h:port/0", "--listen=127.0.0.1:0"],
-    ["--endpoint=https://user:AkSecret-leak-test-3f9a1c@iot.example.com/", "--listen=127.0.0.1:0"],
+@pytest.mark.parametrize("args,extra_env", [
+    (["--no-such-flag"], {}),
+    (["--qps=abc"], {}),
+    (["--limiter=redis", "--redis-url=redis://:url-redis-pw-9c0d@/0", "--listen=127.0.0.1:0"], {}),
+    (["--limiter=redis", "--redis-url=redis://:url-redis-pw-9c0d@h:port/0",
+      "--listen=127.0.0.1:0"], {}),
+    (["--limiter=redis", "--listen=127.0.0.1:0"], {"OTA_REDIS_URL": "redis://:url-redis-pw-9c0d@"}),
+    (["--endpoint=https://user:AkSecret-leak-test-3f9a1c@iot.example.com/",
+      "--listen=127.0.0.1:0"], {}),
+    (["--signature-version=v9", "--listen=127.0.0.1:0"], {}),
+    (["--listen=127.0.0.1:0"], {"ALIBABA_CLOUD_ACCESS_KEY_ID": ""}),  # half a key pair
 ])
-def test_errors_for_bad_flags_never_show_secrets(args):
-    code, output = run_gateway(*args)
+def test_errors_for_bad_flags_never_show_secrets(args, extra_env):
+    code, output = run_gateway(*args, extra_env=extra_env)
     assert code != 0, output
     assert shown_secrets(output) == []

@@ -3,7 +3,8 @@
 #   1. format check (clang-format), static analysis (clang-tidy) and contract lint (buf lint, STANDARD)
 #   2. unit + end-to-end tests (ctest: GoogleTest binaries, then pytest suites that start the real
 #      iot-emulator and ota-gateway and call them with grpcurl, ota-cancel and the official
-#      Alibaba Cloud Python SDKs)
+#      Alibaba Cloud Python SDKs), then every libFuzzer harness of fuzz/ for 15 s (clang build of
+#      its own, build-fuzz/)
 #   3. the client packages for Python, Go, Java, Node/TypeScript and C++ (stubs/test.sh): built,
 #      installed the way their users install them, and proven by live calls in each language
 #   4. a smoke run of the benchmark tool (the full report is scripts/bench.sh) and a 45 s soak
@@ -43,6 +44,9 @@ shellcheck "${shell_scripts[@]}"
 
 log "ctest: unit + end-to-end"
 ctest --test-dir "$ROOT/build" --output-on-failure -j "$JOBS"
+
+log "fuzz harnesses, briefly (scripts/fuzz.sh; longer runs: fuzz/README.md)"
+scripts/fuzz.sh "${OTA_FUZZ_SECONDS:-15}"
 
 log "client packages for other languages (stubs/test.sh)"
 OTA_BUILD_DIR="$ROOT/build" stubs/test.sh

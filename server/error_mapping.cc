@@ -21,6 +21,8 @@ constexpr absl::Duration kDefaultThrottleDelay = absl::Seconds(1);
 
 // Alibaba's messages are one short sentence; anything much longer is not worth relaying.
 constexpr std::size_t kMaxAlibabaMessageBytes = 400;
+// Codes are a few dotted words and RequestIds are UUIDs; a longer one is not Alibaba talking.
+constexpr std::size_t kMaxAlibabaIdBytes = 100;
 
 // How one Alibaba Code turns into a CallOutcome. `what` says what happened, `advice` what to do;
 // the message reads "<what> (<Code>): <advice>".
@@ -284,6 +286,26 @@ std::string SanitizeAlibabaMessage(absl::string_view message) {
   return out;
 }
 
+// A Code or RequestId as the caller-facing message shows it: on one line (control characters
+// become spaces) and bounded, cut between UTF-8 characters. The details keep the original.
+std::string ShownAlibabaId(absl::string_view id) {
+  bool truncated = false;
+  if (id.size() > kMaxAlibabaIdBytes) {
+    std::size_t cut = kMaxAlibabaIdBytes;
+    while (cut > 0 && (static_cast<unsigned char>(id[cut]) & 0xC0) == 0x80) --cut;
+    id = id.substr(0, cut);
+    truncated = true;
+  }
+  std::string out;
+  out.reserve(id.size() + 3);
+  for (char c : id) {
+    const auto byte = static_cast<unsigned char>(c);
+    out.push_back(byte < 0x20 || byte == 0x7F ? ' ' : c);
+  }
+  if (truncated) out += "...";
+  return out;
+}
+
 // Removes query strings (which carry AccessKeyId, SecurityToken and Signature) from a transport
 // error message, and any stray "name=value" token naming one of those parameters.
 std::string StripQueryStrings(absl::string_view message) {
@@ -458,13 +480,13 @@ CallOutcome ErrorMapper::FromReply(const UpstreamReply& reply) const {
   }
 
   const std::string alibaba_message = SanitizeAlibabaMessage(reply.message);
-  outcome.message = absl::StrCat(rule->what, " (", reply.code, "): ", rule->advice);
+  outcome.message = absl::StrCat(rule->what, " (", ShownAlibabaId(reply.code), "): ", rule->advice);
   if (!alibaba_message.empty() || !reply.request_id.empty()) {
     absl::StrAppend(&outcome.message, " [Alibaba:");
     if (!alibaba_message.empty()) absl::StrAppend(&outcome.message, " \"", alibaba_message, "\"");
     if (!reply.request_id.empty()) {
       absl::StrAppend(&outcome.message, alibaba_message.empty() ? " " : ", ", "RequestId ",
-                      reply.request_id);
+                      ShownAlibabaId(reply.request_id));
     }
     absl::StrAppend(&outcome.message, "]");
   }

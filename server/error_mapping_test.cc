@@ -248,6 +248,26 @@ TEST(ErrorMapperTest, AlibabaMessagesAreKeptOnOneBoundedLine) {
   EXPECT_THAT(bounded.message, HasSubstr("\xC3\xA9...\""));  // cut between characters
 }
 
+// Found by fuzz/upstream_reply_fuzzer: the Code and RequestId went into the message as they came,
+// so a DEL or newline in them (JSON escapes allow any) broke the one-line guarantee.
+TEST(ErrorMapperTest, CodeAndRequestIdAreShownOnOneBoundedLine) {
+  const CallOutcome control =
+      ErrorMapper().FromReply(Failure("iot.\x7Fota.Odd\nCode", 400, "m", "REQ\r\n-1"));
+  EXPECT_THAT(control.message, HasSubstr("(iot. ota.Odd Code)"));
+  EXPECT_THAT(control.message, HasSubstr("RequestId REQ  -1]"));
+  EXPECT_EQ(control.alibaba_code, "iot.\x7Fota.Odd\nCode");  // details keep the original
+  EXPECT_EQ(control.request_id, "REQ\r\n-1");
+
+  std::string long_code = "Throttling.";
+  for (int i = 0; i < 500; ++i) long_code += "\xC3\xA9";  // "é": the cut falls inside one
+  const CallOutcome bounded =
+      ErrorMapper().FromReply(Failure(long_code, 400, "m", std::string(5000, 'r')));
+  EXPECT_EQ(bounded.code, absl::StatusCode::kResourceExhausted);  // mapped on the whole code
+  EXPECT_LT(bounded.message.size(), 800u);
+  EXPECT_THAT(bounded.message, HasSubstr("\xC3\xA9...)"));
+  EXPECT_THAT(bounded.message, HasSubstr("rrr...]"));
+}
+
 TEST(ErrorMapperTest, MessageWithoutAlibabaTextOrRequestId) {
   const CallOutcome outcome =
       ErrorMapper().FromReply(Failure("iot.ota.OtaJobNotExist", 200, "", ""));

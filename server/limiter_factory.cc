@@ -7,13 +7,15 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "cli_flags/environment_flags.h"
+#include "cli_flags/url_with_credentials_flag.h"
 #include "server/redis_connection.h"
 #include "server/redis_rate_limiter.h"
 
 ABSL_FLAG(std::string, limiter, "local",
           "Where the quota budget lives: 'local' (in this process; one replica) or 'redis' (shared "
           "by every replica through --redis-url).");
-ABSL_FLAG(std::string, redis_url, "redis://127.0.0.1:6379/0",
+// UrlWithCredentials: --helpfull shows the URL with its password masked.
+ABSL_FLAG(ota::UrlWithCredentials, redis_url, {"redis://127.0.0.1:6379/0"},
           "Redis for --limiter=redis: redis://[[USER]:PASSWORD@]HOST:PORT/DB, or rediss://... for "
           "TLS. Prefer the OTA_REDIS_PASSWORD environment variable for the password; it is never "
           "logged.");
@@ -99,7 +101,7 @@ absl::StatusOr<LimiterSetup> MakeConfiguredRateLimiter(const RateLimitOptions& f
   }
   if (kind != "redis") return FlagError("limiter", "must be local or redis");
 
-  absl::StatusOr<RedisEndpoint> endpoint = ParseRedisUrl(absl::GetFlag(FLAGS_redis_url));
+  absl::StatusOr<RedisEndpoint> endpoint = ParseRedisUrl(absl::GetFlag(FLAGS_redis_url).url);
   if (!endpoint.ok()) return endpoint.status();
   if (absl::Status tls = ApplyTlsFlags(*endpoint); !tls.ok()) return tls;
   if (endpoint->password.empty()) {

@@ -121,7 +121,9 @@ std::vector<ParamView> SortedViews(const ParamMap& params, std::string_view skip
   std::vector<ParamView> views;
   views.reserve(params.size());
   for (const auto& [name, value] : params) {
-    if (!skip_name.empty() && name == skip_name) continue;
+    // A parameter without a name cannot be read back by the server (form decoders drop it), so
+    // signing it would make every such request fail verification; it is not sent at all.
+    if (name.empty() || (!skip_name.empty() && name == skip_name)) continue;
     views.emplace_back(name, value);
   }
   return views;  // std::map already iterates in byte order, which is the order Alibaba signs in
@@ -310,8 +312,9 @@ HttpRequest SignV1(const RpcCall& call, const Endpoint& endpoint, const Credenti
   params.reserve(common_count + call.params.size());
   for (const auto& param : call.params) {
     const std::string& name = param.first;
+    // SecurityToken is a common parameter even when these credentials carry none.
     const bool reserved =
-        name == "Signature" ||
+        name.empty() || name == "Signature" || name == "SecurityToken" ||
         std::any_of(params.begin(), params.begin() + static_cast<std::ptrdiff_t>(common_count),
                     [&name](const ParamView& common) { return common.first == name; });
     if (!reserved) params.emplace_back(name, param.second);

@@ -40,7 +40,7 @@ using ParamMap = std::map<std::string, std::string>;
 struct RpcCall {
   std::string action;   // e.g. "CancelOTAStrategyByJob"
   std::string version;  // e.g. "2018-01-20"
-  ParamMap params;      // API-specific parameters, e.g. {"JobId", "..."}
+  ParamMap params;      // API-specific parameters, e.g. {"JobId", "..."}; empty names are dropped
 };
 
 // Where requests go: scheme://host[:port]/path. `host` includes a non-default port and is what the
@@ -57,7 +57,8 @@ struct Endpoint {
 [[nodiscard]] std::string PercentEncode(std::string_view text);
 
 // --- Signature v1 (HMAC-SHA1) building blocks, exposed for tests and for the emulator's verifier.
-// "k1=v1&k2=v2" over every parameter except "Signature", sorted, percent-encoded.
+// "k1=v1&k2=v2" over every parameter except "Signature" (and empty names), sorted,
+// percent-encoded.
 [[nodiscard]] std::string V1CanonicalQuery(const ParamMap& params);
 // METHOD + "&%2F&" + PercentEncode(V1CanonicalQuery(params)).
 [[nodiscard]] std::string V1StringToSign(std::string_view method, const ParamMap& params);
@@ -65,7 +66,8 @@ struct Endpoint {
 [[nodiscard]] std::string V1Signature(std::string_view secret, std::string_view string_to_sign);
 
 // --- Signature v3 (ACS3-HMAC-SHA256) building blocks.
-// Sorted, percent-encoded "k=v" joined by '&' (an empty value gives "k=").
+// Sorted, percent-encoded "k=v" joined by '&' (an empty value gives "k="; an empty name is left
+// out, as no server can read it back).
 [[nodiscard]] std::string Acs3CanonicalQuery(const ParamMap& query);
 struct Acs3Input {
   std::string method;  // "POST"

@@ -263,6 +263,16 @@ TEST(CanonicalQueryTest, SortedByByteOrderWithEmptyValues) {
   EXPECT_EQ(Acs3CanonicalQuery({}), "");
 }
 
+// Found by fuzz/emulator_request_fuzzer: "=v" was signed, but the server's form decoder drops a
+// nameless pair, so the request could never verify.
+TEST(CanonicalQueryTest, ParametersWithoutANameAreLeftOut) {
+  const ParamMap params = {{"", "orphan"}, {"a", "1"}};
+  EXPECT_EQ(Acs3CanonicalQuery(params), "a=1");
+  EXPECT_EQ(V1CanonicalQuery(params), "a=1");
+  EXPECT_EQ(V1StringToSign("POST", params), "POST&%2F&a%3D1");
+  EXPECT_EQ(Acs3CanonicalQuery({{"", ""}}), "");
+}
+
 TEST(CanonicalQueryTest, V1LeavesOutTheSignatureItself) {
   const ParamMap params = {{"Action", "A"}, {"Signature", "abc="}};
   EXPECT_EQ(V1CanonicalQuery(params), "Action=A");
@@ -442,6 +452,22 @@ TEST(SignRpcCallTest, ApiParametersCannotReplaceCommonParametersV1) {
 }
 
 // --- STS credentials.
+
+// Found by fuzz/emulator_request_fuzzer: without STS credentials, an API parameter named
+// SecurityToken went through and made the request claim a token the key does not have.
+TEST(SignRpcCallTest, ApiParametersCannotAddASecurityTokenV1) {
+  RpcCall call = CancelCall("J1");
+  call.params["SecurityToken"] = "injected";
+  const auto plain = QueryPairs(SignRpcCall(SignatureVersion::kV1HmacSha1, call, ShanghaiEndpoint(),
+                                            TestCredentials(), kNow, kNonce)
+                                    .url);
+  EXPECT_EQ(CountName(plain, "SecurityToken"), 0);
+  const auto sts = QueryPairs(SignRpcCall(SignatureVersion::kV1HmacSha1, call, ShanghaiEndpoint(),
+                                          StsCredentials(), kNow, kNonce)
+                                  .url);
+  EXPECT_EQ(CountName(sts, "SecurityToken"), 1);
+  EXPECT_EQ(ValueOf(sts, "SecurityToken"), "token/with+odd=chars");
+}
 
 TEST(SignRpcCallTest, SecurityTokenOnlyWithStsCredentialsV1) {
   const auto with = QueryPairs(SignRpcCall(SignatureVersion::kV1HmacSha1, CancelCall("J1"),

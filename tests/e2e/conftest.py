@@ -4,6 +4,7 @@ loopback, driven with the real grpcurl and ota-cancel binaries.
 Paths come from the environment that ctest sets (OTA_BUILD_DIR, OTA_GRPCURL); defaults suit a
 developer running `pytest tests/e2e` from the repository root after scripts/setup.sh.
 """
+import itertools
 import json
 import os
 import signal
@@ -17,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+import secret_scan
+
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_DIR = Path(os.environ.get("OTA_BUILD_DIR", ROOT / "build"))
 GRPCURL = os.environ.get("OTA_GRPCURL", str(ROOT / ".tools" / "bin" / "grpcurl"))
@@ -26,6 +29,35 @@ DEMO_KEY_ID = "EMULATORDEMOKEYID0001"
 
 # HOME for gateways: no credential profile files.
 EMPTY_HOME = tempfile.mkdtemp(prefix="ota-e2e-home-")
+# Secret-leak check (secret_scan.py): every process's output is also kept in this session's log
+# folder, every secret the suites configure is registered in SECRETS (the wrappers below do it from
+# arguments and environment), and at the end of the session no log may contain one.
+(BUILD_DIR / "e2e-logs").mkdir(parents=True, exist_ok=True)
+LOG_DIR = Path(os.environ.get("OTA_E2E_LOG_DIR") or
+               tempfile.mkdtemp(prefix="session-", dir=BUILD_DIR / "e2e-logs"))
+LOG_DIR.mkdir(parents=True, exist_ok=True)
+SECRETS = {secret_scan.demo_secret()}
+EXTRA_LOGS = []  # logs processes write themselves (--audit-log)
+_log_numbers = itertools.count(1)
+
+
+def session_log(name):
+    """A new file in this session's log folder."""
+    return open(LOG_DIR / f"{next(_log_numbers):03d}-{name}.log", "w", encoding="utf-8")
+
+
+def register_secrets(argv, env=None):
+    SECRETS.update(secret_scan.secrets_in(argv, env))
+    EXTRA_LOGS.extend(secret_scan.log_files_in(argv))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    leaks = secret_scan.find_leaks(secret_scan.log_files(LOG_DIR) + EXTRA_LOGS, SECRETS)
+    if leaks:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        reporter.write_line(f"SECRET LEAK: configured secrets found in logs of this session:\n"
+                            f"{secret_scan.describe(leaks)}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def free_port():
@@ -42,6 +74,8 @@ class Process:
         self.argv = [str(a) for a in argv]
         self.lines = []
         self._cond = threading.Condition()
+        register_secrets(self.argv, env)
+        self._log = session_log(name)
         self.proc = subprocess.Popen(
             self.argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             errors="replace", env={**os.environ, **(env or {})})
@@ -49,9 +83,12 @@ class Process:
 
     def _pump(self):
         for line in self.proc.stdout:
+            self._log.write(line)
+            self._log.flush()
             with self._cond:
                 self.lines.append(line.rstrip("\n"))
                 self._cond.notify_all()
+        self._log.close()
         with self._cond:
             self._cond.notify_all()
 
@@ -150,14 +187,22 @@ class Gateway(Process):
             self.wait_for_line("ota-gateway serving")
 
 
+def _recorded(name, argv, timeout):
+    """Runs a client to completion; its output goes to the session's logs as well."""
+    register_secrets(argv)
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    with session_log(name) as log:
+        log.write(result.stdout + result.stderr)
+    return result
+
+
 def grpcurl(*args, timeout=60):
-    return subprocess.run([GRPCURL, *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout)
+    return _recorded("grpcurl", [GRPCURL, *map(str, args)], timeout)
 
 
 def ota_cancel(*args, timeout=60):
-    return subprocess.run([str(BUILD_DIR / "client" / "ota-cancel"), *map(str, args)],
-                          capture_output=True, text=True, timeout=timeout)
+    return _recorded("ota-cancel", [str(BUILD_DIR / "client" / "ota-cancel"), *map(str, args)],
+                     timeout)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ restarted mid-run, in both failure modes, with callers arriving while it is down
 back empty.
 """
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -23,7 +24,10 @@ ACTION = "CancelOTAStrategyByJob"
 
 
 class RedisServer:
-    """A real redis-server without persistence: a restart is an empty Redis."""
+    """A real redis-server without persistence: a restart is an empty Redis. It requires a
+    password, which the gateways get from OTA_REDIS_PASSWORD (and which no log may show)."""
+
+    password = "e2e-redis-password-6c1a"
 
     def __init__(self):
         self.port = free_port()
@@ -34,12 +38,12 @@ class RedisServer:
     def start(self):
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self.dir],
+             "--appendonly", "no", "--dir", self.dir, "--requirepass", self.password],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             ping = subprocess.run(["redis-cli", "-p", str(self.port), "PING"], capture_output=True,
-                                  text=True)
+                                  text=True, env={**os.environ, "REDISCLI_AUTH": self.password})
             if ping.stdout.strip() == "PONG":
                 return
             time.sleep(0.05)
@@ -76,7 +80,8 @@ def start_fleet(processes, redis, tmp_path, jobs, mode, replicas=3):
         gateway = Gateway(emulator, "--limiter=redis", f"--redis-url={redis.url}",
                           f"--redis-failure-mode={mode}", f"--expected-replicas={replicas}",
                           "--redis-timeout=200ms", f"--limiter-key-prefix=e2e-{mode}:",
-                          f"--qps={QPS}", "--max-attempts=1")
+                          f"--qps={QPS}", "--max-attempts=1",
+                          env={"OTA_REDIS_PASSWORD": redis.password})
         processes.append(gateway)
         gateways.append(gateway)
     return emulator, gateways

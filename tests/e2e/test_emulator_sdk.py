@@ -33,6 +33,8 @@ from aliyunsdkiot.request.v20180120.CancelOTAStrategyByJobRequest import \
     CancelOTAStrategyByJobRequest
 from Tea.exceptions import TeaException
 
+from conftest import register_secrets, session_log
+
 BUILD_DIR = Path(os.environ.get("OTA_BUILD_DIR", "/work/main/build"))
 EMULATOR_BIN = BUILD_DIR / "emulator" / "iot-emulator"
 
@@ -55,6 +57,8 @@ class Emulator:
         self.port = free_port()
         self.host = f"127.0.0.1:{self.port}"
         self.lines = []
+        register_secrets(flags)  # the session-end secret scan (conftest.py) reads `log`
+        log = session_log("iot-emulator")
         self.proc = subprocess.Popen(
             [str(EMULATOR_BIN), f"--listen={self.host}", *flags],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -62,9 +66,12 @@ class Emulator:
 
         def pump():
             for line in self.proc.stdout:
+                log.write(line)
+                log.flush()
                 self.lines.append(line.rstrip("\n"))
                 if line.startswith("iot-emulator listening on"):
                     ready.set()
+            log.close()
             ready.set()
 
         threading.Thread(target=pump, daemon=True).start()

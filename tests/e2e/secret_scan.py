@@ -52,7 +52,16 @@ def secrets_in(argv, env=None):
         if bearer:
             found.add(bearer.group(1))
     for name, value in (env or {}).items():
-        if value and _SECRET_ENV.search(name):
+        if not value or not _SECRET_ENV.search(name):
+            continue
+        if name.endswith("_FILE"):
+            # A path to a secret (ALIBABA_CLOUD_OIDC_TOKEN_FILE): the path may be logged, what
+            # the file holds may not.
+            try:
+                found.add(Path(value).read_text(encoding="utf-8").strip())
+            except OSError:
+                pass
+        else:
             found.add(value)
     return {s for s in found if len(s) >= MIN_SECRET_LENGTH}
 

@@ -299,7 +299,8 @@ def test_limiter_backend_and_health_follow_redis(processes, emulator):
     try:
         gw = Gateway(emulator, "--admin-listen=127.0.0.1:0", "--limiter=redis",
                      f"--redis-url={redis.url}", "--redis-failure-mode=fail-closed",
-                     "--redis-timeout=200ms", "--max-attempts=1")
+                     "--redis-timeout=200ms", "--max-attempts=1",
+                     env={"OTA_REDIS_PASSWORD": redis.password})
         processes.append(gw)
         admin = admin_address(gw)
 

@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -33,5 +34,17 @@ struct CallOutcome {
 
   [[nodiscard]] bool ok() const { return code == absl::StatusCode::kOk; }
 };
+
+// A failure decided by the gateway itself (not by Alibaba): `reason` is ErrorInfo.reason in
+// kGatewayDomain, `message` tells the caller what to do.
+[[nodiscard]] inline CallOutcome GatewayError(absl::StatusCode code, std::string reason,
+                                              std::string message) {
+  CallOutcome outcome;
+  outcome.code = code;
+  outcome.reason = std::move(reason);
+  outcome.domain = kGatewayDomain;
+  outcome.message = std::move(message);
+  return outcome;
+}
 
 }  // namespace ota

@@ -12,15 +12,6 @@
 namespace ota {
 namespace {
 
-CallOutcome GatewayError(absl::StatusCode code, std::string reason, std::string message) {
-  CallOutcome outcome;
-  outcome.code = code;
-  outcome.reason = std::move(reason);
-  outcome.domain = kGatewayDomain;
-  outcome.message = std::move(message);
-  return outcome;
-}
-
 // Full jitter: a uniform delay in [0, min(max, base * 2^(attempt-1))], so retries from many calls
 // that failed together do not come back together.
 absl::Duration JitteredBackoff(const CancelByJobPolicy& policy, int attempt) {

@@ -84,16 +84,13 @@ absl::StatusOr<CredentialProfile> ProfileFromCliConfig(absl::string_view text,
       if (!id.ok()) return id.status();
       absl::StatusOr<std::string> secret = required("access_key_secret");
       if (!secret.ok()) return secret.status();
-      Credentials credentials{
-          .access_key_id = *id, .access_key_secret = *secret, .security_token = ""};
+      std::string token;
       if (*mode == "StsToken") {
-        absl::StatusOr<std::string> token = required("sts_token");
-        if (!token.ok()) return token.status();
-        credentials.security_token = *token;
+        absl::StatusOr<std::string> sts_token = required("sts_token");
+        if (!sts_token.ok()) return sts_token.status();
+        token = *std::move(sts_token);
       }
-      return CredentialProfile{
-          .source = std::move(credentials),
-          .description = absl::StrCat(description, ", AccessKeyId ", MaskAccessKeyId(*id))};
+      return FixedKeyProfile(*std::move(id), *std::move(secret), std::move(token), description);
     }
     if (*mode == "EcsRamRole") {
       std::string role = field("ram_role_name");

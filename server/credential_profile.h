@@ -9,6 +9,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <variant>
 
 #include "server/credentials.h"
@@ -23,5 +24,18 @@ struct CredentialProfile {
   // E.g. "profile 'default' (access_key) of /home/me/.alibabacloud/credentials"; no secrets.
   std::string description;
 };
+
+// A profile holding a fixed key (`security_token` empty unless it is an STS key); its description
+// gains the masked AccessKeyId.
+[[nodiscard]] inline CredentialProfile FixedKeyProfile(std::string access_key_id,
+                                                       std::string access_key_secret,
+                                                       std::string security_token,
+                                                       const std::string& description) {
+  std::string masked = MaskAccessKeyId(access_key_id);
+  return CredentialProfile{.source = Credentials{.access_key_id = std::move(access_key_id),
+                                                 .access_key_secret = std::move(access_key_secret),
+                                                 .security_token = std::move(security_token)},
+                           .description = description + ", AccessKeyId " + masked};
+}
 
 }  // namespace ota

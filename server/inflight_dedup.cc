@@ -107,14 +107,12 @@ struct InflightDedup::State : std::enable_shared_from_this<State> {
     }
     CallResult result;
     result.shared_with_inflight = true;
-    result.outcome.code = absl::StatusCode::kDeadlineExceeded;
-    result.outcome.reason = "SHARED_CALL_TIMEOUT";
-    result.outcome.domain = kGatewayDomain;
-    result.outcome.message = absl::StrCat(
-        "the deadline passed while waiting for an identical CancelByJob call (job ",
-        group.params.job_id.substr(0, 128),
-        ") that was already in flight; its outcome is not known yet: calling again is safe "
-        "(a batch already cancelled answers FAILED_PRECONDITION)");
+    result.outcome = GatewayError(
+        absl::StatusCode::kDeadlineExceeded, "SHARED_CALL_TIMEOUT",
+        absl::StrCat("the deadline passed while waiting for an identical CancelByJob call (job ",
+                     group.params.job_id.substr(0, 128),
+                     ") that was already in flight; its outcome is not known yet: calling again "
+                     "is safe (a batch already cancelled answers FAILED_PRECONDITION)"));
     Done done = std::move(member->done);
     done(std::move(result));
   }

@@ -112,16 +112,13 @@ absl::StatusOr<CredentialProfile> ProfileFromIni(const IniFile& ini, absl::strin
     if (!id.ok()) return id.status();
     absl::StatusOr<std::string> secret = required("access_key_secret");
     if (!secret.ok()) return secret.status();
-    Credentials credentials{
-        .access_key_id = *id, .access_key_secret = *secret, .security_token = ""};
+    std::string token;
     if (*type == "sts") {
-      absl::StatusOr<std::string> token = required("security_token");
-      if (!token.ok()) return token.status();
-      credentials.security_token = *token;
+      absl::StatusOr<std::string> security_token = required("security_token");
+      if (!security_token.ok()) return security_token.status();
+      token = *std::move(security_token);
     }
-    return CredentialProfile{
-        .source = std::move(credentials),
-        .description = absl::StrCat(description, ", AccessKeyId ", MaskAccessKeyId(*id))};
+    return FixedKeyProfile(*std::move(id), *std::move(secret), std::move(token), description);
   }
   if (*type == "ecs_ram_role") {
     return CredentialProfile{.source = EcsRamRoleConfig{.role_name = optional("role_name")},

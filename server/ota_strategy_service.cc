@@ -91,13 +91,10 @@ void AuditCall(AuditLog& audit, const grpc::CallbackServerContext& context,
 }
 
 CallOutcome CallerRefused(const AuthDecision& decision) {
-  CallOutcome outcome;
-  outcome.code = decision.code;
-  outcome.message = decision.message;
-  outcome.reason = decision.code == absl::StatusCode::kUnauthenticated ? "CALLER_UNAUTHENTICATED"
-                                                                       : "CALLER_NOT_ALLOWED";
-  outcome.domain = kGatewayDomain;
-  return outcome;
+  return GatewayError(decision.code,
+                      decision.code == absl::StatusCode::kUnauthenticated ? "CALLER_UNAUTHENTICATED"
+                                                                          : "CALLER_NOT_ALLOWED",
+                      decision.message);
 }
 
 }  // namespace

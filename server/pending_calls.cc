@@ -76,40 +76,32 @@ std::uint64_t PendingCalls::rejected() const {
 }
 
 CallOutcome OverloadedOutcome(std::int64_t max_pending) {
-  CallOutcome outcome;
-  outcome.code = absl::StatusCode::kResourceExhausted;
-  outcome.reason = "GATEWAY_OVERLOADED";
-  outcome.domain = kGatewayDomain;
+  CallOutcome outcome = GatewayError(
+      absl::StatusCode::kResourceExhausted, "GATEWAY_OVERLOADED",
+      absl::StrCat("ota-gateway already holds ", max_pending,
+                   " calls that wait for an answer (--max-pending-calls) and refuses more until "
+                   "some finish: retry after RetryInfo.retry_delay, or spread the calls over more "
+                   "gateways"));
   outcome.retryable = true;
   outcome.retry_after = absl::Seconds(1);
-  outcome.message = absl::StrCat(
-      "ota-gateway already holds ", max_pending,
-      " calls that wait for an answer (--max-pending-calls) and refuses more until some finish: "
-      "retry after RetryInfo.retry_delay, or spread the calls over more gateways");
   return outcome;
 }
 
 CallOutcome ShuttingDownOutcome() {
-  CallOutcome outcome;
-  outcome.code = absl::StatusCode::kUnavailable;
-  outcome.reason = "GATEWAY_SHUTTING_DOWN";
-  outcome.domain = kGatewayDomain;
-  outcome.retryable = true;
-  outcome.message =
+  CallOutcome outcome = GatewayError(
+      absl::StatusCode::kUnavailable, "GATEWAY_SHUTTING_DOWN",
       "ota-gateway shut down (its drain timeout ran out) before the call completed; the "
-      "cancellation may or may not have been applied: retry on another instance";
+      "cancellation may or may not have been applied: retry on another instance");
+  outcome.retryable = true;
   return outcome;
 }
 
 CallOutcome NotAcceptingOutcome() {
-  CallOutcome outcome;
-  outcome.code = absl::StatusCode::kUnavailable;
-  outcome.reason = "GATEWAY_SHUTTING_DOWN";
-  outcome.domain = kGatewayDomain;
-  outcome.retryable = true;
-  outcome.message =
+  CallOutcome outcome = GatewayError(
+      absl::StatusCode::kUnavailable, "GATEWAY_SHUTTING_DOWN",
       "ota-gateway is shutting down and takes no new calls; nothing was sent to Alibaba: retry on "
-      "another instance";
+      "another instance");
+  outcome.retryable = true;
   return outcome;
 }
 

@@ -18,8 +18,8 @@
 #include "ota/v1/ota_strategy_service.grpc.pb.h"
 #include "server/audit_log.h"
 #include "server/caller_authorizer.h"
-#include "server/cancel_call.h"
 #include "server/cancel_by_job_caller.h"
+#include "server/cancel_call.h"
 #include "server/clock.h"
 #include "server/pending_calls.h"
 

@@ -57,7 +57,8 @@ for target in $TARGETS; do
     "$corpus" "fuzz/corpus/$target" >"$log_file" 2>&1 || status=$?
   if [ "$status" != 0 ]; then
     grep -E 'invariant broken|ERROR: |SUMMARY: |runtime error|Test unit written' "$log_file" | head -20 || true
-    echo "$target FAILED (exit $status). Replay with: $binary $(ls -t "$artifacts"/* | head -1)"
+    newest=$(find "$artifacts" -type f -printf '%T@ %p\n' | sort -n | tail -1 | cut -d' ' -f2-)
+    echo "$target FAILED (exit $status). Replay with: $binary $newest"
     exit 1
   fi
 

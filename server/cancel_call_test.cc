@@ -11,6 +11,7 @@
 #include "gtest/gtest.h"
 #include "server/gateway_metrics.h"
 #include "server/local_rate_limiter.h"
+#include "server/manual_scheduler.h"
 
 namespace ota {
 namespace {
@@ -24,36 +25,6 @@ CancelByJobParams Params(std::string job_id, std::string iot_instance_id = "") {
   return CancelByJobParams{.job_id = std::move(job_id),
                            .iot_instance_id = std::move(iot_instance_id)};
 }
-
-// Runs tasks when the test advances the fake clock to their time.
-class ManualScheduler final : public Scheduler {
- public:
-  explicit ManualScheduler(FakeClock& clock) : clock_(clock) {}
-  void RunAt(absl::Time when, Task task) override {
-    tasks_.emplace(std::make_pair(when, sequence_++), std::move(task));
-  }
-  // Runs everything due up to `until`, moving the clock to each task's time.
-  void RunUntil(absl::Time until) {
-    while (!tasks_.empty() && tasks_.begin()->first.first <= until) {
-      auto node = tasks_.extract(tasks_.begin());
-      if (node.key().first > clock_.Now()) clock_.Set(node.key().first);
-      node.mapped()();
-    }
-    if (until != absl::InfiniteFuture() && until > clock_.Now()) clock_.Set(until);
-  }
-  void RunAll() { RunUntil(absl::InfiniteFuture()); }
-  [[nodiscard]] std::vector<absl::Time> PendingTimes() const {
-    std::vector<absl::Time> times;
-    for (const auto& [key, task] : tasks_) times.push_back(key.first);
-    return times;
-  }
-  void DropAll() { tasks_.clear(); }
-
- private:
-  FakeClock& clock_;
-  std::map<std::pair<absl::Time, int>, Task> tasks_;
-  int sequence_ = 0;
-};
 
 // The real in-process limiter, counting the reservations asked of it.
 class CountingLimiter final : public RateLimiter {

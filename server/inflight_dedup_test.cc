@@ -11,34 +11,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "server/manual_scheduler.h"
 
 namespace ota {
 namespace {
 
 const absl::Time kStart = absl::FromUnixSeconds(1'800'000'000);
-
-// Runs tasks when the test advances the fake clock to their time.
-class ManualScheduler final : public Scheduler {
- public:
-  explicit ManualScheduler(FakeClock& clock) : clock_(clock) {}
-  void RunAt(absl::Time when, Task task) override {
-    tasks_.emplace(std::make_pair(when, sequence_++), std::move(task));
-  }
-  void RunUntil(absl::Time until) {
-    while (!tasks_.empty() && tasks_.begin()->first.first <= until) {
-      auto node = tasks_.extract(tasks_.begin());
-      if (node.key().first > clock_.Now()) clock_.Set(node.key().first);
-      node.mapped()();
-    }
-    if (until > clock_.Now()) clock_.Set(until);
-  }
-  [[nodiscard]] std::size_t pending() const { return tasks_.size(); }
-
- private:
-  FakeClock& clock_;
-  std::map<std::pair<absl::Time, int>, Task> tasks_;
-  int sequence_ = 0;
-};
 
 // Stands in for CancelByJobRunner: records each call and lets the test finish it.
 class FakeCaller final : public CancelByJobCaller {

@@ -27,6 +27,8 @@ VERSION = (STUBS / "VERSION").read_text().strip()
 
 
 def _load_harness():
+    # The harness imports helper modules that live beside it (secret_scan).
+    sys.path.insert(0, str(ROOT / "tests/e2e"))
     spec = importlib.util.spec_from_file_location("ota_e2e_harness", ROOT / "tests/e2e/conftest.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -58,6 +59,7 @@ std::vector<std::string> GatewayArgs(const SuiteOptions& o, const std::string& u
                                    "--allow-unauthenticated",
                                    absl::StrCat("--endpoint=", upstream)};
   argv.insert(argv.end(), extra.begin(), extra.end());
+  argv.insert(argv.end(), o.gateway_flags.begin(), o.gateway_flags.end());
   return argv;
 }
 
@@ -68,7 +70,8 @@ std::vector<std::string> NoLimit() {
 
 struct Measured {
   GrpcLoadResult load;
-  double cpu_us_per_call = 0;  // of the server process
+  double cpu_us_per_call = 0;    // of the server process
+  double switches_per_call = 0;  // context switches of the server process
 };
 
 Measured MeasureServer(const Server& server, const GrpcLoadOptions& base, int concurrency,
@@ -78,11 +81,13 @@ Measured MeasureServer(const Server& server, const GrpcLoadOptions& base, int co
   options.concurrency = concurrency;
   options.duration = duration;
   const ProcessSample before = SampleProcess(server.process.pid());
-  Measured m{.load = RunGrpcLoad(options), .cpu_us_per_call = 0};
+  Measured m{.load = RunGrpcLoad(options), .cpu_us_per_call = 0, .switches_per_call = 0};
   const ProcessSample after = SampleProcess(server.process.pid());
   if (m.load.calls > 0) {
     m.cpu_us_per_call =
         (after.cpu_seconds - before.cpu_seconds) * 1e6 / static_cast<double>(m.load.calls);
+    m.switches_per_call = static_cast<double>(after.context_switches - before.context_switches) /
+                          static_cast<double>(m.load.calls);
   }
   return m;
 }
@@ -135,9 +140,17 @@ class Suite {
                 o_.smoke ? "smoke" : "full", static_cast<long long>(sysconf(_SC_NPROCESSORS_ONLN)),
                 absl::FormatDuration(o_.run_duration).c_str(), o_.repetitions,
                 "nginx fixed success body on loopback");
-    for (auto step : {&Suite::CeilingVsGateway, &Suite::AddedLatency, &Suite::WaitingCallers,
-                      &Suite::HttpsReuse, &Suite::Signer, &Suite::StartUp}) {
-      if (const absl::Status status = (this->*step)(); !status.ok()) {
+    report_["scenarios"] = o_.scenarios;
+    const std::array steps = {&Suite::CeilingVsGateway, &Suite::AddedLatency,
+                              &Suite::WaitingCallers,   &Suite::HttpsReuse,
+                              &Suite::Signer,           &Suite::StartUp};
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+      const int number = static_cast<int>(i) + 1;
+      if (std::find(o_.scenarios.begin(), o_.scenarios.end(), number) == o_.scenarios.end()) {
+        std::printf("\n[%d] skipped (--scenarios)\n", number);
+        continue;
+      }
+      if (const absl::Status status = (this->*steps[i])(); !status.ok()) {
         return Fail("scenario", status);
       }
       std::fflush(stdout);
@@ -173,8 +186,9 @@ class Suite {
     (void)MeasureServer(*gateway, base, 64, o_.run_duration / 4);
 
     std::printf("\n[1] ceiling (no-op gRPC server, same gRPC) vs ota-gateway -> nginx over HTTP\n");
-    std::printf("%-8s %5s %10s %9s %9s %10s %13s %8s  %s\n", "server", "conc", "calls/s", "p50 us",
-                "p99 us", "p99.9 us", "cpu us/call", "gw/ceil", "codes (last run)");
+    std::printf("%-8s %5s %10s %9s %9s %10s %13s %9s %8s  %s\n", "server", "conc", "calls/s",
+                "p50 us", "p99 us", "p99.9 us", "cpu us/call", "csw/call", "gw/ceil",
+                "codes (last run)");
     Json rows = Json::array();
     for (int c : o_.concurrency) {
       std::vector<Measured> ceil_runs;
@@ -191,8 +205,9 @@ class Suite {
         const double p999 =
             MedianOf(runs, [](const Measured& m) { return m.load.latency.p999_us; });
         const double cpu = MedianOf(runs, [](const Measured& m) { return m.cpu_us_per_call; });
-        std::printf("%-8s %5d %10.0f %9.0f %9.0f %10.0f %13.3f %8s  %s\n", name, c, cps, p50, p99,
-                    p999, cpu, ratio > 0 ? absl::StrFormat("%.2f", ratio).c_str() : "",
+        const double csw = MedianOf(runs, [](const Measured& m) { return m.switches_per_call; });
+        std::printf("%-8s %5d %10.0f %9.0f %9.0f %10.0f %13.3f %9.2f %8s  %s\n", name, c, cps, p50,
+                    p99, p999, cpu, csw, ratio > 0 ? absl::StrFormat("%.2f", ratio).c_str() : "",
                     Codes(runs.back().load.codes).c_str());
         Json j = {{"server", name},
                   {"concurrency", c},
@@ -201,6 +216,7 @@ class Suite {
                   {"p99_us", p99},
                   {"p999_us", p999},
                   {"cpu_seconds_per_1000_calls", cpu / 1000.0},
+                  {"context_switches_per_call", csw},
                   {"codes_last_run", CodesJson(runs.back().load.codes)}};
         if (ratio > 0) j["throughput_ratio_gateway_over_ceiling"] = ratio;
         rows.push_back(j);

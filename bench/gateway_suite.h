@@ -32,6 +32,12 @@ struct SuiteOptions {
   int https_calls = 2000;
   int startups = 5;
   absl::Duration signer_min_time = absl::Milliseconds(300);
+  // Which scenarios (1-6) to run; the default is all of them. A partial run is for working on
+  // one figure: its report says which scenarios it left out.
+  std::vector<int> scenarios = {1, 2, 3, 4, 5, 6};
+  // Added to every ota-gateway the suite starts (e.g. {"--log-level=warning"}), to measure what
+  // a setting costs.
+  std::vector<std::string> gateway_flags = {};
 
   [[nodiscard]] static SuiteOptions Full() { return {}; }
   [[nodiscard]] static SuiteOptions Smoke();

@@ -5,7 +5,7 @@
 //                     [--concurrency=1,16,256] [--json=limiter_bench.json]
 //   ota-bench burst --target=HOST:PORT --jobs=J1,J2,... [--timeout=60s]
 //   ota-bench all [--smoke] [--gateway=build/server/ota-gateway] [--ghz=.tools/bin/ghz]
-//                 [--report=bench_report.json]
+//                 [--report=bench_report.json] [--scenarios=1,3]
 //   ota-bench ceiling-server --listen=127.0.0.1:50052   (the no-op server `all` measures against)
 #include <unistd.h>
 
@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,22 +48,39 @@ ABSL_FLAG(std::string, ghz, OTA_SOURCE_DIR "/.tools/bin/ghz",
           "all: ghz binary for the cross-check; missing: the cross-check is skipped.");
 ABSL_FLAG(std::string, proto_dir, OTA_SOURCE_DIR "/proto", "all: root of the .proto files (ghz).");
 ABSL_FLAG(std::string, work_dir, "", "all: logs, certificates, configs; empty: a fresh /tmp dir.");
+ABSL_FLAG(std::string, scenarios, "",
+          "all: only these scenarios (numbers 1-6, e.g. 1,3); empty: every one.");
+ABSL_FLAG(
+    std::string, suite_concurrency, "",
+    "all: concurrency levels of scenario 1 (e.g. 64); empty: 1,16,64,256 (1,16 with --smoke).");
+ABSL_FLAG(std::vector<std::string>, gateway_flags, {},
+          "all: flags added to every ota-gateway it starts, comma-separated (e.g. "
+          "--log-level=warning), to measure what a setting costs.");
 ABSL_FLAG(std::string, report, "bench_report.json", "all: where to write the JSON report.");
 ABSL_FLAG(std::string, listen, "127.0.0.1:0", "ceiling-server: gRPC listen address.");
 
 namespace ota {
 namespace {
 
-int RunLimiterReport() {
-  std::vector<int> levels;
-  for (absl::string_view part : absl::StrSplit(absl::GetFlag(FLAGS_concurrency), ',')) {
-    int level = 0;
-    if (!absl::SimpleAtoi(part, &level) || level < 1) {
-      std::fprintf(stderr, "ota-bench: --concurrency must list positive numbers, e.g. 1,16,256\n");
-      return 2;
+// Positive numbers from a comma-separated flag value; nullopt (and a message) when one is not.
+std::optional<std::vector<int>> PositiveNumbers(const char* flag, const std::string& text) {
+  std::vector<int> numbers;
+  for (absl::string_view part : absl::StrSplit(text, ',')) {
+    int number = 0;
+    if (!absl::SimpleAtoi(part, &number) || number < 1) {
+      std::fprintf(stderr, "ota-bench: --%s must list positive numbers, e.g. 1,16,256\n", flag);
+      return std::nullopt;
     }
-    levels.push_back(level);
+    numbers.push_back(number);
   }
+  return numbers;
+}
+
+int RunLimiterReport() {
+  const std::optional<std::vector<int>> numbers =
+      PositiveNumbers("concurrency", absl::GetFlag(FLAGS_concurrency));
+  if (!numbers.has_value()) return 2;
+  const std::vector<int>& levels = *numbers;
   std::unique_ptr<RedisTestServer> own_redis;
   RedisEndpoint endpoint;
   if (const std::string url = absl::GetFlag(FLAGS_redis_url); url.empty()) {
@@ -135,6 +153,23 @@ int RunAll() {
   options.ghz = absl::GetFlag(FLAGS_ghz);
   options.proto_dir = absl::GetFlag(FLAGS_proto_dir);
   options.json_path = absl::GetFlag(FLAGS_report);
+  options.gateway_flags = absl::GetFlag(FLAGS_gateway_flags);
+  if (const std::string picked = absl::GetFlag(FLAGS_scenarios); !picked.empty()) {
+    const std::optional<std::vector<int>> numbers = PositiveNumbers("scenarios", picked);
+    if (!numbers.has_value()) return 2;
+    for (int number : *numbers) {
+      if (number > 6) {
+        std::fprintf(stderr, "ota-bench: --scenarios takes numbers from 1 to 6, e.g. 1,3\n");
+        return 2;
+      }
+    }
+    options.scenarios = *numbers;
+  }
+  if (const std::string levels = absl::GetFlag(FLAGS_suite_concurrency); !levels.empty()) {
+    const std::optional<std::vector<int>> numbers = PositiveNumbers("suite_concurrency", levels);
+    if (!numbers.has_value()) return 2;
+    options.concurrency = *numbers;
+  }
   options.work_dir = absl::GetFlag(FLAGS_work_dir);
   if (options.work_dir.empty()) {
     std::string pattern = "/tmp/ota-bench-XXXXXX";

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -47,6 +48,16 @@ ProcessSample SampleProcess(pid_t pid) {
     if (line.rfind("VmRSS:", 0) == 0) sample.rss_mib = KibLineToMib(line);
     if (line.rfind("VmHWM:", 0) == 0) sample.peak_rss_mib = KibLineToMib(line);
     if (line.rfind("Threads:", 0) == 0) sample.threads = std::stoi(line.substr(8));
+  }
+  std::error_code error;
+  for (const auto& task : std::filesystem::directory_iterator(dir + "/task", error)) {
+    std::ifstream task_status(task.path() / "status");
+    for (std::string line; std::getline(task_status, line);) {
+      if (line.rfind("voluntary_ctxt_switches:", 0) == 0 ||
+          line.rfind("nonvoluntary_ctxt_switches:", 0) == 0) {
+        sample.context_switches += std::stoll(line.substr(line.find(':') + 1));
+      }
+    }
   }
   sample.ok = true;
   return sample;

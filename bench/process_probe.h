@@ -17,6 +17,9 @@ struct ProcessSample {
   double rss_mib = 0;       // resident set now (VmRSS)
   double peak_rss_mib = 0;  // high-water mark of the resident set (VmHWM)
   int threads = 0;
+  // Voluntary + involuntary context switches of all its live threads: each hand-off of a call
+  // between threads costs one, so switches per call show how many hand-offs a call takes.
+  long long context_switches = 0;
 };
 
 [[nodiscard]] ProcessSample SampleProcess(pid_t pid);

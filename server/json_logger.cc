@@ -49,15 +49,21 @@ bool LogEnabled(LogLevel level) { return static_cast<int>(level) >= g_min_level.
 
 void Log(LogLevel level, absl::string_view message, const nlohmann::ordered_json& fields) {
   if (!LogEnabled(level)) return;
-  nlohmann::ordered_json line;
-  line["time"] = absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::Now(), absl::UTCTimeZone());
-  line["level"] = LevelName(level);
-  line["msg"] = message;
-  if (fields.is_object()) {
-    for (const auto& [key, value] : fields.items()) line[key] = value;
-  }
+  // The line is assembled as text rather than as one more JSON object: copying every field into a
+  // new object cost more than the rest of the per-call log line (measured with ota-bench).
   // `replace` keeps a line valid JSON even if a field carries invalid UTF-8 (e.g. a caller's id).
-  std::string text = line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  constexpr auto kReplace = nlohmann::ordered_json::error_handler_t::replace;
+  std::string text = absl::StrCat(
+      R"({"time":")", absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::Now(), absl::UTCTimeZone()),
+      R"(","level":")", LevelName(level), R"(","msg":)",
+      nlohmann::ordered_json(message).dump(-1, ' ', false, kReplace));
+  if (fields.is_object() && !fields.empty()) {
+    std::string rest = fields.dump(-1, ' ', false, kReplace);
+    rest[0] = ',';  // the fields' own '{' becomes the separator after "msg"
+    text += rest;
+  } else {
+    text.push_back('}');
+  }
   text.push_back('\n');
   std::lock_guard<std::mutex> lock(g_write_mu);
   std::fwrite(text.data(), 1, text.size(), stderr);

@@ -35,6 +35,8 @@ std::string_view MetadataValue(const grpc::CallbackServerContext& context, absl:
 void LogCall(const grpc::CallbackServerContext& context, const ota::v1::CancelByJobRequest& request,
              const AuthDecision& caller, const CallResult& result, absl::Duration latency) {
   const CallOutcome& outcome = result.outcome;
+  const LogLevel level = outcome.ok() ? LogLevel::kInfo : LogLevel::kWarning;
+  if (!LogEnabled(level)) return;  // the fields cost more than the rest of the call's bookkeeping
   nlohmann::ordered_json fields = {
       {"rpc", "CancelByJob"},
       {"peer", context.peer()},
@@ -59,7 +61,7 @@ void LogCall(const grpc::CallbackServerContext& context, const ota::v1::CancelBy
     if (outcome.http_status != 0) fields["http_status"] = outcome.http_status;
     fields["error"] = outcome.message;
   }
-  Log(outcome.ok() ? LogLevel::kInfo : LogLevel::kWarning, "CancelByJob finished", fields);
+  Log(level, "CancelByJob finished", fields);
 }
 
 void AuditCall(AuditLog& audit, const grpc::CallbackServerContext& context,

@@ -641,6 +641,23 @@ TEST(NewNonceTest, ThirtyTwoLowerHexCharactersAndUnique) {
   EXPECT_EQ(seen.size(), 10000u);
 }
 
+TEST(NewNonceTest, ThreadsDrawingAtOnceNeverShareANonce) {
+  // Each thread draws from a random block of its own: none may hand out another's bytes.
+  constexpr int kThreads = 4;
+  constexpr int kEach = 3000;  // several blocks per thread
+  std::vector<std::vector<std::string>> drawn(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&drawn, t] {
+      for (int i = 0; i < kEach; ++i) drawn[t].push_back(NewNonce());
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  std::set<std::string> seen;
+  for (const auto& nonces : drawn) seen.insert(nonces.begin(), nonces.end());
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(kThreads * kEach));
+}
+
 TEST(FormatAlibabaTimestampTest, UtcSecondsWithZ) {
   EXPECT_EQ(FormatAlibabaTimestamp(kNow), "2016-02-23T12:46:24Z");
   EXPECT_EQ(FormatAlibabaTimestamp(kNow + absl::Milliseconds(999)), "2016-02-23T12:46:24Z");

@@ -29,11 +29,13 @@ std::string Millis(absl::Duration d) { return absl::StrCat(absl::ToInt64Millisec
 
 // One call's state. Each step schedules exactly one next step, so the steps never run
 // concurrently and need no lock; the queues they pass through order their memory.
+// Thousands of calls may wait for a slot at once, so it holds only what differs between calls.
 struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
-  Call(const CancelByJobRunner& runner, CancelByJobParams call_params, absl::Time call_deadline,
-       std::function<bool()> cancelled, Done on_done)
-      : deps(runner.deps_),
-        policy(runner.policy_),
+  Call(std::shared_ptr<const Shared> runner_shared, CancelByJobParams call_params,
+       absl::Time call_deadline, std::function<bool()> cancelled, Done on_done)
+      : shared(std::move(runner_shared)),
+        deps(shared->deps),
+        policy(shared->policy),
         params(std::move(call_params)),
         deadline(call_deadline),
         is_cancelled(std::move(cancelled)),
@@ -43,10 +45,10 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
   ~Call() {
     StopWaitingForSlot();
     if (done) {
-      result.outcome = GatewayError(absl::StatusCode::kUnavailable, "GATEWAY_SHUTTING_DOWN",
-                                    "ota-gateway shut down before the call completed; retry");
-      result.outcome.retryable = true;
-      done(std::move(result));
+      CallOutcome outcome = GatewayError(absl::StatusCode::kUnavailable, "GATEWAY_SHUTTING_DOWN",
+                                         "ota-gateway shut down before the call completed; retry");
+      outcome.retryable = true;
+      done(Result(std::move(outcome)));
     }
   }
 
@@ -61,11 +63,18 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
     if (deps.metrics != nullptr) deps.metrics->SlotWaitEnded();
   }
 
-  void Finish(CallOutcome outcome) {
+  [[nodiscard]] CallResult Result(CallOutcome outcome) const {
+    CallResult result;
     result.outcome = std::move(outcome);
+    result.attempts = attempts;
+    result.limiter_wait = limiter_wait;
+    return result;
+  }
+
+  void Finish(CallOutcome outcome) {
     Done callback = std::move(done);
     done = nullptr;
-    callback(std::move(result));
+    callback(Result(std::move(outcome)));
   }
 
   // Reserves the next slot. `last` is the previous attempt's outcome (for retries): if no slot can
@@ -131,7 +140,7 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
       return Finish(std::move(outcome));
     }
     const absl::Duration wait = std::max(absl::ZeroDuration(), reservation->start - asked_at);
-    result.limiter_wait += wait;
+    limiter_wait += wait;
     if (deps.metrics != nullptr) deps.metrics->SlotGranted(wait);
     if (reservation->start <= deps.clock->Now()) {
       // A slot free now is used now: a trip through the scheduler would cost a thread hand-off.
@@ -158,8 +167,8 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
     if (!params.iot_instance_id.empty()) call.params["IotInstanceId"] = params.iot_instance_id;
     HttpRequest request = SignRpcCall(policy.signature_version, call, policy.endpoint, *credentials,
                                       deps.clock->Now(), NewNonce());
-    ++result.attempts;
-    if (deps.metrics != nullptr) deps.metrics->AttemptSent(/*is_retry=*/result.attempts > 1);
+    ++attempts;
+    if (deps.metrics != nullptr) deps.metrics->AttemptSent(/*is_retry=*/attempts > 1);
     sent_at = deps.clock->Now();
     deps.transport->Send(std::move(request), deadline,
                          [self = shared_from_this()](absl::StatusOr<HttpResponse> response) {
@@ -173,10 +182,10 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
     if (deps.metrics != nullptr) {
       deps.metrics->AttemptFinished(deps.clock->Now() - sent_at, outcome.alibaba_code);
     }
-    if (outcome.ok() || !outcome.retryable || result.attempts >= policy.max_attempts) {
+    if (outcome.ok() || !outcome.retryable || attempts >= policy.max_attempts) {
       return Finish(std::move(outcome));
     }
-    absl::Duration delay = JitteredBackoff(policy, result.attempts);
+    absl::Duration delay = JitteredBackoff(policy, attempts);
     if (outcome.retry_after.has_value()) delay = std::max(delay, *outcome.retry_after);
     const absl::Time retry_at = deps.clock->Now() + delay;
     if (deadline - retry_at < policy.min_attempt_time) return Finish(std::move(outcome));
@@ -185,23 +194,26 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
     });
   }
 
-  const CancelByJobDeps deps;
-  const CancelByJobPolicy policy;  // a copy: a call may outlive its runner at shutdown
+  const std::shared_ptr<const Shared> shared;  // keeps `deps` and `policy` alive
+  const CancelByJobDeps& deps;
+  const CancelByJobPolicy& policy;
   const CancelByJobParams params;
   const absl::Time deadline;
   const std::function<bool()> is_cancelled;
   Done done;
-  CallResult result;
+  // The outcome is built only when the call finishes: queued calls carry no CallOutcome.
+  int attempts = 0;
+  absl::Duration limiter_wait = absl::ZeroDuration();
   bool waiting_for_slot = false;
   absl::Time sent_at;  // of the attempt in flight
 };
 
 CancelByJobRunner::CancelByJobRunner(CancelByJobDeps deps, CancelByJobPolicy policy)
-    : deps_(deps), policy_(std::move(policy)) {}
+    : shared_(std::make_shared<const Shared>(Shared{.deps = deps, .policy = std::move(policy)})) {}
 
 void CancelByJobRunner::Run(CancelByJobParams params, absl::Time deadline,
                             std::function<bool()> is_cancelled, Done done) const {
-  auto call = std::make_shared<Call>(*this, std::move(params), deadline, std::move(is_cancelled),
+  auto call = std::make_shared<Call>(shared_, std::move(params), deadline, std::move(is_cancelled),
                                      std::move(done));
   call->Reserve(std::nullopt);
 }

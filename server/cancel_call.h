@@ -12,6 +12,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "absl/functional/any_invocable.h"
@@ -66,12 +67,18 @@ class CancelByJobRunner final : public CancelByJobCaller {
   void Run(CancelByJobParams params, absl::Time deadline, std::function<bool()> is_cancelled,
            Done done) const override;
 
-  [[nodiscard]] const CancelByJobPolicy& policy() const { return policy_; }
+  [[nodiscard]] const CancelByJobPolicy& policy() const { return shared_->policy; }
 
  private:
   struct Call;
-  CancelByJobDeps deps_;
-  CancelByJobPolicy policy_;
+  // What every call reads and none changes. Calls share it rather than copy it: a call may outlive
+  // its runner at shutdown, and a copy per call (the policy's strings included) cost each of
+  // thousands of queued callers a few hundred bytes.
+  struct Shared {
+    CancelByJobDeps deps;
+    CancelByJobPolicy policy;
+  };
+  std::shared_ptr<const Shared> shared_;
 };
 
 }  // namespace ota

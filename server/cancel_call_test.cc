@@ -290,6 +290,35 @@ TEST_F(CancelByJobRunnerTest, CallDroppedAtShutdownStillAnswers) {
   EXPECT_EQ(result->outcome.reason, "GATEWAY_SHUTTING_DOWN");
 }
 
+TEST_F(CancelByJobRunnerTest, CallOutlivingItsRunnerIsSentWithTheRunnersPolicy) {
+  for (int i = 0; i < 10; ++i) (void)limiter_.ReserveNow("account-1", kStart + absl::Seconds(1));
+  transport_.script.push_back(Json(200, kSuccess));
+  std::optional<CallResult> result;
+  {
+    CancelByJobRunner runner = Runner();
+    runner.Run(Params("J1"), kStart + absl::Seconds(10), nullptr,
+               [&](CallResult r) { result = std::move(r); });
+  }
+  // The runner is gone while the call waits for its slot; the policy it shares is not.
+  ASSERT_FALSE(result.has_value());
+  scheduler_.RunAll();
+  ASSERT_TRUE(result.has_value());
+  EXPECT_TRUE(result->outcome.ok()) << result->outcome.message;
+  ASSERT_EQ(transport_.sent.size(), 1U);
+  EXPECT_THAT(transport_.sent[0].url,
+              ::testing::StartsWith("https://iot.cn-shanghai.aliyuncs.com/"));
+}
+
+TEST_F(CancelByJobRunnerTest, ResultCarriesTheTimeSpentWaitingForASlot) {
+  for (int i = 0; i < 10; ++i) (void)limiter_.ReserveNow("account-1", kStart + absl::Seconds(1));
+  transport_.script.push_back(Json(200, kSuccess));
+  CallResult result = RunCall(Params("J1"));
+  EXPECT_TRUE(result.outcome.ok()) << result.outcome.message;
+  // Sent (and answered) the moment its slot started: the clock stands at that slot.
+  EXPECT_GT(result.limiter_wait, absl::ZeroDuration());
+  EXPECT_EQ(result.limiter_wait, clock_.Now() - kStart);
+}
+
 // The runner's metrics: attempts, retries, upstream latency, limiter waits and rejections, and the
 // calls queued for a slot.
 class CancelByJobRunnerMetricsTest : public CancelByJobRunnerTest {

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 
 namespace ota {
@@ -28,10 +29,11 @@ struct InflightDedup::State : std::enable_shared_from_this<State> {
   };
 
   struct Group {
-    std::string key;
+    std::string key;  // `groups` is keyed by views of it
     CancelByJobParams params;
-    absl::Time deadline;                           // the shared call's: its leader's
-    std::vector<std::shared_ptr<Member>> members;  // guarded by State::mu
+    absl::Time deadline;  // the shared call's: its leader's
+    // Most calls have nobody to share with: room for the leader without an allocation of its own.
+    absl::InlinedVector<std::shared_ptr<Member>, 1> members;  // guarded by State::mu
   };
 
   State(const CancelByJobCaller& inner_caller, Scheduler& task_scheduler, const Clock& wall_clock,
@@ -63,11 +65,11 @@ struct InflightDedup::State : std::enable_shared_from_this<State> {
         needs_timer = deadline < group->deadline;
       } else {
         group = std::make_shared<Group>();
-        group->key = key;
+        group->key = std::move(key);
         group->params = params;
         group->deadline = deadline;
         group->members.push_back(member);
-        groups.emplace(std::move(key), group);
+        groups.emplace(group->key, group);
         ++stats.upstream_calls;
       }
     }
@@ -161,8 +163,9 @@ struct InflightDedup::State : std::enable_shared_from_this<State> {
   const InflightDedupOptions options;
 
   std::mutex mu;
-  absl::flat_hash_map<std::string, std::shared_ptr<Group>> groups;  // guarded by mu
-  Stats stats;                                                      // guarded by mu
+  // Keyed by a view of the group's own key: one copy of it per call in flight.
+  absl::flat_hash_map<absl::string_view, std::shared_ptr<Group>> groups;  // guarded by mu
+  Stats stats;                                                            // guarded by mu
 };
 
 InflightDedup::InflightDedup(const CancelByJobCaller& inner, Scheduler& scheduler,

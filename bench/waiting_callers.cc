@@ -48,7 +48,6 @@ WaitingCallersResult MeasureWaitingCallers(const std::string& target, pid_t gate
                                            int probes) {
   WaitingCallersResult result;
   result.probe_deadline = probe_deadline;
-  result.idle = SampleProcess(gateway_pid);
   const int most = waiter_counts.empty() ? 0 : waiter_counts.back();
   // At most 100 streams per HTTP/2 connection, as a well-behaved client fleet would arrive.
   const int connections = (most + 99) / 100;
@@ -60,6 +59,18 @@ WaitingCallersResult MeasureWaitingCallers(const std::string& target, pid_t gate
     stubs.push_back(::ota::v1::OtaStrategyService::NewStub(
         grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args)));
   }
+  // Each connection first completes a call, as long-lived client connections have: gRPC sizes a
+  // new call's memory from the calls already finished on its connection, so cold connections
+  // would understate what a waiting call costs. The warm-up call is refused by validation (no
+  // job id), so it spends no limiter slot.
+  for (const auto& stub : stubs) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    ::ota::v1::CancelByJobRequest request;
+    ::ota::v1::CancelByJobResponse response;
+    (void)stub->CancelByJob(&context, request, &response);
+  }
+  result.idle = SampleProcess(gateway_pid);
   grpc::CompletionQueue cq;
   std::atomic<long long> answered{0};
   std::thread drain([&] {

@@ -25,7 +25,7 @@ struct WaitingLevel {
 };
 
 struct WaitingCallersResult {
-  ProcessSample idle;                // before any call
+  ProcessSample idle;                // before any call waits (each connection warmed by one call)
   std::vector<WaitingLevel> levels;  // ascending waiters
   // Probes with a short deadline sent while the largest queue waits.
   absl::Duration probe_deadline;

@@ -20,7 +20,8 @@ if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
 # Debian packages: compiler toolchain, gRPC/Protobuf/Abseil, libcurl (OpenSSL flavour), OpenSSL 3,
 # GoogleTest/GoogleMock, hiredis, cpp-httplib (the emulator's HTTP server), nlohmann-json,
 # redis-server (distributed limiter tests), clang tools, Go/Node/Python for the tooling, nginx and
-# Google Benchmark (ota-bench: the loopback upstream and the signer micro-benchmark), shellcheck and
+# Google Benchmark (ota-bench: the loopback upstream and the signer micro-benchmark), gperftools
+# (ota-gateway allocates with its tcmalloc_minimal), shellcheck and
 # prometheus (its promtool checks deploy/prometheus/alerts.yaml; the server is not used).
 APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl openssl
@@ -29,7 +30,7 @@ APT_PACKAGES=(
   libhiredis-dev libcpp-httplib-dev nlohmann-json3-dev redis-server
   clang clang-format clang-tidy libclang-rt-14-dev
   golang-go nodejs npm python3 python3-venv python3-pip
-  nginx-light libbenchmark-dev
+  nginx-light libbenchmark-dev libgoogle-perftools-dev
   shellcheck prometheus
 )
 if [ "${OTA_SKIP_APT:-0}" != 1 ]; then

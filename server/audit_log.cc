@@ -34,22 +34,22 @@ absl::StatusOr<int> OpenForAppend(const std::string& path) {
 }  // namespace
 
 std::string FormatAuditLine(const AuditRecord& record) {
-  nlohmann::ordered_json line = {
-      {"time", absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", record.time, absl::UTCTimeZone())},
-      {"rpc", "CancelByJob"},
-      {"caller", record.caller},
-      {"identity", Bounded(record.identity)},
-      {"peer", record.peer},
-      {"job_id", Bounded(record.job_id)},
-      {"iot_instance_id", Bounded(record.iot_instance_id)},
-      {"code", absl::StatusCodeToString(record.code)},
-      {"reason", record.reason},
-      {"alibaba_code", record.alibaba_code},
-      {"alibaba_request_id", record.alibaba_request_id},
-      {"attempts", record.attempts},
-      {"x_request_id", Bounded(record.x_request_id)},
-      {"latency_ms", absl::ToDoubleMilliseconds(record.latency)},
-  };
+  // Assigned one by one: an initializer list builds every pair as a JSON array first.
+  nlohmann::ordered_json line = nlohmann::ordered_json::object();
+  line["time"] = absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", record.time, absl::UTCTimeZone());
+  line["rpc"] = "CancelByJob";
+  line["caller"] = record.caller;
+  line["identity"] = Bounded(record.identity);
+  line["peer"] = record.peer;
+  line["job_id"] = Bounded(record.job_id);
+  line["iot_instance_id"] = Bounded(record.iot_instance_id);
+  line["code"] = absl::StatusCodeToString(record.code);
+  line["reason"] = record.reason;
+  line["alibaba_code"] = record.alibaba_code;
+  line["alibaba_request_id"] = record.alibaba_request_id;
+  line["attempts"] = record.attempts;
+  line["x_request_id"] = Bounded(record.x_request_id);
+  line["latency_ms"] = absl::ToDoubleMilliseconds(record.latency);
   // `replace` keeps the line valid JSON even if a caller sent invalid UTF-8.
   std::string text = line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   text.push_back('\n');

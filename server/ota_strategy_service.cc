@@ -37,18 +37,19 @@ void LogCall(const grpc::CallbackServerContext& context, const ota::v1::CancelBy
   const CallOutcome& outcome = result.outcome;
   const LogLevel level = outcome.ok() ? LogLevel::kInfo : LogLevel::kWarning;
   if (!LogEnabled(level)) return;  // the fields cost more than the rest of the call's bookkeeping
-  nlohmann::ordered_json fields = {
-      {"rpc", "CancelByJob"},
-      {"peer", context.peer()},
-      {"caller", caller.caller},
-      {"identity", caller.identity.substr(0, 128)},
-      {"job_id", request.job_id().substr(0, 128)},
-      {"iot_instance_id", request.iot_instance_id().substr(0, 128)},
-      {"code", absl::StatusCodeToString(outcome.code)},
-      {"latency_ms", absl::ToDoubleMilliseconds(latency)},
-      {"attempts", result.attempts},
-      {"limiter_wait_ms", absl::ToDoubleMilliseconds(result.limiter_wait)},
-  };
+  // Assigned one by one: an initializer list builds every pair as a JSON array first, which cost
+  // half again as much per call.
+  nlohmann::ordered_json fields = nlohmann::ordered_json::object();
+  fields["rpc"] = "CancelByJob";
+  fields["peer"] = context.peer();
+  fields["caller"] = caller.caller;
+  fields["identity"] = caller.identity.substr(0, 128);
+  fields["job_id"] = request.job_id().substr(0, 128);
+  fields["iot_instance_id"] = request.iot_instance_id().substr(0, 128);
+  fields["code"] = absl::StatusCodeToString(outcome.code);
+  fields["latency_ms"] = absl::ToDoubleMilliseconds(latency);
+  fields["attempts"] = result.attempts;
+  fields["limiter_wait_ms"] = absl::ToDoubleMilliseconds(result.limiter_wait);
   if (result.shared_with_inflight) fields["shared_with_inflight"] = true;
   if (std::string request_id = SanitizeRequestId(MetadataValue(context, kRequestIdMetadataKey));
       !request_id.empty()) {

@@ -6,6 +6,7 @@ import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -207,6 +208,13 @@ def test_refuses_to_start_without_credentials(processes, emulator):
     assert gw.proc.wait(20) == 2
     assert "ALIBABA_CLOUD_ACCESS_KEY_ID" in gw.output()
     assert "--emulator" in gw.output()
+
+
+def test_gateway_allocates_with_tcmalloc(gateway):
+    # Linked for speed and memory (server/CMakeLists.txt); an as-needed link could silently drop
+    # it, leaving glibc malloc: check the running process, not the build.
+    maps = Path(f"/proc/{gateway.proc.pid}/maps").read_text()
+    assert "libtcmalloc_minimal" in maps
 
 
 def test_emulator_mode_is_announced_loudly(gateway):

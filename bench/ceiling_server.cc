@@ -23,9 +23,30 @@ class NoopService final : public ::ota::v1::OtaStrategyService::CallbackService 
   }
 };
 
+// Holds every call until its caller cancels it: what gRPC alone costs per waiting call. A call
+// without a job id (the waiting-callers scenario's connection warm-up) is answered at once.
+class ParkingService final : public ::ota::v1::OtaStrategyService::CallbackService {
+  class ParkedCall final : public grpc::ServerUnaryReactor {
+   public:
+    void OnCancel() override { Finish(grpc::Status::CANCELLED); }
+    void OnDone() override { delete this; }
+  };
+
+  grpc::ServerUnaryReactor* CancelByJob(grpc::CallbackServerContext* context,
+                                        const ::ota::v1::CancelByJobRequest* request,
+                                        ::ota::v1::CancelByJobResponse* /*response*/) override {
+    if (request->job_id().empty()) {
+      grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+      reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "job_id is empty"));
+      return reactor;
+    }
+    return new ParkedCall();  // NOLINT(cppcoreguidelines-owning-memory): deleted in OnDone
+  }
+};
+
 }  // namespace
 
-int RunCeilingServer(const std::string& listen) {
+int RunCeilingServer(const std::string& listen, bool park) {
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
@@ -33,11 +54,12 @@ int RunCeilingServer(const std::string& listen) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   grpc::EnableDefaultHealthCheckService(true);
-  NoopService service;
+  NoopService noop;
+  ParkingService parking;
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&service);
+  builder.RegisterService(park ? static_cast<grpc::Service*>(&parking) : &noop);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     std::fprintf(stderr, "ceiling-server: cannot listen on %s\n", listen.c_str());

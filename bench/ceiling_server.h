@@ -10,7 +10,9 @@
 
 namespace ota {
 
-// Serves until SIGTERM/SIGINT; returns the process exit code.
-[[nodiscard]] int RunCeilingServer(const std::string& listen);
+// Serves until SIGTERM/SIGINT; returns the process exit code. With `park`, every call with a job
+// id is held until its caller cancels it (`--park`: the memory floor of scenario 3, what gRPC alone
+// spends per waiting call).
+[[nodiscard]] int RunCeilingServer(const std::string& listen, bool park = false);
 
 }  // namespace ota

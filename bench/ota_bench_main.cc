@@ -58,6 +58,9 @@ ABSL_FLAG(std::vector<std::string>, gateway_flags, {},
           "--log-level=warning), to measure what a setting costs.");
 ABSL_FLAG(std::string, report, "bench_report.json", "all: where to write the JSON report.");
 ABSL_FLAG(std::string, listen, "127.0.0.1:0", "ceiling-server: gRPC listen address.");
+ABSL_FLAG(bool, park, false,
+          "ceiling-server: hold every call until the caller cancels it, instead of answering "
+          "(the memory floor of waiting callers).");
 
 namespace ota {
 namespace {
@@ -202,7 +205,7 @@ int main(int argc, char** argv) {
   if (positional.size() == 2 && std::string(positional[1]) == "burst") return ota::RunBurst();
   if (positional.size() == 2 && std::string(positional[1]) == "all") return ota::RunAll();
   if (positional.size() == 2 && std::string(positional[1]) == "ceiling-server") {
-    return ota::RunCeilingServer(absl::GetFlag(FLAGS_listen));
+    return ota::RunCeilingServer(absl::GetFlag(FLAGS_listen), absl::GetFlag(FLAGS_park));
   }
   std::fprintf(stderr, "usage: ota-bench limiter|burst|all|ceiling-server [flags]  (see --help)\n");
   return 2;

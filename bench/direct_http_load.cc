@@ -45,7 +45,16 @@ DirectHttpResult RunDirectHttpLoad(const DirectHttpOptions& options) {
     CURL* easy = curl_easy_init();
     std::vector<std::int64_t> mine;
     long long my_failures = 0;
+    const bool paced = options.paced_calls_per_second > 0;
+    const auto period =
+        std::chrono::duration_cast<SteadyClock::duration>(std::chrono::duration<double>(
+            paced ? options.concurrency / options.paced_calls_per_second : 0));
+    SteadyClock::time_point next_start = start + period * index / options.concurrency;
     for (long long n = 0;; ++n) {
+      if (paced) {
+        std::this_thread::sleep_until(next_start);
+        next_start += period;
+      }
       if (SteadyClock::now() >= end) break;
       if (options.max_calls > 0 && issued.fetch_add(1) >= options.max_calls) break;
       const SteadyClock::time_point asked = SteadyClock::now();

@@ -22,7 +22,8 @@ struct DirectHttpOptions {
   absl::Duration duration = absl::Seconds(2);
   long long max_calls = 0;  // stop after this many calls in all (0: only the duration counts)
   bool fresh_connections = false;
-  std::string ca_file = {};  // trust anchor for https
+  double paced_calls_per_second = 0;  // as GrpcLoadOptions: 0 closed loop, else a total rate
+  std::string ca_file = {};           // trust anchor for https
 };
 
 struct DirectHttpResult {

@@ -391,16 +391,32 @@ class Suite {
         "\n[2] added latency: direct signed HTTP call (libcurl keep-alive, one handle per "
         "caller thread) vs through ota-gateway (--max-connections=%d)\n",
         kThroughputPool);
-    std::printf("%5s %10s %10s %10s %10s %10s %10s %12s %12s\n", "conc", "direct/s", "gw/s",
+    std::printf("%12s %10s %10s %10s %10s %10s %10s %12s %12s\n", "conc", "direct/s", "gw/s",
                 "direct p50", "gw p50", "direct p99", "gw p99", "added p50 us", "added p99 us");
     Json rows = Json::array();
-    for (int c : {1, 16}) {
+    // Closed loop (each caller calls again once answered) at 1 and 16, as the issue asks; at 16
+    // both paths saturate the machine, so latency there is mostly queueing for CPU. The paced row
+    // starts 16 callers' calls at a total rate far below saturation: the gateway's own latency.
+    struct Case {
+      int concurrency;
+      double paced_calls_per_second;
+    };
+    const double paced_rate = o_.smoke ? 500 : 2000;
+    for (const Case& k : {Case{1, 0}, Case{16, 0}, Case{16, paced_rate}}) {
+      const int c = k.concurrency;
+      const std::string label = k.paced_calls_per_second > 0
+                                    ? absl::StrFormat("%d@%.0f/s", c, k.paced_calls_per_second)
+                                    : absl::StrCat(c);
       std::vector<DirectHttpResult> direct;
       std::vector<Measured> through;
+      GrpcLoadOptions load;
+      load.paced_calls_per_second = k.paced_calls_per_second;
       for (int r = 0; r < o_.repetitions; ++r) {
-        direct.push_back(RunDirectHttpLoad(
-            {.url = upstream_->http_url(), .concurrency = c, .duration = o_.run_duration}));
-        through.push_back(MeasureServer(*gateway, {}, c, o_.run_duration));
+        direct.push_back(RunDirectHttpLoad({.url = upstream_->http_url(),
+                                            .concurrency = c,
+                                            .duration = o_.run_duration,
+                                            .paced_calls_per_second = k.paced_calls_per_second}));
+        through.push_back(MeasureServer(*gateway, load, c, o_.run_duration));
       }
       const double d50 =
           MedianOf(direct, [](const DirectHttpResult& d) { return d.latency.p50_us; });
@@ -412,9 +428,10 @@ class Suite {
       const double g99 = MedianOf(through, [](const Measured& m) { return m.load.latency.p99_us; });
       const double gcps =
           MedianOf(through, [](const Measured& m) { return m.load.calls_per_second; });
-      std::printf("%5d %10.0f %10.0f %10.0f %10.0f %10.0f %10.0f %12.0f %12.0f\n", c, dcps, gcps,
-                  d50, g50, d99, g99, g50 - d50, g99 - d99);
+      std::printf("%12s %10.0f %10.0f %10.0f %10.0f %10.0f %10.0f %12.0f %12.0f\n", label.c_str(),
+                  dcps, gcps, d50, g50, d99, g99, g50 - d50, g99 - d99);
       rows.push_back({{"concurrency", c},
+                      {"paced_calls_per_second", k.paced_calls_per_second},
                       {"direct_calls_per_second", dcps},
                       {"gateway_calls_per_second", gcps},
                       {"direct_p50_us", d50},
@@ -426,9 +443,13 @@ class Suite {
                       {"direct_failures_last_run", direct.back().failures},
                       {"gateway_codes_last_run", CodesJson(through.back().load.codes)}});
       if (c == 16) {
-        targets_.push_back({"added p50 <= 0.2 ms at concurrency 16",
+        const std::string how =
+            k.paced_calls_per_second > 0
+                ? absl::StrFormat("concurrency 16 paced at %.0f calls/s", k.paced_calls_per_second)
+                : std::string("concurrency 16");
+        targets_.push_back({absl::StrCat("added p50 <= 0.2 ms at ", how),
                             absl::StrFormat("%.3f ms", (g50 - d50) / 1000), g50 - d50 <= 200});
-        targets_.push_back({"added p99 <= 1 ms at concurrency 16",
+        targets_.push_back({absl::StrCat("added p99 <= 1 ms at ", how),
                             absl::StrFormat("%.3f ms", (g99 - d99) / 1000), g99 - d99 <= 1000});
       }
     }

@@ -1,5 +1,6 @@
 #include "bench/grpc_load.h"
 
+#include <grpcpp/alarm.h>
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
@@ -24,6 +25,8 @@ struct Slot {
   std::unique_ptr<grpc::ClientAsyncResponseReader<::ota::v1::CancelByJobResponse>> reader;
   SteadyClock::time_point started;
   Stub* stub = nullptr;
+  SteadyClock::time_point next_start;  // paced load: when this caller starts its next call
+  std::unique_ptr<grpc::Alarm> alarm;  // paced load: set while waiting for next_start
 };
 
 }  // namespace
@@ -89,9 +92,26 @@ GrpcLoadResult RunGrpcLoad(const GrpcLoadOptions& options) {
   GrpcLoadResult result;
   const SteadyClock::time_point start = SteadyClock::now();
   const SteadyClock::time_point end = start + absl::ToChronoNanoseconds(options.duration);
+  const bool paced = options.paced_calls_per_second > 0;
+  // Each caller's period, so that all of them together make the asked rate.
+  const auto period =
+      std::chrono::duration_cast<SteadyClock::duration>(std::chrono::duration<double>(
+          paced ? options.concurrency / options.paced_calls_per_second : 0));
+  // Starts the slot's next call now, or (paced, early) sets its alarm for its next start.
+  auto issue_or_wait = [&](Slot& slot, SteadyClock::time_point now) {
+    if (paced && slot.next_start > now) {
+      slot.alarm = std::make_unique<grpc::Alarm>();
+      slot.alarm->Set(&cq, std::chrono::system_clock::now() + (slot.next_start - now), &slot);
+      return;
+    }
+    issue(slot);
+    slot.next_start += period;
+  };
   for (std::size_t i = 0; i < slots.size(); ++i) {
     slots[i].stub = stubs[i % stubs.size()].get();
-    issue(slots[i]);
+    // Paced callers start spread over one period, not all at once.
+    slots[i].next_start = start + period * static_cast<int>(i) / options.concurrency;
+    issue_or_wait(slots[i], start);
   }
   int outstanding = options.concurrency;
   void* tag = nullptr;
@@ -99,12 +119,16 @@ GrpcLoadResult RunGrpcLoad(const GrpcLoadOptions& options) {
   while (outstanding > 0 && cq.Next(&tag, &ok)) {
     Slot& slot = *static_cast<Slot*>(tag);
     const SteadyClock::time_point now = SteadyClock::now();
-    latencies.push_back(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(now - slot.started).count());
-    ++result.codes[GrpcCodeName(slot.status.error_code())];
+    if (slot.alarm != nullptr) {
+      slot.alarm.reset();  // its start time has come: no call was in flight
+    } else {
+      latencies.push_back(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(now - slot.started).count());
+      ++result.codes[GrpcCodeName(slot.status.error_code())];
+    }
     if (now < end &&
         (options.max_calls == 0 || static_cast<long long>(next_job) < options.max_calls)) {
-      issue(slot);
+      issue_or_wait(slot, now);
     } else {
       --outstanding;
     }

@@ -25,6 +25,11 @@ struct GrpcLoadOptions {
   absl::Duration call_timeout = absl::Seconds(10);
   std::string job_prefix = "bench-job-";
   long long max_calls = 0;  // stop issuing after this many calls (0: only the duration counts)
+  // 0: closed loop, each caller calls again as soon as it is answered. Otherwise the callers
+  // together start this many calls per second at evenly spaced times (a caller still waiting
+  // when its next start comes calls as soon as it is answered): latency without queueing, as
+  // long as the rate is below what the machine sustains.
+  double paced_calls_per_second = 0;
 };
 
 struct GrpcLoadResult {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds ota-gateway and ota-bench (Release-with-debug-info) and runs every scenario of the
-# performance report (bench/README.md): a table on stdout and bench_report.json. About 3-4 minutes
+# performance report (bench/README.md): a table on stdout and bench_report.json. About 2-3 minutes
 # on a 2-core machine.
 #
 #   scripts/bench.sh            # full report

@@ -86,8 +86,9 @@ class CancelByJobRunnerTest : public ::testing::Test {
     policy_.limiter_key = "account-1";
   }
 
-  CancelByJobRunner Runner() {
-    return CancelByJobRunner(CancelByJobDeps{.limiter = &limiter_,
+  // The runner under test; `limiter` replaces the fixture's counting limiter.
+  CancelByJobRunner Runner(RateLimiter* limiter = nullptr) {
+    return CancelByJobRunner(CancelByJobDeps{.limiter = limiter != nullptr ? limiter : &limiter_,
                                              .scheduler = &scheduler_,
                                              .transport = &transport_,
                                              .credentials = &credentials_,
@@ -400,14 +401,7 @@ class BrokenLimiter final : public RateLimiter {
 
 TEST_F(CancelByJobRunnerMetricsTest, LimiterFailureIsAnUnavailableRejection) {
   BrokenLimiter broken;
-  CancelByJobRunner runner(CancelByJobDeps{.limiter = &broken,
-                                           .scheduler = &scheduler_,
-                                           .transport = &transport_,
-                                           .credentials = &credentials_,
-                                           .errors = &errors_,
-                                           .clock = &clock_,
-                                           .metrics = metrics_},
-                           policy_);
+  CancelByJobRunner runner = Runner(&broken);
   std::optional<CallResult> result;
   runner.Run(Params("J1"), kStart + absl::Seconds(5), nullptr,
              [&](CallResult r) { result = std::move(r); });

@@ -36,7 +36,7 @@ void LogCall(const grpc::CallbackServerContext& context, const ota::v1::CancelBy
              const AuthDecision& caller, const CallResult& result, absl::Duration latency) {
   const CallOutcome& outcome = result.outcome;
   const LogLevel level = outcome.ok() ? LogLevel::kInfo : LogLevel::kWarning;
-  if (!LogEnabled(level)) return;  // the fields cost more than the rest of the call's bookkeeping
+  if (!LogEnabled(level)) return;  // no fields are built for a line that is not written
   // Assigned one by one: an initializer list builds every pair as a JSON array first, which cost
   // half again as much per call.
   nlohmann::ordered_json fields = nlohmann::ordered_json::object();

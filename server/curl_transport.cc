@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -20,6 +21,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
+#include "server/departure_window.h"
 
 namespace ota {
 namespace {
@@ -63,6 +65,7 @@ struct PendingSend {
   HttpRequest request;
   absl::Time deadline;
   HttpTransport::Callback done;
+  bool held = false;  // already counted as waiting for the departure window
 };
 
 struct Timer {
@@ -90,6 +93,8 @@ struct Transfer {
   bool body_too_large = false;
   bool deadline_limited = false;  // the caller's deadline, not request_timeout, set the timeout
   std::int64_t timeout_ms = 0;
+  DepartureWindow* departures = nullptr;  // the loop's; told when this request leaves
+  bool departed = false;
   char error[CURL_ERROR_SIZE] = {};
 
   Transfer() = default;
@@ -133,6 +138,16 @@ std::size_t OnHeader(char* data, std::size_t size, std::size_t count, void* user
   return bytes;
 }
 
+// CURLOPT_PREREQFUNCTION: the connection is up (TCP and TLS done, or reused) and the request is
+// about to be written. That, not the hand-over to curl, is when it leaves for the upstream.
+int OnDeparture(void* user, char* /*primary_ip*/, char* /*local_ip*/, int /*primary_port*/,
+                int /*local_port*/) {
+  auto* transfer = static_cast<Transfer*>(user);
+  transfer->departures->Departed(absl::Now(), /*first=*/!transfer->departed);
+  transfer->departed = true;
+  return CURL_PREREQFUNC_OK;
+}
+
 }  // namespace
 
 struct CurlTransport::Loop {
@@ -150,6 +165,8 @@ struct CurlTransport::Loop {
  private:
   void WakeLocked();  // requires mu_
   void Run();
+  // Starts held sends while the departure window allows; fails the ones whose deadline passed.
+  void StartHeld();
   void Start(PendingSend send);
   absl::Status Configure(Transfer& transfer);
   void ReapFinished();
@@ -166,6 +183,7 @@ struct CurlTransport::Loop {
   std::atomic<std::uint64_t> requests_started{0};
   std::atomic<std::uint64_t> requests_completed{0};
   std::atomic<std::uint64_t> connections_opened{0};
+  std::atomic<std::uint64_t> held_for_departures{0};
 
  private:
   CURLM* multi_ = nullptr;  // created before the thread starts, cleaned up when it ends
@@ -186,11 +204,14 @@ struct CurlTransport::Loop {
   std::unordered_map<CURL*, std::unique_ptr<Transfer>> active_;
   std::vector<CURL*> idle_handles_;
   std::size_t max_idle_handles_ = 0;
+  DepartureWindow departures_;
+  std::deque<PendingSend> held_;  // waiting for the departure window, in arrival order
 
   std::thread thread_;  // last: starts once everything above exists
 };
 
-CurlTransport::Loop::Loop(CurlTransportOptions opts) : options(std::move(opts)) {
+CurlTransport::Loop::Loop(CurlTransportOptions opts)
+    : options(std::move(opts)), departures_(options.departure_limit, options.departure_window) {
   InitCurlOnce();
   multi_ = curl_multi_init();
   if (multi_ == nullptr) {
@@ -273,16 +294,45 @@ void CurlTransport::Loop::Run() {
       std::push_heap(heap_.begin(), heap_.end(), RunsLater);
     }
     new_timers.clear();
-    for (PendingSend& send : new_sends) Start(std::move(send));
+    if (departures_.enabled()) {
+      for (PendingSend& send : new_sends) held_.push_back(std::move(send));
+    } else {
+      for (PendingSend& send : new_sends) Start(std::move(send));
+    }
     new_sends.clear();
+    StartHeld();
 
     int running = 0;
     curl_multi_perform(multi_, &running);
     ReapFinished();
+    StartHeld();  // departures and failures during perform may have opened the window
     RunDueTimers();
     curl_multi_poll(multi_, nullptr, 0, NextWaitMs(), nullptr);
   }
   Shutdown();
+}
+
+void CurlTransport::Loop::StartHeld() {
+  if (held_.empty()) return;
+  const absl::Time now = absl::Now();
+  while (!held_.empty() && departures_.MayStart(now)) {
+    PendingSend send = std::move(held_.front());
+    held_.pop_front();
+    Start(std::move(send));
+  }
+  for (auto it = held_.begin(); it != held_.end();) {
+    if (it->deadline > now) {
+      if (!it->held) held_for_departures.fetch_add(1, std::memory_order_relaxed);
+      it->held = true;
+      ++it;
+      continue;
+    }
+    PendingSend expired = std::move(*it);
+    it = held_.erase(it);
+    // The callback may Send again; that only reaches held_ through the queue, on a later turn.
+    Complete(expired.done, absl::DeadlineExceededError(
+                               "deadline passed while waiting for the upstream departure window"));
+  }
 }
 
 void CurlTransport::Loop::Start(PendingSend send) {
@@ -313,6 +363,7 @@ void CurlTransport::Loop::Start(PendingSend send) {
   transfer->deadline = send.deadline;
   transfer->done = std::move(send.done);
   transfer->max_body = options.max_response_bytes;
+  transfer->departures = &departures_;
   const absl::Duration remaining = transfer->deadline - now;
   transfer->deadline_limited = remaining <= options.request_timeout;
   const absl::Duration timeout = std::min(remaining, options.request_timeout);
@@ -338,6 +389,7 @@ void CurlTransport::Loop::Start(PendingSend send) {
     return;
   }
   requests_started.fetch_add(1, std::memory_order_relaxed);
+  departures_.Started();
   CURL* easy = transfer->easy;
   active_.emplace(easy, std::move(transfer));
 }
@@ -414,6 +466,10 @@ absl::Status CurlTransport::Loop::Configure(Transfer& transfer) {
   check(curl_easy_setopt(easy, CURLOPT_WRITEDATA, &transfer));
   check(curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &OnHeader));
   check(curl_easy_setopt(easy, CURLOPT_HEADERDATA, &transfer));
+  if (transfer.departures->enabled()) {
+    check(curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, &OnDeparture));
+    check(curl_easy_setopt(easy, CURLOPT_PREREQDATA, &transfer));
+  }
   if (rc != CURLE_OK) {
     return absl::InternalError(
         absl::StrCat("could not configure the HTTP request: ", curl_easy_strerror(rc)));
@@ -433,6 +489,7 @@ void CurlTransport::Loop::ReapFinished() {
     std::unique_ptr<Transfer> transfer = std::move(found->second);
     active_.erase(found);
     curl_multi_remove_handle(multi_, easy);
+    if (!transfer->departed) departures_.Abandoned();
 
     long connects = 0;
     if (curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK && connects > 0) {
@@ -506,8 +563,14 @@ int CurlTransport::Loop::NextWaitMs() {
   if (curl_multi_timeout(multi_, &curl_wait) == CURLM_OK && curl_wait >= 0) {
     wait = std::min<std::int64_t>(wait, curl_wait);
   }
-  if (!heap_.empty()) {
-    const absl::Duration until = heap_.front().when - absl::Now();
+  absl::Time next = heap_.empty() ? absl::InfiniteFuture() : heap_.front().when;
+  if (!held_.empty()) {
+    // Held sends wake the loop when the window opens by time or the first deadline passes.
+    next = std::min(next, departures_.NextOpening());
+    for (const PendingSend& send : held_) next = std::min(next, send.deadline);
+  }
+  if (next != absl::InfiniteFuture()) {
+    const absl::Duration until = next - absl::Now();
     wait = std::min(wait, until <= absl::ZeroDuration() ? 0 : CeilMilliseconds(until));
   }
   return static_cast<int>(wait);
@@ -534,6 +597,8 @@ void CurlTransport::Loop::Shutdown() {
   for (auto& transfer : in_flight) {
     Complete(transfer->done, absl::CancelledError("HTTP transport shut down before the reply"));
   }
+  for (PendingSend& send : held_) late_sends.push_back(std::move(send));
+  held_.clear();
   for (PendingSend& send : late_sends) {
     Complete(send.done, absl::CancelledError("HTTP transport shut down before sending"));
   }
@@ -601,6 +666,7 @@ CurlTransport::Stats CurlTransport::stats() const {
       .requests_started = loop_->requests_started.load(std::memory_order_relaxed),
       .requests_completed = loop_->requests_completed.load(std::memory_order_relaxed),
       .connections_opened = loop_->connections_opened.load(std::memory_order_relaxed),
+      .held_for_departures = loop_->held_for_departures.load(std::memory_order_relaxed),
   };
 }
 

@@ -3,7 +3,8 @@
 // One thread runs curl_multi_poll; requests and timers are handed to it through a queue and
 // curl_multi_wakeup, so no thread is ever parked per call. Connections are kept alive and reused
 // (the multi handle's connection cache), TLS peers and host names are always verified, every
-// easy handle sets CURLOPT_NOSIGNAL, and connect/total timeouts are bounded.
+// easy handle sets CURLOPT_NOSIGNAL, and connect/total timeouts are bounded. With a departure
+// limit set, requests are also paced on when they actually leave (DepartureWindow).
 //
 //   ota::CurlTransport transport({.connect_timeout = absl::Seconds(3)});
 //   transport.Send(request, absl::Now() + absl::Seconds(5),
@@ -23,7 +24,8 @@
 // environment variables (https_proxy, no_proxy) are honoured.
 //
 // Errors given to Send's callback:
-//   DEADLINE_EXCEEDED  the caller's deadline passed (before sending, or while waiting for a reply)
+//   DEADLINE_EXCEEDED  the caller's deadline passed (before sending, waiting for the departure
+//                      window, or waiting for a reply)
 //   UNAVAILABLE        connect/TLS/DNS/reset failures, a per-attempt timeout
 //                      (request_timeout) below the deadline, or a body over max_response_bytes
 //   INVALID_ARGUMENT   a method other than GET/POST, or a header containing CR/LF
@@ -55,6 +57,11 @@ struct CurlTransportOptions {
   std::string ca_file = {};
   // A bigger body is an error, not a read.
   std::size_t max_response_bytes = 1 << 20;
+  // Pacing on the moments requests actually leave (DepartureWindow): at most `departure_limit`
+  // requests leave within any `departure_window`; 0 = no limit. A request over it waits in the
+  // loop, in order, until an earlier departure ages out (or its deadline passes).
+  int departure_limit = 0;
+  absl::Duration departure_window = absl::Seconds(1);
 };
 
 class CurlTransport final : public HttpTransport, public Scheduler {
@@ -62,9 +69,10 @@ class CurlTransport final : public HttpTransport, public Scheduler {
   // Counters since construction, for tests and benchmarks. Read without stopping the loop, so
   // the fields are each exact but not a consistent snapshot of one instant.
   struct Stats {
-    std::uint64_t requests_started = 0;    // handed to curl (excludes ones rejected up front)
-    std::uint64_t requests_completed = 0;  // Send callbacks run, with any outcome
-    std::uint64_t connections_opened = 0;  // new TCP connections curl had to open
+    std::uint64_t requests_started = 0;     // handed to curl (excludes ones rejected up front)
+    std::uint64_t requests_completed = 0;   // Send callbacks run, with any outcome
+    std::uint64_t connections_opened = 0;   // new TCP connections curl had to open
+    std::uint64_t held_for_departures = 0;  // requests that waited for the departure window
   };
 
   explicit CurlTransport(CurlTransportOptions options);

@@ -616,6 +616,97 @@ TEST(RedactUrlQueryTest, RemovesTheQueryWhereverItIsRepeated) {
   EXPECT_EQ(RedactUrlQuery("no query here", "https://iot.example/"), "no query here");
 }
 
+// ---- departure window ----
+
+TEST(CurlTransportTest, DepartureWindowHoldsRequestsOverTheLimitUntilTheOldestAgesOut) {
+  std::mutex mu;
+  std::vector<absl::Time> arrivals;
+  TestServer server;
+  server.server().Post("/", [&](const httplib::Request&, httplib::Response& response) {
+    std::lock_guard<std::mutex> lock(mu);
+    arrivals.push_back(absl::Now());
+    response.set_content("ok", "text/plain");
+  });
+  server.Start();
+  const absl::Duration window = absl::Milliseconds(300);
+  CurlTransport transport({.departure_limit = 2, .departure_window = window});
+
+  // Sent back to back from one thread, so all five reach the loop well within one window.
+  const absl::Time sent = absl::Now();
+  std::vector<std::promise<absl::StatusOr<HttpResponse>>> replies(5);
+  for (auto& reply : replies) {
+    transport.Send(
+        Post(server.Url("/")), In(absl::Seconds(20)),
+        [&reply](absl::StatusOr<HttpResponse> outcome) { reply.set_value(std::move(outcome)); });
+  }
+  for (auto& reply : replies) {
+    std::future<absl::StatusOr<HttpResponse>> done = reply.get_future();
+    ASSERT_EQ(done.wait_for(absl::ToChronoSeconds(kWaitLimit)), std::future_status::ready);
+    absl::StatusOr<HttpResponse> outcome = done.get();
+    ASSERT_TRUE(outcome.ok()) << outcome.status();
+  }
+
+  // Two leave at once, the next two only once those are a window old, the fifth a window later:
+  // the last arrival cannot come before two whole windows have passed (a bound that load on the
+  // machine can only make later, never earlier).
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_EQ(arrivals.size(), 5u);
+  std::sort(arrivals.begin(), arrivals.end());
+  EXPECT_GE(arrivals[4] - sent, 2 * window);
+  EXPECT_GE(arrivals[2] - sent, window);
+  EXPECT_EQ(transport.stats().held_for_departures, 3u);
+  EXPECT_EQ(transport.stats().requests_started, 5u);
+}
+
+TEST(CurlTransportTest, HeldRequestsFailAtTheirDeadlineOrShutdownWithoutBeingSent) {
+  RequestLog log;
+  TestServer server;
+  server.server().Post("/", [&](const httplib::Request& request, httplib::Response& response) {
+    log.Add(request);
+    response.set_content("ok", "text/plain");
+  });
+  server.Start();
+  std::promise<absl::StatusOr<HttpResponse>> at_shutdown;
+  {
+    CurlTransport transport({.departure_limit = 1, .departure_window = absl::Seconds(60)});
+    ASSERT_TRUE(SendAndWait(transport, Post(server.Url("/?n=1")), In(absl::Seconds(10))).ok());
+
+    const absl::Time start = absl::Now();
+    absl::StatusOr<HttpResponse> late =
+        SendAndWait(transport, Post(server.Url("/?n=2")), start + absl::Milliseconds(200));
+    EXPECT_EQ(late.status().code(), absl::StatusCode::kDeadlineExceeded) << late.status();
+    EXPECT_THAT(late.status().message(), HasSubstr("departure window"));
+    EXPECT_GE(absl::Now() - start, absl::Milliseconds(195));
+
+    transport.Send(
+        Post(server.Url("/?n=3")), In(absl::Seconds(60)),
+        [&](absl::StatusOr<HttpResponse> outcome) { at_shutdown.set_value(std::move(outcome)); });
+  }
+  absl::StatusOr<HttpResponse> cancelled = at_shutdown.get_future().get();
+  EXPECT_EQ(cancelled.status().code(), absl::StatusCode::kCancelled) << cancelled.status();
+  EXPECT_EQ(log.Count(), 1u);
+}
+
+TEST(CurlTransportTest, ARequestThatNeverLeftGivesItsPlaceInTheWindowBack) {
+  const int refused_port = UnusedPort();
+  ASSERT_GT(refused_port, 0);
+  TestServer server;
+  server.server().Post("/", [](const httplib::Request&, httplib::Response& response) {
+    response.set_content("ok", "text/plain");
+  });
+  server.Start();
+  CurlTransport transport({.departure_limit = 1, .departure_window = absl::Seconds(60)});
+
+  absl::StatusOr<HttpResponse> refused = SendAndWait(
+      transport, Post(absl::StrCat("http://127.0.0.1:", refused_port, "/")), In(absl::Seconds(10)));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable) << refused.status();
+  // Had the refused request kept its place, this one would wait out the minute and fail.
+  absl::StatusOr<HttpResponse> reply =
+      SendAndWait(transport, Post(server.Url("/")), In(absl::Seconds(10)));
+  EXPECT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(transport.stats().held_for_departures, 0u);
+}
+
 // ---- TLS ----
 
 // A self-signed certificate for IP 127.0.0.1 and its key, written as PEM files into a fresh

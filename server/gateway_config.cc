@@ -31,7 +31,8 @@ ABSL_FLAG(int, burst, 0,
           "How many calls may start back to back (1..qps); 0 = half of --qps (5 for 10/s).");
 ABSL_FLAG(absl::Duration, rate_margin, absl::Milliseconds(50),
           "Safety margin added to each 1s window so network jitter cannot push 11 calls into "
-          "one second at Alibaba's end.");
+          "one second at Alibaba's end; actual departures are paced over 1s + half of it "
+          "(0s: not paced).");
 ABSL_FLAG(std::string, limiter_key, "",
           "Name of the shared budget. Use the Alibaba account ID so every AccessKey of the account "
           "shares one budget; default: the AccessKeyId.");
@@ -172,6 +173,15 @@ absl::StatusOr<GatewayConfig> LoadGatewayConfig() {
     return FlagError("max-connections", "must be between 1 and 1024");
   }
   config.transport.ca_file = absl::GetFlag(FLAGS_ca_file);
+  // The slots keep the whole margin; the transport also paces actual departures to the quota over
+  // the window plus half the margin. A departure that lags its slot by less than half the margin
+  // (a kept-alive connection) is never held, one that lags more (a new connection's handshakes) is,
+  // and a held chain catches up by half the margin per window. Margin 0 trusts slot times as
+  // they are, so departures are not paced.
+  if (config.rate_limit.margin > absl::ZeroDuration()) {
+    config.transport.departure_limit = config.rate_limit.limit;
+    config.transport.departure_window = config.rate_limit.window + config.rate_limit.margin / 2;
+  }
 
   config.error_map_file = absl::GetFlag(FLAGS_error_map);
   config.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);

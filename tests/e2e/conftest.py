@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -134,19 +135,24 @@ class Process:
 
 
 class Emulator(Process):
+    """With --tls-cert=..., the emulator serves HTTPS and `url` is https (that file is trusted)."""
+
     def __init__(self, *args, env=None):
         self.port = free_port()
         super().__init__("iot-emulator", [BUILD_DIR / "emulator" / "iot-emulator",
                                           f"--listen=127.0.0.1:{self.port}", *args], env)
         self.wait_for_line("iot-emulator listening on")
-        self.url = f"http://127.0.0.1:{self.port}/"
+        cert = next((a.split("=", 1)[1] for a in map(str, args) if a.startswith("--tls-cert=")),
+                    None)
+        self.tls = None if cert is None else ssl.create_default_context(cafile=cert)
+        self.url = f"{'http' if cert is None else 'https'}://127.0.0.1:{self.port}/"
 
     def _control(self, path, body=None):
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.url + path.lstrip("/"), data=data,
                                      method="GET" if data is None else "POST",
                                      headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=10) as resp:
+        with urllib.request.urlopen(req, timeout=10, context=self.tls) as resp:
             return json.loads(resp.read() or b"null")
 
     def calls(self):
@@ -154,6 +160,16 @@ class Emulator(Process):
 
     def set_faults(self, **faults):
         return self._control("/_emulator/faults", faults)
+
+
+def make_tls_files(directory):
+    """A throwaway self-signed certificate for 127.0.0.1 and its key: (cert path, key path)."""
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    return cert, key
 
 
 # How the suites reach the gateway unless a test says otherwise: plaintext, callers unchecked.

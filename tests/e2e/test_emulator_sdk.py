@@ -33,7 +33,7 @@ from aliyunsdkiot.request.v20180120.CancelOTAStrategyByJobRequest import \
     CancelOTAStrategyByJobRequest
 from Tea.exceptions import TeaException
 
-from conftest import register_secrets, session_log
+from conftest import make_tls_files, register_secrets, session_log
 
 BUILD_DIR = Path(os.environ.get("OTA_BUILD_DIR", "/work/main/build"))
 EMULATOR_BIN = BUILD_DIR / "emulator" / "iot-emulator"
@@ -398,10 +398,7 @@ def test_sigterm_lets_an_answer_in_flight_finish(start_emulator):
 
 @pytest.mark.filterwarnings("ignore:Unverified HTTPS request")
 def test_https_with_tls_flags(start_emulator, tmp_path):
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True)
+    cert, key = make_tls_files(tmp_path)
     emu = start_emulator(f"--tls-cert={cert}", f"--tls-key={key}", scheme="https")
     config = openapi_models.Config(access_key_id=DEMO_KEY_ID, access_key_secret=DEMO_KEY_SECRET,
                                    endpoint=emu.host, protocol="https", region_id="cn-shanghai")

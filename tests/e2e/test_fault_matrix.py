@@ -9,13 +9,12 @@ output of a failure).
 """
 import json
 import os
-import subprocess
 import time
 import uuid
 
 import pytest
 
-from conftest import Emulator, Gateway, grpcurl, ota_cancel
+from conftest import Emulator, Gateway, grpcurl, make_tls_files, ota_cancel
 
 MAX_ATTEMPTS = 3
 # Each row runs this many times, so a per-call leak shows up as growth.
@@ -64,15 +63,6 @@ def gateway_attempts(gateway, job):
             return records[-1]["attempts"]
         time.sleep(0.05)
     raise AssertionError(f"no log line for {job}:\n{gateway.output()[-3000:]}")
-
-
-def make_tls_files(directory):
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True)
-    return cert, key
 
 
 # (fault name, emulator faults, caller timeout, expected code, expected reason,
@@ -181,8 +171,7 @@ def test_transport_faults(processes, matrix, tmp_path):
     tls_emulator = Emulator("--qps=0", f"--tls-cert={cert}", f"--tls-key={key}",
                             "--job=FM-TLS=dynamic")
     processes.append(tls_emulator)
-    tls_url = f"https://127.0.0.1:{tls_emulator.port}/"
-    tls_emulator.url = tls_url  # the wrapper assumes http
+    tls_url = tls_emulator.url
 
     rows = [
         ("TLS: untrusted certificate", tls_url, "UNAVAILABLE", "UPSTREAM_UNREACHABLE",

@@ -145,12 +145,11 @@ def test_burst_of_50_stays_within_quota_and_uses_it(processes):
     def cancel(job):
         return ota_cancel("--target", gw.target, "--job-id", job, "--timeout", "30s")
 
-    # The limiter spaces slots by send time; the emulator counts by arrival. A call that must first
-    # open its connection arrives later after its slot than one on a kept-alive connection, and on
-    # a loaded 2-core machine that difference outgrew the 50 ms margin: a cold first half-second
-    # followed by a warm third one put 11 arrivals into one second. Warm the pool (one connection
-    # per call of a burst group) and let those calls leave the window, so the burst below measures
-    # the pacing, not the connection set-up. README "The rate limiter" tells operators the same.
+    # This test measures the pacing of calls on kept-alive connections; test_cold_connections.py
+    # covers new ones. On a loaded 2-core machine the emulator itself can take tens of ms to
+    # accept a new connection and read its first request, a lag on the far side that the
+    # gateway's departure pacing cannot see (it counts from when the request is written). Warm
+    # the pool (one connection per call of a burst group) and let those calls leave the window.
     with ThreadPoolExecutor(max_workers=5) as pool:
         warm = list(pool.map(cancel, [f"WARM-{i:03d}" for i in range(5)]))
     assert all(r.returncode == 0 for r in warm), [r.stderr for r in warm]

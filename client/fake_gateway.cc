@@ -8,6 +8,8 @@
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "google/protobuf/any.pb.h"
 #include "google/rpc/status.pb.h"
 
@@ -77,11 +79,17 @@ class FakeGateway::Service final : public ota::v1::OtaStrategyService::Service {
 };
 
 FakeGateway::FakeGateway(std::shared_ptr<grpc::ServerCredentials> credentials)
+    : FakeGateway("127.0.0.1:0", std::move(credentials)) {}
+
+FakeGateway::FakeGateway(const std::string& listen_address,
+                         std::shared_ptr<grpc::ServerCredentials> credentials)
     : service_(std::make_unique<Service>()) {
   grpc::ServerBuilder builder;
-  builder.AddListeningPort("127.0.0.1:0", std::move(credentials), &port_);
+  builder.AddListeningPort(listen_address, std::move(credentials), &port_);
   builder.RegisterService(service_.get());
   server_ = builder.BuildAndStart();
+  target_ = absl::StartsWith(listen_address, "unix:") ? listen_address
+                                                      : absl::StrCat("127.0.0.1:", port_);
 }
 
 FakeGateway::~FakeGateway() {

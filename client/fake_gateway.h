@@ -41,9 +41,12 @@ class FakeGateway {
     std::string authorization;  // the `authorization` metadata value, empty when absent
   };
 
-  // Serves plaintext unless other credentials are given (TLS tests).
+  // Serves plaintext unless other credentials are given (TLS tests), on a free 127.0.0.1 port.
   explicit FakeGateway(
       std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials());
+  // Serves on `listen_address`: "unix:/path" for a gateway that appears at a known target later.
+  FakeGateway(const std::string& listen_address,
+              std::shared_ptr<grpc::ServerCredentials> credentials);
   ~FakeGateway();
   FakeGateway(const FakeGateway&) = delete;
   FakeGateway& operator=(const FakeGateway&) = delete;
@@ -55,8 +58,9 @@ class FakeGateway {
   // Calls are not answered until the caller gives up (deadline or cancellation).
   void HoldCalls();
 
+  // Not 0 once the server listens.
   [[nodiscard]] int port() const { return port_; }
-  [[nodiscard]] std::string target() const { return "127.0.0.1:" + std::to_string(port_); }
+  [[nodiscard]] const std::string& target() const { return target_; }
   [[nodiscard]] std::shared_ptr<grpc::Channel> NewChannel() const;
   [[nodiscard]] std::vector<ReceivedCall> calls() const;
 
@@ -66,6 +70,7 @@ class FakeGateway {
   std::unique_ptr<Service> service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
+  std::string target_;
 };
 
 }  // namespace ota::client

@@ -4,6 +4,7 @@
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <utility>
@@ -144,7 +145,8 @@ std::string FormatCallError(const CallError& error) {
 
 OtaClient::OtaClient(const std::shared_ptr<grpc::ChannelInterface>& channel,
                      std::string bearer_token)
-    : stub_(ota::v1::OtaStrategyService::NewStub(channel)),
+    : channel_(channel),
+      stub_(ota::v1::OtaStrategyService::NewStub(channel)),
       bearer_token_(std::move(bearer_token)) {}
 
 absl::StatusOr<OtaClient> OtaClient::Connect(const std::string& target,
@@ -155,24 +157,46 @@ absl::StatusOr<OtaClient> OtaClient::Connect(const std::string& target,
   return OtaClient(grpc::CreateChannel(target, *credentials), options.bearer_token);
 }
 
-CancelResult OtaClient::CancelByJob(std::string_view job_id, std::string_view iot_instance_id,
-                                    absl::Duration timeout) const {
-  if (timeout <= absl::ZeroDuration() || timeout == absl::InfiniteDuration()) {
-    timeout = kDefaultTimeout;
-  }
+grpc::Status OtaClient::CallOnce(const ota::v1::CancelByJobRequest& request, absl::Time deadline,
+                                 ota::v1::CancelByJobResponse* response) const {
   grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  context.set_deadline(absl::ToChronoTime(deadline));
   if (!bearer_token_.empty()) {
     // Per-call metadata rather than call credentials: gRPC refuses call credentials on plaintext
     // channels, and a token is still useful behind a TLS-terminating sidecar.
     context.AddMetadata("authorization", absl::StrCat("Bearer ", bearer_token_));
   }
+  return stub_->CancelByJob(&context, request, response);
+}
 
+CancelResult OtaClient::CancelByJob(std::string_view job_id, std::string_view iot_instance_id,
+                                    absl::Duration timeout) const {
+  if (timeout <= absl::ZeroDuration() || timeout == absl::InfiniteDuration()) {
+    timeout = kDefaultTimeout;
+  }
+  const absl::Time deadline = absl::Now() + timeout;
   ota::v1::CancelByJobRequest request;
   request.set_job_id(std::string(job_id));
   request.set_iot_instance_id(std::string(iot_instance_id));
   ota::v1::CancelByJobResponse response;
-  const grpc::Status status = stub_->CancelByJob(&context, request, &response);
+  grpc::Status status = CallOnce(request, deadline, &response);
+
+  // gRPC fails a call at once when the channel's connection attempt failed; such a call was never
+  // written to any connection, so one more attempt cannot cancel twice. Besides a restarting
+  // gateway, this covers a gRPC 1.51 defect: its TCP client reads errno after other calls that
+  // may change it, so a healthy non-blocking connect can be reported as failed ("No such file or
+  // directory"), seen in our sanitizer runs.
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
+      channel_->GetState(/*try_to_connect=*/false) == GRPC_CHANNEL_TRANSIENT_FAILURE) {
+    // The channel stays in TRANSIENT_FAILURE until a connection is READY, so wait for READY with a
+    // bound; then try again either way: the second failure carries the latest connect error.
+    (void)channel_->WaitForConnected(
+        absl::ToChronoTime(std::min(deadline, absl::Now() + kReconnectGrace)));
+    if (absl::Now() < deadline) {
+      response.Clear();
+      status = CallOnce(request, deadline, &response);
+    }
+  }
 
   CancelResult result;
   if (status.ok()) {

@@ -37,6 +37,10 @@ namespace ota::client {
 // Used when a call is given no usable timeout: ota-gateway needs a deadline on every call.
 inline constexpr absl::Duration kDefaultTimeout = absl::Seconds(10);
 
+// How long a call refused because the channel could not connect waits for gRPC to reconnect
+// before its one further attempt (gRPC's first reconnect comes after 1 s, +/- 20 % jitter).
+inline constexpr absl::Duration kReconnectGrace = absl::Seconds(2);
+
 // How Connect() builds the channel and which credentials every call carries.
 // (The `{}` member initializers here and below let callers use designated initializers without
 // GCC 12 flagging the members they leave out.)
@@ -115,11 +119,22 @@ class OtaClient {
   // Cancels the dynamic update policy of batch `job_id`. `iot_instance_id` may be empty (old public
   // instance). A timeout that is not positive and finite is replaced by kDefaultTimeout, so the
   // call always carries a deadline. Blocks until the gateway answers or the deadline passes.
+  //
+  // A call that fails because the channel could not connect (UNAVAILABLE while the channel is in
+  // TRANSIENT_FAILURE) never reached the gateway, so it is tried once more after gRPC's reconnect,
+  // waiting at most kReconnectGrace and never past the deadline. That rides out a gateway replica
+  // restarting. An UNAVAILABLE the gateway itself returned is never retried here: the call may
+  // already have reached Alibaba.
   [[nodiscard]] CancelResult CancelByJob(std::string_view job_id,
                                          std::string_view iot_instance_id = {},
                                          absl::Duration timeout = kDefaultTimeout) const;
 
  private:
+  [[nodiscard]] grpc::Status CallOnce(const ota::v1::CancelByJobRequest& request,
+                                      absl::Time deadline,
+                                      ota::v1::CancelByJobResponse* response) const;
+
+  std::shared_ptr<grpc::ChannelInterface> channel_;
   std::unique_ptr<ota::v1::OtaStrategyService::StubInterface> stub_;
   std::string bearer_token_;
 };

@@ -1,5 +1,7 @@
 #include "client/ota_client.h"
 
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
 #include <grpcpp/security/server_credentials.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -7,8 +9,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "client/fake_gateway.h"
@@ -227,6 +231,8 @@ TEST_F(OtaClientTest, DecodesErrorDetailsSentOverTheWire) {
   EXPECT_EQ(error.alibaba_request_id, "4C9B5BFE-6D0A-4D0B-8B0A-8A2B1C0D1E2F");
   EXPECT_EQ(error.http_status, 404);
   EXPECT_EQ(error.retry_delay, absl::Seconds(2));
+  // An UNAVAILABLE the gateway returned is final here: the call may already have reached Alibaba.
+  EXPECT_EQ(gateway_.calls().size(), 1u);
 }
 
 TEST_F(OtaClientTest, DecodesBadRequestSentOverTheWire) {
@@ -279,16 +285,62 @@ TEST_F(OtaClientTest, ConnectPlaintextReachesTheServer) {
   EXPECT_EQ(gateway_.calls().at(0).authorization, "Bearer tok");
 }
 
-TEST(OtaClientUnreachableTest, NoServerIsUnavailable) {
-  const std::string socket = (std::filesystem::path(::testing::TempDir()) /
-                              absl::StrCat("ota-client-test-nobody-", getpid(), ".sock"))
-                                 .string();
+std::string UnusedSocketPath(const std::string& name) {
+  std::string socket = (std::filesystem::path(::testing::TempDir()) /
+                        absl::StrCat("ota-client-test-", name, "-", getpid(), ".sock"))
+                           .string();
   std::filesystem::remove(socket);
-  absl::StatusOr<OtaClient> client = OtaClient::Connect(absl::StrCat("unix:", socket), {});
+  return socket;
+}
+
+TEST(OtaClientUnreachableTest, NoServerIsUnavailableAfterOneReconnectNotTheWholeDeadline) {
+  absl::StatusOr<OtaClient> client =
+      OtaClient::Connect(absl::StrCat("unix:", UnusedSocketPath("nobody")), {});
   ASSERT_TRUE(client.ok()) << client.status();
-  const CancelResult result = client->CancelByJob("job-1", "", absl::Seconds(5));
+  const absl::Time start = absl::Now();
+  const CancelResult result = client->CancelByJob("job-1", "", absl::Seconds(60));
+  const absl::Duration took = absl::Now() - start;
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error->code, grpc::StatusCode::UNAVAILABLE);
+  // The connect error itself, not a deadline: the caller learns what is wrong.
+  EXPECT_THAT(result.error->message, HasSubstr("failed to connect"));
+  // One reconnect grace, far from the 60 s deadline (a loose bound: machines are shared).
+  EXPECT_LT(took, absl::Seconds(30));
+}
+
+TEST(OtaClientUnreachableTest, ACallRefusedForWantOfAConnectionIsTriedOnceMoreAfterReconnecting) {
+  const std::string target = absl::StrCat("unix:", UnusedSocketPath("late"));
+  const std::shared_ptr<grpc::Channel> channel =
+      grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+  const OtaClient client(channel);
+
+  // The gateway starts only once the first attempt has failed, so the call can succeed only
+  // through the retry.
+  std::unique_ptr<FakeGateway> gateway;
+  std::thread starter([&] {
+    grpc_connectivity_state state = channel->GetState(false);
+    const auto give_up = std::chrono::system_clock::now() + std::chrono::seconds(30);
+    while (state != GRPC_CHANNEL_TRANSIENT_FAILURE && channel->WaitForStateChange(state, give_up)) {
+      state = channel->GetState(false);
+    }
+    gateway = std::make_unique<FakeGateway>(target, grpc::InsecureServerCredentials());
+    gateway->ReplyWith(std::string("RID-AFTER-RECONNECT"));
+  });
+  const CancelResult result = client.CancelByJob("job-1", "", absl::Seconds(30));
+  starter.join();
+
+  ASSERT_TRUE(result.ok()) << FormatCallError(*result.error);
+  EXPECT_EQ(result.request_id, "RID-AFTER-RECONNECT");
+  EXPECT_EQ(gateway->calls().size(), 1u);
+}
+
+TEST(OtaClientUnreachableTest, NoTimeLeftForAReconnectReturnsTheConnectError) {
+  absl::StatusOr<OtaClient> client =
+      OtaClient::Connect(absl::StrCat("unix:", UnusedSocketPath("short")), {});
+  ASSERT_TRUE(client.ok()) << client.status();
+  const CancelResult result = client->CancelByJob("job-1", "", absl::Milliseconds(300));
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error->code, grpc::StatusCode::UNAVAILABLE) << result.error->message;
 }
 
 // --- Connect option checks and TLS -------------------------------------------------------------

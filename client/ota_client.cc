@@ -179,14 +179,16 @@ CancelResult OtaClient::CancelByJob(std::string_view job_id, std::string_view io
   request.set_job_id(std::string(job_id));
   request.set_iot_instance_id(std::string(iot_instance_id));
   ota::v1::CancelByJobResponse response;
+  const grpc_connectivity_state before = channel_->GetState(/*try_to_connect=*/false);
   grpc::Status status = CallOnce(request, deadline, &response);
 
   // gRPC fails a call at once when the channel's connection attempt failed; such a call was never
-  // written to any connection, so one more attempt cannot cancel twice. Besides a restarting
-  // gateway, this covers a gRPC 1.51 defect: its TCP client reads errno after other calls that
-  // may change it, so a healthy non-blocking connect can be reported as failed ("No such file or
-  // directory"), seen in our sanitizer runs.
-  if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
+  // written to any connection, so one more attempt cannot cancel twice. A channel that was READY
+  // may have carried the call before its connection broke, so that case is left alone. Besides a
+  // restarting gateway, this covers a gRPC 1.51 defect: its TCP client reads errno after other
+  // calls that may change it, so a healthy non-blocking connect can be reported as failed ("No
+  // such file or directory"), seen in our sanitizer runs.
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE && before != GRPC_CHANNEL_READY &&
       channel_->GetState(/*try_to_connect=*/false) == GRPC_CHANNEL_TRANSIENT_FAILURE) {
     // The channel stays in TRANSIENT_FAILURE until a connection is READY, so wait for READY with a
     // bound; then try again either way: the second failure carries the latest connect error.

@@ -120,11 +120,11 @@ class OtaClient {
   // instance). A timeout that is not positive and finite is replaced by kDefaultTimeout, so the
   // call always carries a deadline. Blocks until the gateway answers or the deadline passes.
   //
-  // A call that fails because the channel could not connect (UNAVAILABLE while the channel is in
-  // TRANSIENT_FAILURE) never reached the gateway, so it is tried once more after gRPC's reconnect,
-  // waiting at most kReconnectGrace and never past the deadline. That rides out a gateway replica
-  // restarting. An UNAVAILABLE the gateway itself returned is never retried here: the call may
-  // already have reached Alibaba.
+  // A call that fails because the channel could not connect (UNAVAILABLE, the channel not READY
+  // before the call and in TRANSIENT_FAILURE after it) never reached the gateway, so it is tried
+  // once more after gRPC's reconnect, waiting at most kReconnectGrace and never past the
+  // deadline. That rides out a gateway replica restarting. An UNAVAILABLE the gateway itself
+  // returned is never retried here: the call may already have reached Alibaba.
   [[nodiscard]] CancelResult CancelByJob(std::string_view job_id,
                                          std::string_view iot_instance_id = {},
                                          absl::Duration timeout = kDefaultTimeout) const;

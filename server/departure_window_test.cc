@@ -5,16 +5,23 @@
 namespace ota {
 namespace {
 
-const absl::Time kT0 = absl::FromUnixSeconds(1'700'000'000);
-const absl::Duration kWindow = absl::Milliseconds(1025);
+constexpr absl::Time kT0 = absl::FromUnixSeconds(1'700'000'000);
+constexpr absl::Duration kWindow = absl::Milliseconds(1025);
 
 absl::Time At(int ms) { return kT0 + absl::Milliseconds(ms); }
+
+// Starts `n` requests at `ms` that have not left yet (still connecting).
+void StartAt(DepartureWindow& window, int n, int ms) {
+  for (int i = 0; i < n; ++i) {
+    ASSERT_TRUE(window.MayStart(At(ms))) << "request " << i << " at " << ms << "ms";
+    window.Started();
+  }
+}
 
 // Starts and departs `n` requests at `ms`.
 void LeaveAt(DepartureWindow& window, int n, int ms) {
   for (int i = 0; i < n; ++i) {
-    ASSERT_TRUE(window.MayStart(At(ms))) << "request " << i << " at " << ms << "ms";
-    window.Started();
+    StartAt(window, 1, ms);
     window.Departed(At(ms));
   }
 }
@@ -22,10 +29,7 @@ void LeaveAt(DepartureWindow& window, int n, int ms) {
 TEST(DepartureWindowTest, DisabledAllowsEverythingAndRecordsNothing) {
   DepartureWindow window(0, kWindow);
   EXPECT_FALSE(window.enabled());
-  for (int i = 0; i < 1000; ++i) {
-    ASSERT_TRUE(window.MayStart(kT0));
-    window.Started();
-  }
+  StartAt(window, 1000, 0);
   EXPECT_EQ(window.NextOpening(), absl::InfinitePast());
 }
 
@@ -45,10 +49,7 @@ TEST(DepartureWindowTest, AllowsLimitDeparturesThenOpensWhenTheOldestAgesOut) {
 // cold ones left; the window holds it until 90ms + 1025ms.
 TEST(DepartureWindowTest, ALateColdDepartureDelaysTheRequestTenPlacesLater) {
   DepartureWindow window(10, kWindow);
-  for (int i = 0; i < 5; ++i) {
-    ASSERT_TRUE(window.MayStart(At(0)));
-    window.Started();
-  }
+  StartAt(window, 5, 0);
   LeaveAt(window, 5, 500);  // still allowed: five started (not left) + five left = 10 at most
   for (int i = 0; i < 5; ++i) window.Departed(At(90));
   EXPECT_FALSE(window.MayStart(At(1050)));
@@ -58,10 +59,7 @@ TEST(DepartureWindowTest, ALateColdDepartureDelaysTheRequestTenPlacesLater) {
 
 TEST(DepartureWindowTest, RequestsNotYetLeftHoldTheirPlaceUntilTheyLeaveOrAreAbandoned) {
   DepartureWindow window(3, kWindow);
-  for (int i = 0; i < 3; ++i) {
-    ASSERT_TRUE(window.MayStart(At(0)));
-    window.Started();
-  }
+  StartAt(window, 3, 0);
   // Connecting for a long time: time alone cannot open the window.
   EXPECT_FALSE(window.MayStart(At(5000)));
   EXPECT_EQ(window.NextOpening(), absl::InfiniteFuture());

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
-#include "server/rate_limiter.h"
+#include "server/limiter/rate_limiter.h"
 
 namespace ota {
 

@@ -28,10 +28,10 @@
 #include "bench/ceiling_server.h"
 #include "bench/gateway_suite.h"
 #include "bench/limiter_report.h"
-#include "server/clock.h"
-#include "server/local_rate_limiter.h"
-#include "server/redis_rate_limiter.h"
-#include "server/redis_test_server.h"
+#include "server/base/clock.h"
+#include "server/limiter/local_rate_limiter.h"
+#include "server/limiter/redis/redis_rate_limiter.h"
+#include "server/testing/redis_test_server.h"
 
 ABSL_FLAG(std::string, redis_url, "",
           "limiter: Redis to measure against; empty: start a throwaway redis-server on loopback.");

@@ -7,8 +7,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "bench/latency_summary.h"
-#include "server/credentials.h"
-#include "server/rpc_signer.h"
+#include "server/credentials/credentials.h"
+#include "server/signing/rpc_signer.h"
 
 namespace ota {
 namespace {

@@ -15,7 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "client/fake_gateway.h"
+#include "client/testing/fake_gateway.h"
 #include "google/rpc/error_details.pb.h"
 
 namespace ota::client {

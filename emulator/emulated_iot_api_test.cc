@@ -6,8 +6,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
-#include "server/clock.h"
-#include "server/rpc_signer.h"
+#include "server/base/clock.h"
+#include "server/signing/rpc_signer.h"
 
 namespace ota {
 namespace {

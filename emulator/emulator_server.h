@@ -31,7 +31,7 @@
 #include "emulator/nonce_registry.h"
 #include "emulator/quota_window.h"
 #include "emulator/request_authenticator.h"
-#include "server/clock.h"
+#include "server/base/clock.h"
 
 namespace httplib {
 class Server;

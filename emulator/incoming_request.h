@@ -12,8 +12,8 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
-#include "server/http_message.h"
-#include "server/rpc_signer.h"
+#include "server/http/http_message.h"
+#include "server/signing/rpc_signer.h"
 
 namespace ota {
 

@@ -16,7 +16,7 @@
 #include "cli_flags/hyphenated_flags.h"
 #include "emulator/emulator_options.h"
 #include "emulator/emulator_server.h"
-#include "server/clock.h"
+#include "server/base/clock.h"
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(

@@ -1,7 +1,7 @@
 #include "emulator/nonce_registry.h"
 
 #include "gtest/gtest.h"
-#include "server/clock.h"
+#include "server/base/clock.h"
 
 namespace ota {
 namespace {

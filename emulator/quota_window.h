@@ -19,7 +19,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "server/clock.h"
+#include "server/base/clock.h"
 
 namespace ota {
 

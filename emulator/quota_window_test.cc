@@ -1,7 +1,7 @@
 #include "emulator/quota_window.h"
 
 #include "gtest/gtest.h"
-#include "server/clock.h"
+#include "server/base/clock.h"
 
 namespace ota {
 namespace {

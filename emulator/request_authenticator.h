@@ -26,8 +26,8 @@
 #include "emulator/api_answer.h"
 #include "emulator/incoming_request.h"
 #include "emulator/nonce_registry.h"
-#include "server/clock.h"
-#include "server/rpc_signer.h"
+#include "server/base/clock.h"
+#include "server/signing/rpc_signer.h"
 
 namespace ota {
 

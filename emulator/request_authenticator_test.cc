@@ -8,8 +8,8 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/clock.h"
-#include "server/rpc_signer.h"
+#include "server/base/clock.h"
+#include "server/signing/rpc_signer.h"
 
 namespace ota {
 namespace {

@@ -17,8 +17,8 @@
 #include "emulator/nonce_registry.h"
 #include "emulator/request_authenticator.h"
 #include "fuzz/fuzz_check.h"
-#include "server/clock.h"
-#include "server/rpc_signer.h"
+#include "server/base/clock.h"
+#include "server/signing/rpc_signer.h"
 
 namespace {
 

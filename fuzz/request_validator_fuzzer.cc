@@ -18,8 +18,8 @@
 #include "google/protobuf/stubs/logging.h"
 #include "google/rpc/status.pb.h"
 #include "ota/v1/ota_strategy_service.pb.h"
-#include "server/grpc_status.h"
-#include "server/request_validator.h"
+#include "server/api/grpc_status.h"
+#include "server/api/request_validator.h"
 
 namespace {
 

@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "fuzz/fuzz_check.h"
-#include "server/rpc_signer.h"
+#include "server/signing/rpc_signer.h"
 
 namespace {
 

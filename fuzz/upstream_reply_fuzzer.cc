@@ -21,9 +21,9 @@
 #include "fuzz/utf8.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
-#include "server/error_mapping.h"
-#include "server/grpc_status.h"
-#include "server/upstream_reply.h"
+#include "server/api/grpc_status.h"
+#include "server/call/error_mapping.h"
+#include "server/call/upstream_reply.h"
 
 namespace {
 

@@ -19,7 +19,7 @@
 
 #include "absl/time/time.h"
 #include "nlohmann/json.hpp"
-#include "server/rpc_signer.h"
+#include "server/signing/rpc_signer.h"
 
 namespace {
 

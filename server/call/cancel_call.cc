@@ -1,0 +1,221 @@
+#include "server/call/cancel_call.h"
+
+#include <algorithm>
+#include <memory>
+#include <random>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "server/call/upstream_reply.h"
+#include "server/observability/gateway_metrics.h"
+
+namespace ota {
+namespace {
+
+// Full jitter: a uniform delay in [0, min(max, base * 2^(attempt-1))], so retries from many calls
+// that failed together do not come back together.
+absl::Duration JitteredBackoff(const CancelByJobPolicy& policy, int attempt) {
+  absl::Duration cap = policy.backoff_base;
+  for (int i = 1; i < attempt && cap < policy.backoff_max; ++i) cap *= 2;
+  cap = std::min(cap, policy.backoff_max);
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::uniform_int_distribution<int64_t> pick(0, absl::ToInt64Microseconds(cap));
+  return absl::Microseconds(pick(rng));
+}
+
+std::string Millis(absl::Duration d) { return absl::StrCat(absl::ToInt64Milliseconds(d), "ms"); }
+
+}  // namespace
+
+// One call's state. Each step schedules exactly one next step, so the steps never run
+// concurrently and need no lock; the queues they pass through order their memory.
+// Thousands of calls may wait for a slot at once, so it holds only what differs between calls.
+struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
+  Call(std::shared_ptr<const Shared> runner_shared, CancelByJobParams call_params,
+       absl::Time call_deadline, std::function<bool()> cancelled, Done on_done)
+      : shared(std::move(runner_shared)),
+        deps(shared->deps),
+        policy(shared->policy),
+        params(std::move(call_params)),
+        deadline(call_deadline),
+        is_cancelled(std::move(cancelled)),
+        done(std::move(on_done)) {}
+
+  // A call dropped unfinished (its timer or transfer discarded at shutdown) still answers.
+  ~Call() {
+    StopWaitingForSlot();
+    if (done) {
+      CallOutcome outcome = GatewayError(absl::StatusCode::kUnavailable, "GATEWAY_SHUTTING_DOWN",
+                                         "ota-gateway shut down before the call completed; retry");
+      outcome.retryable = true;
+      done(Result(std::move(outcome)));
+    }
+  }
+
+  // Between asking the limiter and the slot's start the call counts as a queued waiter.
+  void StartWaitingForSlot() {
+    waiting_for_slot = true;
+    if (deps.metrics != nullptr) deps.metrics->SlotWaitStarted();
+  }
+  void StopWaitingForSlot() {
+    if (!waiting_for_slot) return;
+    waiting_for_slot = false;
+    if (deps.metrics != nullptr) deps.metrics->SlotWaitEnded();
+  }
+
+  [[nodiscard]] CallResult Result(CallOutcome outcome) const {
+    CallResult result;
+    result.outcome = std::move(outcome);
+    result.attempts = attempts;
+    result.limiter_wait = limiter_wait;
+    return result;
+  }
+
+  void Finish(CallOutcome outcome) {
+    Done callback = std::move(done);
+    done = nullptr;
+    callback(Result(std::move(outcome)));
+  }
+
+  // Reserves the next slot. `last` is the previous attempt's outcome (for retries): if no slot can
+  // be had in time, that is the answer the caller gets.
+  void Reserve(std::optional<CallOutcome> last) {
+    const absl::Time now = deps.clock->Now();
+    if (deadline - now < policy.min_attempt_time) {
+      if (last.has_value()) return Finish(*std::move(last));
+      return Finish(
+          GatewayError(absl::StatusCode::kDeadlineExceeded, "DEADLINE_TOO_SHORT",
+                       absl::StrCat("the call's deadline leaves ", Millis(deadline - now),
+                                    "; at least ", Millis(policy.min_attempt_time),
+                                    " are needed to call Alibaba: set a longer deadline")));
+    }
+    absl::StatusOr<Credentials> credentials = deps.credentials->Get();
+    if (!credentials.ok()) {
+      return Finish(GatewayError(absl::StatusCode::kUnavailable, "CREDENTIALS_UNAVAILABLE",
+                                 absl::StrCat("ota-gateway has no usable Alibaba credentials: ",
+                                              credentials.status().message())));
+    }
+    const std::string key =
+        policy.limiter_key.empty() ? credentials->access_key_id : policy.limiter_key;
+    const absl::Time latest_start =
+        std::min(deadline - policy.min_attempt_time, now + policy.max_limiter_wait);
+    const absl::Time asked_at = now;
+    StartWaitingForSlot();
+    deps.limiter->Reserve(key, latest_start,
+                          [self = shared_from_this(), last = std::move(last),
+                           asked_at](absl::StatusOr<Reservation> reservation) mutable {
+                            self->OnReservation(std::move(reservation), std::move(last), asked_at);
+                          });
+  }
+
+  void OnReservation(absl::StatusOr<Reservation> reservation, std::optional<CallOutcome> last,
+                     absl::Time asked_at) {
+    if (!reservation.ok() || !reservation->granted) {
+      StopWaitingForSlot();
+      if (deps.metrics != nullptr) {
+        deps.metrics->SlotRefused(reservation.ok() ? LimiterRejection::kRateLimited
+                                                   : LimiterRejection::kUnavailable);
+      }
+    }
+    if (!reservation.ok()) {
+      return Finish(GatewayError(absl::StatusCode::kUnavailable, "LIMITER_UNAVAILABLE",
+                                 absl::StrCat("the shared rate limiter is unavailable: ",
+                                              reservation.status().message())));
+    }
+    if (!reservation->granted) {
+      if (last.has_value()) {
+        // A retry that cannot get a slot in time: report what the last attempt said.
+        last->retry_after =
+            std::max(last->retry_after.value_or(absl::ZeroDuration()), reservation->retry_after);
+        return Finish(*std::move(last));
+      }
+      CallOutcome outcome = GatewayError(
+          absl::StatusCode::kResourceExhausted, "RATE_LIMITED",
+          absl::StrCat("the Alibaba account's shared quota for CancelOTAStrategyByJob cannot "
+                       "serve this call before its deadline (next free slot in ",
+                       Millis(reservation->retry_after),
+                       "); retry after RetryInfo.retry_delay or set a longer deadline"));
+      outcome.retryable = true;
+      outcome.retry_after = reservation->retry_after;
+      return Finish(std::move(outcome));
+    }
+    const absl::Duration wait = std::max(absl::ZeroDuration(), reservation->start - asked_at);
+    limiter_wait += wait;
+    if (deps.metrics != nullptr) deps.metrics->SlotGranted(wait);
+    if (reservation->start <= deps.clock->Now()) {
+      // A slot free now is used now: a trip through the scheduler would cost a thread hand-off.
+      Send();
+      return;
+    }
+    deps.scheduler->RunAt(reservation->start, [self = shared_from_this()] { self->Send(); });
+  }
+
+  void Send() {
+    StopWaitingForSlot();
+    if (is_cancelled && is_cancelled()) {
+      return Finish(GatewayError(absl::StatusCode::kCancelled, "CANCELLED",
+                                 "the caller cancelled the call before it was sent to Alibaba"));
+    }
+    absl::StatusOr<Credentials> credentials = deps.credentials->Get();
+    if (!credentials.ok()) {
+      return Finish(GatewayError(absl::StatusCode::kUnavailable, "CREDENTIALS_UNAVAILABLE",
+                                 absl::StrCat("ota-gateway has no usable Alibaba credentials: ",
+                                              credentials.status().message())));
+    }
+    RpcCall call{.action = kCancelAction, .version = kIotApiVersion, .params = {}};
+    call.params["JobId"] = params.job_id;
+    if (!params.iot_instance_id.empty()) call.params["IotInstanceId"] = params.iot_instance_id;
+    HttpRequest request = SignRpcCall(policy.signature_version, call, policy.endpoint, *credentials,
+                                      deps.clock->Now(), NewNonce());
+    ++attempts;
+    if (deps.metrics != nullptr) deps.metrics->AttemptSent(/*is_retry=*/attempts > 1);
+    sent_at = deps.clock->Now();
+    deps.transport->Send(std::move(request), deadline,
+                         [self = shared_from_this()](absl::StatusOr<HttpResponse> response) {
+                           self->OnResponse(std::move(response));
+                         });
+  }
+
+  void OnResponse(absl::StatusOr<HttpResponse> response) {
+    CallOutcome outcome = response.ok() ? deps.errors->FromReply(ParseUpstreamReply(*response))
+                                        : deps.errors->FromTransportError(response.status());
+    if (deps.metrics != nullptr) {
+      deps.metrics->AttemptFinished(deps.clock->Now() - sent_at, outcome.alibaba_code);
+    }
+    if (outcome.ok() || !outcome.retryable || attempts >= policy.max_attempts) {
+      return Finish(std::move(outcome));
+    }
+    absl::Duration delay = JitteredBackoff(policy, attempts);
+    if (outcome.retry_after.has_value()) delay = std::max(delay, *outcome.retry_after);
+    const absl::Time retry_at = deps.clock->Now() + delay;
+    if (deadline - retry_at < policy.min_attempt_time) return Finish(std::move(outcome));
+    deps.scheduler->RunAt(retry_at, [self = shared_from_this(), outcome = std::move(outcome)]() {
+      self->Reserve(outcome);
+    });
+  }
+
+  const std::shared_ptr<const Shared> shared;  // keeps `deps` and `policy` alive
+  const CancelByJobDeps& deps;
+  const CancelByJobPolicy& policy;
+  const CancelByJobParams params;
+  const absl::Time deadline;
+  const std::function<bool()> is_cancelled;
+  Done done;
+  // The outcome is built only when the call finishes: queued calls carry no CallOutcome.
+  int attempts = 0;
+  absl::Duration limiter_wait = absl::ZeroDuration();
+  bool waiting_for_slot = false;
+  absl::Time sent_at;  // of the attempt in flight
+};
+
+CancelByJobRunner::CancelByJobRunner(CancelByJobDeps deps, CancelByJobPolicy policy)
+    : shared_(std::make_shared<const Shared>(Shared{.deps = deps, .policy = std::move(policy)})) {}
+
+void CancelByJobRunner::Run(CancelByJobParams params, absl::Time deadline,
+                            std::function<bool()> is_cancelled, Done done) const {
+  auto call = std::make_shared<Call>(shared_, std::move(params), deadline, std::move(is_cancelled),
+                                     std::move(done));
+  call->Reserve(std::nullopt);
+}
+
+}  // namespace ota

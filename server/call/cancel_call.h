@@ -1,0 +1,84 @@
+// CancelByJobRunner: drives one CancelByJob call from a validated request to its final outcome.
+//
+//   reserve a limiter slot -> wait for it on the scheduler (a timer, not a parked thread)
+//   -> sign with fresh nonce and timestamp -> send -> read Alibaba's answer -> map it
+//   -> retry only what retrying can fix (throttling, 5xx, SystemException, network), with jittered
+//      exponential backoff, honouring x-acs-retry-after, each attempt taking a new slot, never past
+//      the caller's deadline.
+//
+//   ota::CancelByJobRunner runner(deps, policy);
+//   runner.Run({.job_id = "J1"}, deadline, /*is_cancelled=*/nullptr,
+//              [](ota::CallResult result) { /* reply to the caller */ });
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/time/time.h"
+#include "server/base/clock.h"
+#include "server/base/scheduler.h"
+#include "server/call/call_outcome.h"
+#include "server/call/cancel_by_job_caller.h"
+#include "server/call/error_mapping.h"
+#include "server/credentials/credentials.h"
+#include "server/http/http_transport.h"
+#include "server/limiter/rate_limiter.h"
+#include "server/signing/rpc_signer.h"
+
+namespace ota {
+
+class GatewayMetrics;
+
+inline constexpr char kCancelAction[] = "CancelOTAStrategyByJob";
+inline constexpr char kIotApiVersion[] = "2018-01-20";
+
+struct CancelByJobPolicy {
+  Endpoint endpoint;
+  SignatureVersion signature_version = SignatureVersion::kAcs3HmacSha256;
+  std::string limiter_key;  // empty: the AccessKeyId of the current credentials
+  int max_attempts = 3;
+  absl::Duration max_limiter_wait = absl::Seconds(30);
+  // An attempt is not started with less time than this left before the deadline.
+  absl::Duration min_attempt_time = absl::Milliseconds(100);
+  absl::Duration backoff_base = absl::Milliseconds(100);
+  absl::Duration backoff_max = absl::Seconds(2);
+};
+
+// The collaborators a call uses; all must outlive the runner and every call it started.
+struct CancelByJobDeps {
+  RateLimiter* limiter;
+  Scheduler* scheduler;
+  HttpTransport* transport;
+  CredentialsProvider* credentials;
+  const ErrorMapper* errors;
+  const Clock* clock;
+  GatewayMetrics* metrics = nullptr;  // optional: limiter waits, attempts, upstream latency
+};
+
+class CancelByJobRunner final : public CancelByJobCaller {
+ public:
+  CancelByJobRunner(CancelByJobDeps deps, CancelByJobPolicy policy);
+
+  // Starts the call; `done` runs exactly once, on whichever thread finished the call. `params` must
+  // have passed ValidateCancelByJobRequest. `is_cancelled` (optional) is asked before each attempt
+  // so a call its caller gave up on is not sent.
+  void Run(CancelByJobParams params, absl::Time deadline, std::function<bool()> is_cancelled,
+           Done done) const override;
+
+  [[nodiscard]] const CancelByJobPolicy& policy() const { return shared_->policy; }
+
+ private:
+  struct Call;
+  // What every call reads and none changes. Calls share it rather than copy it: a call may outlive
+  // its runner at shutdown, and a copy per call (the policy's strings included) cost each of
+  // thousands of queued callers a few hundred bytes.
+  struct Shared {
+    CancelByJobDeps deps;
+    CancelByJobPolicy policy;
+  };
+  std::shared_ptr<const Shared> shared_;
+};
+
+}  // namespace ota

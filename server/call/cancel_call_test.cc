@@ -1,0 +1,426 @@
+#include "server/call/cancel_call.h"
+
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/limiter/local_rate_limiter.h"
+#include "server/observability/gateway_metrics.h"
+#include "server/testing/manual_scheduler.h"
+
+namespace ota {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+const absl::Time kStart = absl::FromUnixSeconds(1'800'000'000);
+
+CancelByJobParams Params(std::string job_id, std::string iot_instance_id = "") {
+  return CancelByJobParams{.job_id = std::move(job_id),
+                           .iot_instance_id = std::move(iot_instance_id)};
+}
+
+// The real in-process limiter, counting the reservations asked of it.
+class CountingLimiter final : public RateLimiter {
+ public:
+  CountingLimiter(RateLimitOptions options, const Clock& clock) : limiter_(options, clock) {}
+  void Reserve(const std::string& key, absl::Time latest_start, Callback done) override {
+    ++reservations;
+    limiter_.Reserve(key, latest_start, std::move(done));
+  }
+  [[nodiscard]] std::string Describe() const override { return limiter_.Describe(); }
+  Reservation ReserveNow(const std::string& key, absl::Time latest_start) {
+    return limiter_.ReserveNow(key, latest_start);
+  }
+  int reservations = 0;
+
+ private:
+  LocalRateLimiter limiter_;
+};
+
+// Answers each request with the next scripted response, at once.
+class ScriptedTransport final : public HttpTransport {
+ public:
+  void Send(HttpRequest request, absl::Time /*deadline*/, Callback done) override {
+    sent.push_back(std::move(request));
+    if (script.empty()) {
+      done(absl::InternalError("test transport: no scripted answer left"));
+      return;
+    }
+    absl::StatusOr<HttpResponse> answer = std::move(script.front());
+    script.pop_front();
+    done(std::move(answer));
+  }
+  std::deque<absl::StatusOr<HttpResponse>> script;
+  std::vector<HttpRequest> sent;
+};
+
+HttpResponse Json(int status, std::string body, HeaderList headers = {}) {
+  return HttpResponse{.status = status, .headers = std::move(headers), .body = std::move(body)};
+}
+const char kSuccess[] = R"({"RequestId":"REQ-OK","Success":true})";
+const char kThrottled[] =
+    R"({"RequestId":"REQ-T","Code":"Throttling.User","Message":"Request was denied due to user flow control."})";
+const char kNoSuchJob[] =
+    R"({"RequestId":"REQ-NF","Success":false,"Code":"iot.ota.OtaJobNotExist","ErrorMessage":"job not found"})";
+const char kSystemError[] =
+    R"({"RequestId":"REQ-5","Success":false,"Code":"iot.system.SystemException","ErrorMessage":"A system exception occurred."})";
+
+class CancelByJobRunnerTest : public ::testing::Test {
+ protected:
+  CancelByJobRunnerTest()
+      : clock_(kStart),
+        scheduler_(clock_),
+        limiter_(RateLimitOptions{.limit = 10, .burst = 5}, clock_),
+        credentials_(Credentials{.access_key_id = "LTAItestkeyid01",
+                                 .access_key_secret = "test-secret-value",
+                                 .security_token = ""},
+                     "test") {
+    policy_.endpoint = *ParseEndpoint("https://iot.cn-shanghai.aliyuncs.com/");
+    policy_.limiter_key = "account-1";
+  }
+
+  // The runner under test; `limiter` replaces the fixture's counting limiter.
+  CancelByJobRunner Runner(RateLimiter* limiter = nullptr) {
+    return CancelByJobRunner(CancelByJobDeps{.limiter = limiter != nullptr ? limiter : &limiter_,
+                                             .scheduler = &scheduler_,
+                                             .transport = &transport_,
+                                             .credentials = &credentials_,
+                                             .errors = &errors_,
+                                             .clock = &clock_,
+                                             .metrics = metrics_},
+                             policy_);
+  }
+
+  // Runs one call to completion and returns its result.
+  CallResult RunCall(CancelByJobParams params, absl::Duration timeout = absl::Seconds(10),
+                     std::function<bool()> is_cancelled = nullptr) {
+    std::optional<CallResult> result;
+    CancelByJobRunner runner = Runner();
+    runner.Run(std::move(params), clock_.Now() + timeout, std::move(is_cancelled),
+               [&](CallResult r) { result = std::move(r); });
+    scheduler_.RunAll();
+    EXPECT_TRUE(result.has_value());
+    return result.value_or(CallResult{});
+  }
+
+  FakeClock clock_;
+  ManualScheduler scheduler_;
+  CountingLimiter limiter_;
+  ScriptedTransport transport_;
+  StaticCredentialsProvider credentials_;
+  ErrorMapper errors_;
+  CancelByJobPolicy policy_;
+  GatewayMetrics* metrics_ = nullptr;
+};
+
+TEST_F(CancelByJobRunnerTest, SuccessSendsOneSignedCancelRequest) {
+  transport_.script.push_back(Json(200, kSuccess));
+  CallResult result = RunCall(Params("HvKuBpuk3rdk6E92CP0200", "iot-1"));
+  EXPECT_TRUE(result.outcome.ok()) << result.outcome.message;
+  EXPECT_EQ(result.outcome.request_id, "REQ-OK");
+  EXPECT_EQ(result.attempts, 1);
+  ASSERT_EQ(transport_.sent.size(), 1U);
+  const HttpRequest& request = transport_.sent[0];
+  EXPECT_EQ(request.method, "POST");
+  EXPECT_THAT(request.url, HasSubstr("JobId=HvKuBpuk3rdk6E92CP0200"));
+  EXPECT_THAT(request.url, HasSubstr("IotInstanceId=iot-1"));
+  bool has_action = false;
+  for (const auto& [name, value] : request.headers) {
+    if (name == "x-acs-action") has_action = value == "CancelOTAStrategyByJob";
+    EXPECT_THAT(value, Not(HasSubstr("test-secret-value")));
+  }
+  EXPECT_TRUE(has_action);
+}
+
+TEST_F(CancelByJobRunnerTest, InstanceIdIsOmittedWhenEmpty) {
+  transport_.script.push_back(Json(200, kSuccess));
+  RunCall(Params("J1"));
+  ASSERT_EQ(transport_.sent.size(), 1U);
+  EXPECT_THAT(transport_.sent[0].url, Not(HasSubstr("IotInstanceId")));
+}
+
+TEST_F(CancelByJobRunnerTest, ParameterValuesCannotInjectParameters) {
+  policy_.signature_version = SignatureVersion::kV1HmacSha1;
+  transport_.script.push_back(Json(200, kSuccess));
+  RunCall(Params("J1&Action=Other"));
+  ASSERT_EQ(transport_.sent.size(), 1U);
+  const std::string& url = transport_.sent[0].url;
+  EXPECT_THAT(url, HasSubstr("JobId=J1%26Action%3DOther"));
+  EXPECT_THAT(url, HasSubstr("Action=CancelOTAStrategyByJob"));
+  EXPECT_THAT(url, Not(HasSubstr("Action=Other")));
+}
+
+TEST_F(CancelByJobRunnerTest, BusinessErrorIsNotRetried) {
+  transport_.script.push_back(Json(200, kNoSuchJob));
+  CallResult result = RunCall(Params("missing"));
+  EXPECT_EQ(result.outcome.code, absl::StatusCode::kNotFound);
+  EXPECT_EQ(result.outcome.alibaba_code, "iot.ota.OtaJobNotExist");
+  EXPECT_EQ(result.outcome.request_id, "REQ-NF");
+  EXPECT_EQ(result.attempts, 1);
+}
+
+TEST_F(CancelByJobRunnerTest, ThrottlingIsRetriedWithAFreshSlotAndNonce) {
+  transport_.script.push_back(Json(400, kThrottled));
+  transport_.script.push_back(Json(200, kSuccess));
+  CallResult result = RunCall(Params("J1"));
+  EXPECT_TRUE(result.outcome.ok()) << result.outcome.message;
+  EXPECT_EQ(result.attempts, 2);
+  ASSERT_EQ(transport_.sent.size(), 2U);
+  auto nonce = [](const HttpRequest& r) {
+    for (const auto& [name, value] : r.headers) {
+      if (name == "x-acs-signature-nonce") return value;
+    }
+    return std::string();
+  };
+  EXPECT_FALSE(nonce(transport_.sent[0]).empty());
+  EXPECT_NE(nonce(transport_.sent[0]), nonce(transport_.sent[1]));
+  // Each attempt took its own slot.
+  EXPECT_EQ(limiter_.reservations, 2);
+}
+
+TEST_F(CancelByJobRunnerTest, TransientFailuresStopAfterMaxAttempts) {
+  for (int i = 0; i < 5; ++i) transport_.script.push_back(Json(200, kSystemError));
+  CallResult result = RunCall(Params("J1"));
+  EXPECT_EQ(result.outcome.code, absl::StatusCode::kUnavailable);
+  EXPECT_EQ(result.outcome.alibaba_code, "iot.system.SystemException");
+  EXPECT_EQ(result.attempts, policy_.max_attempts);
+}
+
+TEST_F(CancelByJobRunnerTest, NetworkErrorsAreRetried) {
+  transport_.script.push_back(absl::UnavailableError("connection reset by peer"));
+  transport_.script.push_back(Json(200, kSuccess));
+  CallResult result = RunCall(Params("J1"));
+  EXPECT_TRUE(result.outcome.ok()) << result.outcome.message;
+  EXPECT_EQ(result.attempts, 2);
+}
+
+TEST_F(CancelByJobRunnerTest, RetryAfterHeaderDelaysTheRetry) {
+  transport_.script.push_back(Json(400, kThrottled, {{"x-acs-retry-after", "1500"}}));
+  transport_.script.push_back(Json(200, kSuccess));
+  std::optional<CallResult> result;
+  CancelByJobRunner runner = Runner();
+  runner.Run(Params("J1"), kStart + absl::Seconds(10), nullptr,
+             [&](CallResult r) { result = std::move(r); });
+  scheduler_.RunUntil(kStart);  // the first attempt goes at once
+  ASSERT_EQ(transport_.sent.size(), 1U);
+  scheduler_.RunUntil(kStart + absl::Milliseconds(1499));
+  EXPECT_EQ(transport_.sent.size(), 1U);
+  scheduler_.RunAll();
+  EXPECT_EQ(transport_.sent.size(), 2U);
+  ASSERT_TRUE(result.has_value());
+  EXPECT_TRUE(result->outcome.ok());
+}
+
+TEST_F(CancelByJobRunnerTest, RetryThatCannotFitTheDeadlineReportsTheLastError) {
+  transport_.script.push_back(Json(400, kThrottled, {{"x-acs-retry-after", "5000"}}));
+  CallResult result = RunCall(Params("J1"), absl::Seconds(2));
+  EXPECT_EQ(result.outcome.code, absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(result.outcome.alibaba_code, "Throttling.User");
+  EXPECT_EQ(result.attempts, 1);
+}
+
+TEST_F(CancelByJobRunnerTest, NoSlotBeforeTheDeadlineFailsFastWithRetryInfo) {
+  // Fill the next second of the budget.
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(limiter_.ReserveNow("account-1", kStart + absl::Seconds(1)).granted);
+  }
+  std::optional<CallResult> result;
+  CancelByJobRunner runner = Runner();
+  runner.Run(Params("J1"), kStart + absl::Milliseconds(500), nullptr,
+             [&](CallResult r) { result = std::move(r); });
+  // Answered at once, without waiting for time to pass and without sending anything.
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->outcome.code, absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(result->outcome.reason, "RATE_LIMITED");
+  ASSERT_TRUE(result->outcome.retry_after.has_value());
+  EXPECT_GT(*result->outcome.retry_after, absl::Milliseconds(500));
+  EXPECT_TRUE(transport_.sent.empty());
+}
+
+TEST_F(CancelByJobRunnerTest, WaitingCallsAreScheduledNotSent) {
+  for (int i = 0; i < 12; ++i) transport_.script.push_back(Json(200, kSuccess));
+  CancelByJobRunner runner = Runner();
+  int done = 0;
+  for (int i = 0; i < 12; ++i) {
+    runner.Run(Params("J1"), kStart + absl::Seconds(30), nullptr, [&](CallResult r) {
+      EXPECT_TRUE(r.outcome.ok());
+      ++done;
+    });
+  }
+  // The burst of 5 is sent at once; the other 7 wait as timers, not as threads.
+  EXPECT_EQ(done, 5);
+  EXPECT_EQ(scheduler_.PendingTimes().size(), 7U);
+  scheduler_.RunUntil(kStart + absl::Milliseconds(999));
+  EXPECT_EQ(transport_.sent.size(), 10U);  // the 11th and 12th wait for the next window
+  scheduler_.RunAll();
+  EXPECT_EQ(done, 12);
+}
+
+TEST_F(CancelByJobRunnerTest, DeadlineTooShortIsRejectedWithoutSending) {
+  CallResult result = RunCall(Params("J1"), absl::Milliseconds(20));
+  EXPECT_EQ(result.outcome.code, absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(result.outcome.reason, "DEADLINE_TOO_SHORT");
+  EXPECT_TRUE(transport_.sent.empty());
+}
+
+TEST_F(CancelByJobRunnerTest, CancelledCallerIsNotSent) {
+  CallResult result = RunCall(Params("J1"), absl::Seconds(10), [] { return true; });
+  EXPECT_EQ(result.outcome.code, absl::StatusCode::kCancelled);
+  EXPECT_TRUE(transport_.sent.empty());
+}
+
+TEST_F(CancelByJobRunnerTest, CallDroppedAtShutdownStillAnswers) {
+  for (int i = 0; i < 10; ++i) (void)limiter_.ReserveNow("account-1", kStart + absl::Seconds(1));
+  std::optional<CallResult> result;
+  {
+    CancelByJobRunner runner = Runner();
+    runner.Run(Params("J1"), kStart + absl::Seconds(10), nullptr,
+               [&](CallResult r) { result = std::move(r); });
+  }
+  EXPECT_FALSE(result.has_value());  // waiting for its slot
+  scheduler_.DropAll();
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->outcome.code, absl::StatusCode::kUnavailable);
+  EXPECT_EQ(result->outcome.reason, "GATEWAY_SHUTTING_DOWN");
+}
+
+TEST_F(CancelByJobRunnerTest, CallOutlivingItsRunnerIsSentWithTheRunnersPolicy) {
+  for (int i = 0; i < 10; ++i) (void)limiter_.ReserveNow("account-1", kStart + absl::Seconds(1));
+  transport_.script.push_back(Json(200, kSuccess));
+  std::optional<CallResult> result;
+  {
+    CancelByJobRunner runner = Runner();
+    runner.Run(Params("J1"), kStart + absl::Seconds(10), nullptr,
+               [&](CallResult r) { result = std::move(r); });
+  }
+  // The runner is gone while the call waits for its slot; the policy it shares is not.
+  ASSERT_FALSE(result.has_value());
+  scheduler_.RunAll();
+  ASSERT_TRUE(result.has_value());
+  EXPECT_TRUE(result->outcome.ok()) << result->outcome.message;
+  ASSERT_EQ(transport_.sent.size(), 1U);
+  EXPECT_THAT(transport_.sent[0].url,
+              ::testing::StartsWith("https://iot.cn-shanghai.aliyuncs.com/"));
+}
+
+TEST_F(CancelByJobRunnerTest, ResultCarriesTheTimeSpentWaitingForASlot) {
+  for (int i = 0; i < 10; ++i) (void)limiter_.ReserveNow("account-1", kStart + absl::Seconds(1));
+  transport_.script.push_back(Json(200, kSuccess));
+  CallResult result = RunCall(Params("J1"));
+  EXPECT_TRUE(result.outcome.ok()) << result.outcome.message;
+  // Sent (and answered) the moment its slot started: the clock stands at that slot.
+  EXPECT_GT(result.limiter_wait, absl::ZeroDuration());
+  EXPECT_EQ(result.limiter_wait, clock_.Now() - kStart);
+}
+
+// The runner's metrics: attempts, retries, upstream latency, limiter waits and rejections, and the
+// calls queued for a slot.
+class CancelByJobRunnerMetricsTest : public CancelByJobRunnerTest {
+ protected:
+  CancelByJobRunnerMetricsTest()
+      : serving_("svc", "svc.limiter"), gateway_metrics_({"v", "sha"}, serving_, credentials_) {
+    metrics_ = &gateway_metrics_;
+  }
+  double Value(std::string_view name, const MetricLabels& labels = {}) {
+    const std::vector<FamilySnapshot> snapshot = gateway_metrics_.registry().Snapshot();
+    const SeriesSnapshot* series = FindSeries(snapshot, name, labels);
+    EXPECT_NE(series, nullptr) << name;
+    return series == nullptr ? -1 : series->value;
+  }
+  HistogramSnapshot Histogram(std::string_view name) {
+    const std::vector<FamilySnapshot> snapshot = gateway_metrics_.registry().Snapshot();
+    const SeriesSnapshot* series = FindSeries(snapshot, name);
+    EXPECT_NE(series, nullptr) << name;
+    return series == nullptr ? HistogramSnapshot{} : series->histogram;
+  }
+  static uint64_t Count(const HistogramSnapshot& histogram) {
+    uint64_t count = 0;
+    for (uint64_t bucket : histogram.bucket_counts) count += bucket;
+    return count;
+  }
+
+  ServingState serving_;
+  GatewayMetrics gateway_metrics_;
+};
+
+TEST_F(CancelByJobRunnerMetricsTest, RetryCountsAttemptsRetriesAndAlibabaCodes) {
+  transport_.script.push_back(Json(400, kThrottled));
+  transport_.script.push_back(Json(200, kSuccess));
+  CallResult result = RunCall(Params("J1"));
+  ASSERT_TRUE(result.outcome.ok()) << result.outcome.message;
+  EXPECT_EQ(Value("ota_gateway_upstream_attempts_total"), 2);
+  EXPECT_EQ(Value("ota_gateway_upstream_retries_total"), 1);
+  EXPECT_EQ(Value("ota_gateway_alibaba_errors_total", {{"alibaba_code", "Throttling.User"}}), 1);
+  EXPECT_EQ(Count(Histogram("ota_gateway_upstream_duration_seconds")), 2U);
+  EXPECT_EQ(Count(Histogram("ota_gateway_limiter_wait_seconds")), 2U);
+  EXPECT_EQ(Value("ota_gateway_queued_waiters"), 0);
+}
+
+TEST_F(CancelByJobRunnerMetricsTest, WaitingCallsAreQueuedWaitersUntilTheirSlot) {
+  for (int i = 0; i < 12; ++i) transport_.script.push_back(Json(200, kSuccess));
+  CancelByJobRunner runner = Runner();
+  for (int i = 0; i < 12; ++i) {
+    runner.Run(Params("J1"), kStart + absl::Seconds(30), nullptr, [](CallResult) {});
+  }
+  // The burst of 5 went at once; 7 wait for their slot.
+  EXPECT_EQ(Value("ota_gateway_queued_waiters"), 7);
+  scheduler_.RunAll();
+  EXPECT_EQ(Value("ota_gateway_queued_waiters"), 0);
+  const HistogramSnapshot waits = Histogram("ota_gateway_limiter_wait_seconds");
+  EXPECT_EQ(Count(waits), 12U);
+  EXPECT_EQ(waits.bucket_counts[0], 5U);  // the burst: no wait (<= 1 ms)
+  EXPECT_GT(waits.sum, 0);
+  EXPECT_EQ(Value("ota_gateway_upstream_attempts_total"), 12);
+}
+
+TEST_F(CancelByJobRunnerMetricsTest, RefusedSlotIsARateLimitedRejection) {
+  for (int i = 0; i < 10; ++i) (void)limiter_.ReserveNow("account-1", kStart + absl::Seconds(1));
+  CallResult result = RunCall(Params("J1"), absl::Milliseconds(500));
+  EXPECT_EQ(result.outcome.code, absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(Value("ota_gateway_limiter_rejections_total", {{"reason", "rate_limited"}}), 1);
+  EXPECT_EQ(Value("ota_gateway_limiter_rejections_total", {{"reason", "unavailable"}}), 0);
+  EXPECT_EQ(Value("ota_gateway_queued_waiters"), 0);
+  EXPECT_EQ(Value("ota_gateway_upstream_attempts_total"), 0);
+}
+
+// A limiter backend that cannot answer (Redis down, failing closed).
+class BrokenLimiter final : public RateLimiter {
+ public:
+  void Reserve(const std::string&, absl::Time, Callback done) override {
+    done(absl::UnavailableError("redis unreachable"));
+  }
+  [[nodiscard]] std::string Describe() const override { return "broken"; }
+};
+
+TEST_F(CancelByJobRunnerMetricsTest, LimiterFailureIsAnUnavailableRejection) {
+  BrokenLimiter broken;
+  CancelByJobRunner runner = Runner(&broken);
+  std::optional<CallResult> result;
+  runner.Run(Params("J1"), kStart + absl::Seconds(5), nullptr,
+             [&](CallResult r) { result = std::move(r); });
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->outcome.code, absl::StatusCode::kUnavailable);
+  EXPECT_EQ(Value("ota_gateway_limiter_rejections_total", {{"reason", "unavailable"}}), 1);
+  EXPECT_EQ(Value("ota_gateway_queued_waiters"), 0);
+}
+
+TEST_F(CancelByJobRunnerMetricsTest, CallDroppedWhileWaitingLeavesTheQueue) {
+  for (int i = 0; i < 10; ++i) (void)limiter_.ReserveNow("account-1", kStart + absl::Seconds(1));
+  {
+    CancelByJobRunner runner = Runner();
+    runner.Run(Params("J1"), kStart + absl::Seconds(10), nullptr, [](CallResult) {});
+  }
+  EXPECT_EQ(Value("ota_gateway_queued_waiters"), 1);
+  scheduler_.DropAll();
+  EXPECT_EQ(Value("ota_gateway_queued_waiters"), 0);
+}
+
+}  // namespace
+}  // namespace ota

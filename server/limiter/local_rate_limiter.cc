@@ -1,0 +1,115 @@
+#include "server/limiter/local_rate_limiter.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace ota {
+namespace {
+
+// A sweep walks every budget, so the next one comes after as many reservations as budgets were
+// left, but at least this many: the cost per reservation stays constant however many keys there
+// are, and between sweeps the map at most doubles (plus this many) over the live budgets.
+constexpr std::int64_t kMinReservationsBetweenSweeps = 1024;
+
+}  // namespace
+
+absl::Status ValidateRateLimitOptions(const RateLimitOptions& options) {
+  if (options.limit < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("rate limit must allow at least 1 call per window, got ", options.limit));
+  }
+  if (options.window <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat("rate limit window must be positive, got ",
+                                                   absl::FormatDuration(options.window)));
+  }
+  if (options.margin < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat("rate limit margin must not be negative, got ",
+                                                   absl::FormatDuration(options.margin)));
+  }
+  if (options.burst < 1 || options.burst > options.limit) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("rate limit burst must be between 1 and the limit (", options.limit, "), got ",
+                     options.burst));
+  }
+  return absl::OkStatus();
+}
+
+LocalRateLimiter::LocalRateLimiter(RateLimitOptions options, const Clock& clock)
+    : options_(options), clock_(clock) {}
+
+absl::Time LocalRateLimiter::EarliestStart(const Budget& budget, absl::Time now) const {
+  const auto& starts = budget.starts;
+  const auto count = static_cast<int>(starts.size());
+  absl::Time start = now;
+  if (!starts.empty()) {
+    // FIFO: never place a slot before one granted earlier, even if the clock stepped back.
+    start = std::max(start, starts.back());
+  }
+  if (count >= options_.limit) {
+    start = std::max(start, starts[static_cast<std::size_t>(count - options_.limit)] +
+                                options_.window + options_.margin);
+  }
+  if (count >= options_.burst) {
+    start = std::max(start, starts[static_cast<std::size_t>(count - options_.burst)] +
+                                options_.burst * options_.window / options_.limit);
+  }
+  return start;
+}
+
+Reservation LocalRateLimiter::ReserveNow(const std::string& key, absl::Time latest_start) {
+  std::lock_guard<std::mutex> lock(mu_);
+  // Read the clock under the lock so that arrival order and time order agree.
+  const absl::Time now = clock_.Now();
+
+  if (--reservations_until_sweep_ <= 0) SweepIdle(now);
+
+  Reservation reservation;
+  auto it = budgets_.find(key);
+  const absl::Time start = it == budgets_.end() ? now : EarliestStart(it->second, now);
+  if (start > latest_start) {
+    // Refusals record nothing: a caller that gives up must not push later callers back.
+    reservation.granted = false;
+    reservation.retry_after = start - now;
+    return reservation;
+  }
+  if (it == budgets_.end()) it = budgets_.try_emplace(key).first;
+  auto& starts = it->second.starts;
+  starts.push_back(start);
+  // Only the last `limit` starts matter to either rule (burst <= limit).
+  while (static_cast<int>(starts.size()) > options_.limit) starts.pop_front();
+  reservation.granted = true;
+  reservation.start = start;
+  return reservation;
+}
+
+void LocalRateLimiter::Reserve(const std::string& key, absl::Time latest_start, Callback done) {
+  // The decision is pure bookkeeping, so it is made at once; the callback runs outside the lock
+  // so it may call back into the limiter.
+  Reservation reservation = ReserveNow(key, latest_start);
+  std::move(done)(reservation);
+}
+
+void LocalRateLimiter::SweepIdle(absl::Time now) {
+  // Once the newest start is `window + margin` old, both rules allow `now` for the next slot,
+  // exactly as for a key never seen: dropping the budget changes no future answer.
+  absl::erase_if(budgets_, [&](const auto& entry) {
+    return entry.second.starts.back() + options_.window + options_.margin <= now;
+  });
+  reservations_until_sweep_ = std::max<std::int64_t>(kMinReservationsBetweenSweeps,
+                                                     static_cast<std::int64_t>(budgets_.size()));
+}
+
+std::size_t LocalRateLimiter::TrackedKeysForTest() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return budgets_.size();
+}
+
+std::string LocalRateLimiter::Describe() const {
+  return absl::StrCat("in-process: ", options_.limit, " calls per ",
+                      absl::FormatDuration(options_.window), " (+",
+                      absl::FormatDuration(options_.margin), " margin), burst ", options_.burst);
+}
+
+}  // namespace ota

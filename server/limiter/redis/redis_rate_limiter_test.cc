@@ -1,0 +1,348 @@
+// Runs the reservation script against a real redis-server: the rules, the pipelined concurrency,
+// expiry, NOSCRIPT and restarts are Redis behaviour, so real time and real I/O are the point here.
+#include "server/limiter/redis/redis_rate_limiter.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/testing/redis_test_server.h"
+
+namespace ota {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr absl::Duration kTolerance = absl::Milliseconds(30);
+
+RedisRateLimiterOptions Options(const RedisEndpoint& endpoint) {
+  return {.endpoint = endpoint,
+          .rate = {.limit = 10,
+                   .window = absl::Seconds(1),
+                   .margin = absl::Milliseconds(50),
+                   .burst = 5},
+          .key_prefix = "test:"};
+}
+
+absl::StatusOr<Reservation> ReserveSync(RateLimiter& limiter, const std::string& key,
+                                        absl::Time latest_start) {
+  std::promise<absl::StatusOr<Reservation>> done;
+  limiter.Reserve(key, latest_start,
+                  [&](absl::StatusOr<Reservation> r) { done.set_value(std::move(r)); });
+  return done.get_future().get();
+}
+
+// Retries until Redis answers again (the limiter reconnects by itself, with backoff).
+absl::StatusOr<Reservation> ReserveWhenBack(RateLimiter& limiter, const std::string& key,
+                                            absl::Time latest_start) {
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  absl::StatusOr<Reservation> r;
+  do {
+    r = ReserveSync(limiter, key, latest_start);
+    if (r.ok()) return r;
+    absl::SleepFor(absl::Milliseconds(20));
+  } while (absl::Now() < give_up);
+  return r;
+}
+
+std::unique_ptr<RedisConnection> Admin(const RedisTestServer& redis) {
+  absl::StatusOr<std::unique_ptr<RedisConnection>> connection =
+      RedisConnection::Open(redis.endpoint(), absl::Seconds(1));
+  EXPECT_TRUE(connection.ok()) << connection.status();
+  return connection.ok() ? *std::move(connection) : nullptr;
+}
+
+class RedisRateLimiterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<RedisTestServer>> redis = RedisTestServer::Start();
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_ = *std::move(redis);
+  }
+  std::unique_ptr<RedisTestServer> redis_;
+};
+
+TEST_F(RedisRateLimiterTest, PlacesSlotsExactlyLikeTheInProcessLimiter) {
+  RedisRateLimiter redis_limiter(Options(redis_->endpoint()), SystemClock::Get());
+  const RateLimitOptions rate = Options(redis_->endpoint()).rate;
+  FakeClock fake(absl::FromUnixSeconds(1700000000));
+  LocalRateLimiter local(rate, fake);
+
+  std::vector<absl::Time> shared_starts;
+  for (int i = 0; i < 25; ++i) {
+    absl::StatusOr<Reservation> r = ReserveSync(redis_limiter, "acct", absl::InfiniteFuture());
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_TRUE(r->granted);
+    shared_starts.push_back(r->start);
+  }
+  for (int i = 0; i < 25; ++i) {
+    const Reservation expected = local.ReserveNow("acct", absl::InfiniteFuture());
+    const absl::Duration expected_offset = expected.start - fake.Now();
+    const absl::Duration offset = shared_starts[static_cast<std::size_t>(i)] - shared_starts[0];
+    EXPECT_LE(absl::AbsDuration(offset - expected_offset), kTolerance)
+        << "slot " << i << ": redis +" << offset << ", in-process +" << expected_offset;
+  }
+  // The rules themselves: 5 back to back, the next 5 half a second later, then the window rule.
+  EXPECT_LE(shared_starts[4] - shared_starts[0], kTolerance);
+  EXPECT_GE(shared_starts[5] - shared_starts[0], absl::Milliseconds(500) - kTolerance);
+  EXPECT_GE(shared_starts[10] - shared_starts[0], absl::Milliseconds(1050) - kTolerance);
+}
+
+TEST_F(RedisRateLimiterTest, RefusesPastTheLatestStartWithoutConsumingASlot) {
+  RedisRateLimiter limiter(Options(redis_->endpoint()), SystemClock::Get());
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(ReserveSync(limiter, "acct", absl::InfiniteFuture())->granted);
+  }
+  // The 11th slot is a window after the first: ~1.05s away.
+  const absl::Time now = absl::Now();
+  absl::StatusOr<Reservation> refused = ReserveSync(limiter, "acct", now + absl::Milliseconds(200));
+  ASSERT_TRUE(refused.ok()) << refused.status();
+  EXPECT_FALSE(refused->granted);
+  EXPECT_GT(refused->retry_after, absl::Milliseconds(800));
+  EXPECT_LT(refused->retry_after, absl::Milliseconds(1100));
+  absl::StatusOr<Reservation> granted = ReserveSync(limiter, "acct", absl::InfiniteFuture());
+  ASSERT_TRUE(granted.ok() && granted->granted);
+  // Nothing was spent by the refusal: the grant gets the slot the refusal was offered.
+  EXPECT_LE(absl::AbsDuration(granted->start - (now + refused->retry_after)), kTolerance);
+}
+
+TEST_F(RedisRateLimiterTest, ReplicasShareOneBudget) {
+  RedisRateLimiter replica_a(Options(redis_->endpoint()), SystemClock::Get());
+  RedisRateLimiter replica_b(Options(redis_->endpoint()), SystemClock::Get());
+  absl::Time first;
+  for (int i = 0; i < 5; ++i) {
+    absl::StatusOr<Reservation> r = ReserveSync(replica_a, "acct", absl::InfiniteFuture());
+    ASSERT_TRUE(r.ok() && r->granted);
+    if (i == 0) first = r->start;
+  }
+  absl::StatusOr<Reservation> b = ReserveSync(replica_b, "acct", absl::InfiniteFuture());
+  ASSERT_TRUE(b.ok() && b->granted);
+  EXPECT_GE(b->start - first, absl::Milliseconds(500) - kTolerance);
+  // Another account is a separate budget.
+  absl::StatusOr<Reservation> other = ReserveSync(replica_b, "other", absl::InfiniteFuture());
+  ASSERT_TRUE(other.ok() && other->granted);
+  EXPECT_LE(other->start - absl::Now(), kTolerance);
+}
+
+TEST_F(RedisRateLimiterTest, ConcurrentCallersArePipelinedAndNeverBreakTheRules) {
+  RedisRateLimiter limiter(Options(redis_->endpoint()), SystemClock::Get());
+  constexpr int kCalls = 300;
+  std::mutex mu;
+  std::vector<absl::Time> starts;
+  std::atomic<int> answered{0};
+  std::promise<void> all;
+  for (int i = 0; i < kCalls; ++i) {
+    limiter.Reserve("acct", absl::InfiniteFuture(), [&](absl::StatusOr<Reservation> r) {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        EXPECT_TRUE(r.ok() && r->granted);
+        if (r.ok()) starts.push_back(r->start);
+      }
+      if (++answered == kCalls) all.set_value();
+    });
+  }
+  ASSERT_EQ(all.get_future().wait_for(std::chrono::seconds(20)), std::future_status::ready);
+  ASSERT_EQ(starts.size(), static_cast<std::size_t>(kCalls));
+  std::sort(starts.begin(), starts.end());
+  for (std::size_t i = 0; i + 10 < starts.size(); ++i) {
+    EXPECT_GE(starts[i + 10] - starts[i], absl::Milliseconds(1050) - kTolerance) << i;
+  }
+  for (std::size_t i = 0; i + 5 < starts.size(); ++i) {
+    EXPECT_GE(starts[i + 5] - starts[i], absl::Milliseconds(500) - kTolerance) << i;
+  }
+}
+
+TEST_F(RedisRateLimiterTest, KeysArePrefixedAndExpireOnTheirOwn) {
+  RedisRateLimiter limiter(Options(redis_->endpoint()), SystemClock::Get());
+  EXPECT_EQ(limiter.RedisKey("acct"), "test:acct:CancelOTAStrategyByJob");
+  ASSERT_TRUE(ReserveSync(limiter, "acct", absl::InfiniteFuture())->granted);
+  std::unique_ptr<RedisConnection> admin = Admin(*redis_);
+  ASSERT_NE(admin, nullptr);
+  absl::StatusOr<RedisReply> ttl = admin->Command({"PTTL", "test:acct:CancelOTAStrategyByJob"});
+  ASSERT_TRUE(ttl.ok()) << ttl.status();
+  // One window plus margin after the newest start, which was now.
+  EXPECT_GT(ttl->integer, 900);
+  EXPECT_LE(ttl->integer, 1051);
+  absl::SleepFor(absl::Milliseconds(1200));
+  absl::StatusOr<RedisReply> exists =
+      admin->Command({"EXISTS", "test:acct:CancelOTAStrategyByJob"});
+  ASSERT_TRUE(exists.ok());
+  EXPECT_EQ(exists->integer, 0);
+}
+
+TEST_F(RedisRateLimiterTest, ReloadsTheScriptAfterNoscript) {
+  RedisRateLimiter limiter(Options(redis_->endpoint()), SystemClock::Get());
+  absl::StatusOr<Reservation> first = ReserveSync(limiter, "acct", absl::InfiniteFuture());
+  ASSERT_TRUE(first.ok() && first->granted);
+  std::unique_ptr<RedisConnection> admin = Admin(*redis_);
+  ASSERT_NE(admin, nullptr);
+  ASSERT_TRUE(admin->Command({"SCRIPT", "FLUSH"}).ok());
+  for (int i = 0; i < 5; ++i) {
+    absl::StatusOr<Reservation> r = ReserveSync(limiter, "acct", absl::InfiniteFuture());
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_TRUE(r->granted);
+  }
+  absl::StatusOr<RedisReply> length = admin->Command({"LLEN", "test:acct:CancelOTAStrategyByJob"});
+  ASSERT_TRUE(length.ok());
+  EXPECT_EQ(length->integer, 6);  // every reservation counted once, none twice
+}
+
+TEST_F(RedisRateLimiterTest, OutageFailsFastAndRecoversWithoutRestart) {
+  RedisRateLimiterOptions options = Options(redis_->endpoint());
+  options.timeout = absl::Milliseconds(200);
+  RedisRateLimiter limiter(options, SystemClock::Get());
+  std::mutex mu;
+  std::vector<bool> states;
+  limiter.WatchConnection([&](bool up, const std::string&) {
+    std::lock_guard<std::mutex> lock(mu);
+    states.push_back(up);
+  });
+  ASSERT_TRUE(ReserveSync(limiter, "acct", absl::InfiniteFuture())->granted);
+
+  redis_->Kill();
+  const absl::Time killed = absl::Now();
+  absl::StatusOr<Reservation> during;
+  do {
+    during = ReserveSync(limiter, "acct", absl::InfiniteFuture());
+  } while (during.ok() && absl::Now() - killed < absl::Seconds(3));
+  EXPECT_EQ(during.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(during.status().message(), HasSubstr("Redis"));
+  // Noticed within a heartbeat and a timeout, and answered at once from then on.
+  EXPECT_LT(absl::Now() - killed, absl::Seconds(1));
+  const absl::Time asked = absl::Now();
+  EXPECT_FALSE(ReserveSync(limiter, "acct", absl::InfiniteFuture()).ok());
+  EXPECT_LT(absl::Now() - asked, absl::Milliseconds(50));
+
+  ASSERT_TRUE(redis_->Restart().ok());
+  absl::StatusOr<Reservation> after = ReserveWhenBack(limiter, "acct", absl::InfiniteFuture());
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_TRUE(after->granted);
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_THAT(states, ::testing::ElementsAre(true, false, true));
+}
+
+TEST_F(RedisRateLimiterTest, RestartedEmptyRedisDoesNotGrantAFreshBurstOnTopOfPendingSlots) {
+  RedisRateLimiter limiter(Options(redis_->endpoint()), SystemClock::Get());
+  absl::Time newest;
+  for (int i = 0; i < 20; ++i) {
+    absl::StatusOr<Reservation> r = ReserveSync(limiter, "acct", absl::InfiniteFuture());
+    ASSERT_TRUE(r.ok() && r->granted);
+    newest = r->start;  // ~2.1s ahead: 20 slots are still pending
+  }
+  ASSERT_TRUE(redis_->Restart().ok());
+  absl::StatusOr<Reservation> next = ReserveWhenBack(limiter, "acct", absl::InfiniteFuture());
+  ASSERT_TRUE(next.ok()) << next.status();
+  ASSERT_TRUE(next->granted);
+  // A full window of slots at `newest` is assumed, so the next one is a window + margin later.
+  EXPECT_GE(next->start - newest, absl::Milliseconds(1050) - kTolerance);
+  EXPECT_LE(next->start - newest, absl::Milliseconds(1050) + kTolerance);
+
+  // A replica that knew nothing is placed after that too: the knowledge now lives in Redis.
+  RedisRateLimiter other(Options(redis_->endpoint()), SystemClock::Get());
+  absl::StatusOr<Reservation> theirs = ReserveSync(other, "acct", absl::InfiniteFuture());
+  ASSERT_TRUE(theirs.ok() && theirs->granted);
+  EXPECT_GE(theirs->start, next->start - kTolerance);
+}
+
+TEST_F(RedisRateLimiterTest, FallbackGrantsAreHonouredOnceRedisIsBack) {
+  RedisRateLimiter limiter(Options(redis_->endpoint()), SystemClock::Get());
+  const absl::Time local_slot = absl::Now() + absl::Seconds(2);
+  limiter.RecordFallbackGrant("acct", local_slot);
+  absl::StatusOr<Reservation> r = ReserveSync(limiter, "acct", absl::InfiniteFuture());
+  ASSERT_TRUE(r.ok() && r->granted);
+  EXPECT_GE(r->start - local_slot, absl::Milliseconds(1050) - kTolerance);
+  // Fallback grants are not mistaken for shared ones.
+  std::optional<absl::Time> known = limiter.NewestKnownStart("acct");
+  ASSERT_TRUE(known.has_value());
+  EXPECT_LE(absl::AbsDuration(*known - r->start), kTolerance);
+  EXPECT_FALSE(limiter.NewestKnownStart("never-seen").has_value());
+}
+
+TEST_F(RedisRateLimiterTest, LearnsOtherReplicasGrantsWhileIdle) {
+  RedisRateLimiter watcher(Options(redis_->endpoint()), SystemClock::Get());
+  RedisRateLimiter busy(Options(redis_->endpoint()), SystemClock::Get());
+  ASSERT_TRUE(ReserveSync(watcher, "acct", absl::InfiniteFuture())->granted);
+  absl::Time newest;
+  for (int i = 0; i < 15; ++i) newest = ReserveSync(busy, "acct", absl::InfiniteFuture())->start;
+  absl::SleepFor(absl::Milliseconds(300));  // a few heartbeats
+  std::optional<absl::Time> known = watcher.NewestKnownStart("acct");
+  ASSERT_TRUE(known.has_value());
+  EXPECT_LE(absl::AbsDuration(*known - newest), kTolerance);
+}
+
+class RedisRateLimiterTlsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<RedisTestServer>> redis =
+        RedisTestServer::Start(RedisTestServer::Security::kTls);
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_ = *std::move(redis);
+  }
+  std::unique_ptr<RedisTestServer> redis_;
+};
+
+TEST_F(RedisRateLimiterTlsTest, ReservesOverTlsAndRecoversAfterAnOutage) {
+  RedisRateLimiterOptions options = Options(redis_->endpoint());
+  options.timeout = absl::Milliseconds(200);
+  RedisRateLimiter limiter(options, SystemClock::Get());
+  // The same rules as over plain TCP: a burst of 5, then the 6th half a window after the first.
+  absl::Time first;
+  for (int i = 0; i < 6; ++i) {
+    absl::StatusOr<Reservation> r = ReserveSync(limiter, "acct", absl::InfiniteFuture());
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_TRUE(r->granted);
+    if (i == 0) first = r->start;
+    if (i == 5) {
+      EXPECT_GE(r->start - first, absl::Milliseconds(500) - kTolerance);
+    }
+  }
+  std::unique_ptr<RedisConnection> admin = Admin(*redis_);
+  ASSERT_NE(admin, nullptr);
+  absl::StatusOr<RedisReply> keys = admin->Command({"KEYS", "test:acct*"});
+  ASSERT_TRUE(keys.ok()) << keys.status();
+  EXPECT_FALSE(keys->elements.empty());
+  admin.reset();
+
+  // A write to the dead TLS connection must fail (not SIGPIPE the test), then reconnect.
+  redis_->Kill();
+  absl::StatusOr<Reservation> during;
+  const absl::Time killed = absl::Now();
+  do {
+    during = ReserveSync(limiter, "acct", absl::InfiniteFuture());
+  } while (during.ok() && absl::Now() - killed < absl::Seconds(3));
+  EXPECT_EQ(during.status().code(), absl::StatusCode::kUnavailable);
+  ASSERT_TRUE(redis_->Restart().ok());
+  absl::StatusOr<Reservation> after = ReserveWhenBack(limiter, "acct", absl::InfiniteFuture());
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_TRUE(after->granted);
+}
+
+TEST_F(RedisRateLimiterTlsTest, UntrustedCertificateFailsClosedAndSaysWhy) {
+  RedisEndpoint endpoint = redis_->endpoint();
+  endpoint.tls_options.ca_file = redis_->other_ca_file();
+  RedisRateLimiter limiter(Options(endpoint), SystemClock::Get());
+  absl::StatusOr<Reservation> r = ReserveSync(limiter, "acct", absl::InfiniteFuture());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(r.status().message(), HasSubstr("rediss://127.0.0.1"));
+  EXPECT_THAT(r.status().message(), HasSubstr("certificate rejected"));
+}
+
+TEST_F(RedisRateLimiterTlsTest, CertificateForAnotherNameIsRefused) {
+  RedisEndpoint endpoint = redis_->endpoint();
+  endpoint.tls_options.server_name = "redis.example.com";
+  RedisRateLimiter limiter(Options(endpoint), SystemClock::Get());
+  absl::StatusOr<Reservation> r = ReserveSync(limiter, "acct", absl::InfiniteFuture());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(r.status().message(), HasSubstr("hostname mismatch"));
+}
+
+}  // namespace
+}  // namespace ota

@@ -1,0 +1,148 @@
+#include "server/observability/gateway_metrics.h"
+
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace ota {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// Credentials whose answer the test changes.
+class SettableCredentials final : public CredentialsProvider {
+ public:
+  [[nodiscard]] absl::StatusOr<Credentials> Get() override { return answer; }
+  [[nodiscard]] std::string Describe() const override { return "test"; }
+  absl::StatusOr<Credentials> answer = Credentials{.access_key_id = "LTAIkeyid0001",
+                                                   .access_key_secret = "very-secret-value",
+                                                   .security_token = ""};
+};
+
+class GatewayMetricsTest : public ::testing::Test {
+ protected:
+  GatewayMetricsTest()
+      : serving_("svc", "svc.limiter"),
+        metrics_({.version = "1.2.3", .git_sha = "abc123"}, serving_, credentials_) {}
+
+  double Value(std::string_view name, const MetricLabels& labels = {}) {
+    const std::vector<FamilySnapshot> snapshot = metrics_.registry().Snapshot();
+    const SeriesSnapshot* series = FindSeries(snapshot, name, labels);
+    EXPECT_NE(series, nullptr) << name;
+    return series == nullptr ? -1 : series->value;
+  }
+  uint64_t HistogramCount(std::string_view name) {
+    const std::vector<FamilySnapshot> snapshot = metrics_.registry().Snapshot();
+    const SeriesSnapshot* series = FindSeries(snapshot, name);
+    EXPECT_NE(series, nullptr) << name;
+    uint64_t count = 0;
+    if (series != nullptr) {
+      for (uint64_t bucket : series->histogram.bucket_counts) count += bucket;
+    }
+    return count;
+  }
+
+  ServingState serving_;
+  SettableCredentials credentials_;
+  GatewayMetrics metrics_;
+};
+
+TEST_F(GatewayMetricsTest, BuildInfoCarriesVersionAndSha) {
+  EXPECT_EQ(Value("ota_gateway_build_info", {{"version", "1.2.3"}, {"git_sha", "abc123"}}), 1);
+}
+
+TEST_F(GatewayMetricsTest, CallsAreCountedByGrpcCodeNameWithLatency) {
+  metrics_.CallStarted();
+  metrics_.CallStarted();
+  EXPECT_EQ(Value("ota_gateway_in_flight_calls"), 2);
+  metrics_.CallFinished(absl::StatusCode::kOk, absl::Milliseconds(30));
+  metrics_.CallFinished(absl::StatusCode::kNotFound, absl::Milliseconds(70));
+  EXPECT_EQ(Value("ota_gateway_in_flight_calls"), 0);
+  EXPECT_EQ(Value("ota_gateway_calls_total", {{"code", "OK"}}), 1);
+  EXPECT_EQ(Value("ota_gateway_calls_total", {{"code", "NOT_FOUND"}}), 1);
+  EXPECT_EQ(Value("ota_gateway_calls_total", {{"code", "UNAUTHENTICATED"}}), 0);
+  EXPECT_EQ(HistogramCount("ota_gateway_call_duration_seconds"), 2U);
+  const std::vector<FamilySnapshot> snapshot = metrics_.registry().Snapshot();
+  EXPECT_DOUBLE_EQ(FindSeries(snapshot, "ota_gateway_call_duration_seconds")->histogram.sum, 0.1);
+}
+
+TEST_F(GatewayMetricsTest, CodesOutsideGrpcsCountAsUnknown) {
+  metrics_.CallStarted();
+  metrics_.CallFinished(static_cast<absl::StatusCode>(20), absl::ZeroDuration());
+  EXPECT_EQ(Value("ota_gateway_calls_total", {{"code", "UNKNOWN"}}), 1);
+}
+
+TEST_F(GatewayMetricsTest, AlibabaCodesAreBoundedToTheKnownTable) {
+  metrics_.AttemptFinished(absl::Milliseconds(5), "");  // success: no error counted
+  metrics_.AttemptFinished(absl::Milliseconds(5), "iot.ota.OtaJobNotExist");
+  metrics_.AttemptFinished(absl::Milliseconds(5), "IOT.OTA.OTAJOBNOTEXIST");  // case ignored
+  metrics_.AttemptFinished(absl::Milliseconds(5), "Throttling.User");
+  metrics_.AttemptFinished(absl::Milliseconds(5), "iot.ota.JobId-0001-Unheard-Of");
+  EXPECT_EQ(Value("ota_gateway_alibaba_errors_total", {{"alibaba_code", "iot.ota.OtaJobNotExist"}}),
+            2);
+  EXPECT_EQ(Value("ota_gateway_alibaba_errors_total", {{"alibaba_code", "Throttling.User"}}), 1);
+  EXPECT_EQ(Value("ota_gateway_alibaba_errors_total", {{"alibaba_code", "other"}}), 1);
+  EXPECT_EQ(HistogramCount("ota_gateway_upstream_duration_seconds"), 5U);
+  EXPECT_THAT(metrics_.registry().RenderText(), Not(HasSubstr("Unheard")));
+}
+
+TEST_F(GatewayMetricsTest, AttemptsRetriesAndLimiter) {
+  metrics_.AttemptSent(false);
+  metrics_.AttemptSent(true);
+  metrics_.AttemptSent(true);
+  EXPECT_EQ(Value("ota_gateway_upstream_attempts_total"), 3);
+  EXPECT_EQ(Value("ota_gateway_upstream_retries_total"), 2);
+  metrics_.SlotWaitStarted();
+  metrics_.SlotWaitStarted();
+  metrics_.SlotWaitEnded();
+  EXPECT_EQ(Value("ota_gateway_queued_waiters"), 1);
+  metrics_.SlotGranted(absl::Milliseconds(250));
+  EXPECT_EQ(HistogramCount("ota_gateway_limiter_wait_seconds"), 1U);
+  metrics_.SlotRefused(LimiterRejection::kRateLimited);
+  metrics_.SlotRefused(LimiterRejection::kUnavailable);
+  metrics_.SlotRefused(LimiterRejection::kUnavailable);
+  EXPECT_EQ(Value("ota_gateway_limiter_rejections_total", {{"reason", "rate_limited"}}), 1);
+  EXPECT_EQ(Value("ota_gateway_limiter_rejections_total", {{"reason", "unavailable"}}), 2);
+}
+
+TEST_F(GatewayMetricsTest, LimiterBackendIsOneHot) {
+  auto backends = [&] {
+    return std::vector<double>{Value("ota_gateway_limiter_backend", {{"backend", "local"}}),
+                               Value("ota_gateway_limiter_backend", {{"backend", "redis"}}),
+                               Value("ota_gateway_limiter_backend", {{"backend", "degraded"}})};
+  };
+  metrics_.SetLimiterBackend(LimiterBackend::kRedis);
+  EXPECT_EQ(backends(), (std::vector<double>{0, 1, 0}));
+  metrics_.SetLimiterBackend(LimiterBackend::kDegraded);
+  EXPECT_EQ(backends(), (std::vector<double>{0, 0, 1}));
+  metrics_.SetLimiterBackend(LimiterBackend::kLocal);
+  EXPECT_EQ(backends(), (std::vector<double>{1, 0, 0}));
+}
+
+TEST_F(GatewayMetricsTest, CredentialsExpiryIsReadAtScrapeTime) {
+  EXPECT_EQ(Value("ota_gateway_credentials_expiry_timestamp_seconds"),
+            std::numeric_limits<double>::infinity());
+  Credentials temporary = *credentials_.answer;
+  temporary.expiration = absl::FromUnixSeconds(1'800'000'123);
+  credentials_.answer = temporary;
+  EXPECT_EQ(Value("ota_gateway_credentials_expiry_timestamp_seconds"), 1'800'000'123);
+  credentials_.answer = absl::UnavailableError("refresh failed");
+  EXPECT_EQ(Value("ota_gateway_credentials_expiry_timestamp_seconds"), 0);
+  EXPECT_THAT(metrics_.registry().RenderText(), Not(HasSubstr("very-secret-value")));
+  EXPECT_THAT(metrics_.registry().RenderText(), Not(HasSubstr("LTAIkeyid0001")));
+}
+
+TEST_F(GatewayMetricsTest, ServingFollowsServingState) {
+  EXPECT_EQ(Value("ota_gateway_serving"), 0);
+  serving_.SetServing(true);
+  EXPECT_EQ(Value("ota_gateway_serving"), 1);
+  serving_.StopServing();
+  EXPECT_EQ(Value("ota_gateway_serving"), 0);
+}
+
+}  // namespace
+}  // namespace ota

@@ -1,0 +1,197 @@
+#include "server/security/caller_allowlist.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "server/security/token_hash.h"
+
+namespace ota {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
+
+constexpr char kToken[] = "s3cret-token-of-the-rollout-service";
+
+std::string ListJson() {
+  return R"({"callers": [
+    {"name": "rollout",
+     "identities": [{"mtls_san": "spiffe://corp/rollout"}, {"token_sha256": ")" +
+         Sha256Hex(kToken) + R"("}]},
+    {"name": "limited", "identities": [{"mtls_san": "limited.corp"}],
+     "iot_instance_ids": ["iot-a", "iot-b"]},
+    {"name": "legacy", "identities": [{"mtls_cn": "legacy-tool"}], "iot_instance_ids": [""]},
+    {"name": "any", "identities": [{"mtls_cn": "any-tool"}], "iot_instance_ids": []}]})";
+}
+
+CallerAllowList List() {
+  absl::StatusOr<CallerAllowList> list = CallerAllowList::Parse(ListJson());
+  EXPECT_TRUE(list.ok()) << list.status();
+  return *std::move(list);
+}
+
+PresentedCredentials Cert(std::vector<std::string> uris, std::vector<std::string> dns,
+                          std::string cn) {
+  PresentedCredentials presented;
+  presented.certificate = PeerCertificate{
+      .uri_sans = std::move(uris), .dns_sans = std::move(dns), .common_name = std::move(cn)};
+  return presented;
+}
+
+PresentedCredentials Token(std::string token) {
+  PresentedCredentials presented;
+  presented.bearer_token = std::move(token);
+  return presented;
+}
+
+TEST(CallerAllowListParseTest, ReadsCallers) {
+  const CallerAllowList list = List();
+  ASSERT_EQ(list.callers().size(), 4u);
+  EXPECT_EQ(list.callers()[0].name, "rollout");
+  EXPECT_THAT(list.callers()[0].mtls_sans, ElementsAre("spiffe://corp/rollout"));
+  EXPECT_THAT(list.callers()[0].token_sha256s, ElementsAre(Sha256Hex(kToken)));
+  EXPECT_THAT(list.callers()[1].iot_instance_ids, ElementsAre("iot-a", "iot-b"));
+  EXPECT_THAT(list.callers()[3].iot_instance_ids, IsEmpty());
+}
+
+TEST(CallerAllowListParseTest, UppercaseHashIsNormalised) {
+  std::string upper = Sha256Hex(kToken);
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  absl::StatusOr<CallerAllowList> list = CallerAllowList::Parse(
+      R"({"callers":[{"name":"a","identities":[{"token_sha256":")" + upper + R"("}]}]})");
+  ASSERT_TRUE(list.ok()) << list.status();
+  EXPECT_TRUE(list->Authorize(Token(kToken), "").ok());
+}
+
+TEST(CallerAllowListParseTest, RejectsMalformedFiles) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"not json", "not valid JSON"},
+      {R"([])", "expected an object"},
+      {R"({"callers": {}})", "expected an object"},
+      {R"({"callers": [{"identities": [{"mtls_cn": "a"}]}]})", "callers[0]: needs a non-empty"},
+      {R"({"callers": [{"name": "a"}]})", "needs a non-empty list \"identities\""},
+      {R"({"callers": [{"name": "a", "identities": []}]})", "non-empty list"},
+      {R"({"callers": [{"name": "a", "identities": [{"mtls_cn": "a", "mtls_san": "b"}]}]})",
+       "exactly one of"},
+      {R"({"callers": [{"name": "a", "identities": [{"password": "b"}]}]})",
+       "unknown identity kind 'password'"},
+      {R"({"callers": [{"name": "a", "identities": [{"mtls_cn": ""}]}]})", "mtls_cn is empty"},
+      {R"({"callers": [{"name": "a", "identity": [{"mtls_cn": "x"}]}]})", "unknown key 'identity'"},
+      {R"({"callers": [{"name": "a", "identities": [{"mtls_cn": "x"}], "iot_instance_ids": "i"}]})",
+       "iot_instance_ids must be a list of strings"},
+      {R"({"callers": [{"name": "a", "identities": [{"mtls_cn": "x"}]},
+                       {"name": "a", "identities": [{"mtls_cn": "y"}]}]})",
+       "callers[1] (a): the name is used by another caller"},
+      {R"({"callers": [{"name": "a", "identities": [{"mtls_cn": "x"}]},
+                       {"name": "b", "identities": [{"mtls_cn": "x"}]}]})",
+       "mtls_cn identity is listed twice"},
+  };
+  for (const auto& [json, expected] : cases) {
+    absl::StatusOr<CallerAllowList> list = CallerAllowList::Parse(json);
+    ASSERT_FALSE(list.ok()) << json;
+    EXPECT_EQ(list.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(list.status().message(), HasSubstr(expected)) << json;
+  }
+}
+
+TEST(CallerAllowListParseTest, PlaintextTokenIsRejectedWithoutEchoingIt) {
+  absl::StatusOr<CallerAllowList> list = CallerAllowList::Parse(
+      R"({"callers":[{"name":"a","identities":[{"token_sha256":"my-plain-token"}]}]})");
+  ASSERT_FALSE(list.ok());
+  EXPECT_THAT(list.status().message(), HasSubstr("never the token itself"));
+  EXPECT_THAT(list.status().message(), Not(HasSubstr("my-plain-token")));
+}
+
+TEST(CallerAllowListAuthorizeTest, UriSanMatch) {
+  AuthDecision d = List().Authorize(Cert({"spiffe://corp/rollout"}, {}, "whatever"), "iot-x");
+  EXPECT_TRUE(d.ok());
+  EXPECT_EQ(d.caller, "rollout");
+  EXPECT_EQ(d.identity, "mtls_san:spiffe://corp/rollout");
+}
+
+TEST(CallerAllowListAuthorizeTest, DnsSanMatchAndInstanceRestriction) {
+  const CallerAllowList list = List();
+  const PresentedCredentials limited = Cert({}, {"other.corp", "limited.corp"}, "");
+  EXPECT_TRUE(list.Authorize(limited, "iot-a").ok());
+  EXPECT_TRUE(list.Authorize(limited, "iot-b").ok());
+  AuthDecision other = list.Authorize(limited, "iot-c");
+  EXPECT_EQ(other.code, absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(other.caller, "limited");
+  EXPECT_THAT(other.message, HasSubstr("iot_instance_id 'iot-c'"));
+  // The default instance needs an explicit "".
+  AuthDecision default_instance = list.Authorize(limited, "");
+  EXPECT_EQ(default_instance.code, absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(default_instance.message, HasSubstr("default IoT instance"));
+}
+
+TEST(CallerAllowListAuthorizeTest, EmptyStringListsTheDefaultInstance) {
+  const CallerAllowList list = List();
+  const PresentedCredentials legacy = Cert({}, {}, "legacy-tool");
+  EXPECT_TRUE(list.Authorize(legacy, "").ok());
+  EXPECT_EQ(list.Authorize(legacy, "iot-a").code, absl::StatusCode::kPermissionDenied);
+}
+
+TEST(CallerAllowListAuthorizeTest, EmptyInstanceListMeansAny) {
+  const CallerAllowList list = List();
+  EXPECT_TRUE(list.Authorize(Cert({}, {}, "any-tool"), "").ok());
+  EXPECT_TRUE(list.Authorize(Cert({}, {}, "any-tool"), "iot-z").ok());
+  EXPECT_TRUE(list.Authorize(Cert({"spiffe://corp/rollout"}, {}, ""), "").ok());
+}
+
+TEST(CallerAllowListAuthorizeTest, CommonNameCountsOnlyWithoutSans) {
+  AuthDecision d = List().Authorize(Cert({}, {"some.host"}, "legacy-tool"), "");
+  EXPECT_EQ(d.code, absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(d.identity, "mtls:some.host");
+}
+
+TEST(CallerAllowListAuthorizeTest, TokenMatchNeverShowsTheToken) {
+  AuthDecision d = List().Authorize(Token(kToken), "iot-a");
+  EXPECT_TRUE(d.ok());
+  EXPECT_EQ(d.caller, "rollout");
+  EXPECT_EQ(d.identity, "token_sha256:" + Sha256Hex(kToken).substr(0, 12));
+
+  AuthDecision unknown = List().Authorize(Token("guessed"), "");
+  EXPECT_EQ(unknown.code, absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(unknown.caller, "");
+  EXPECT_EQ(unknown.identity, "unknown bearer token");
+  for (const std::string& text : {unknown.identity, unknown.message, d.identity, d.message}) {
+    EXPECT_THAT(text, Not(HasSubstr("guessed")));
+    EXPECT_THAT(text, Not(HasSubstr(kToken)));
+  }
+}
+
+TEST(CallerAllowListAuthorizeTest, TheHashItselfIsNotAToken) {
+  EXPECT_EQ(List().Authorize(Token(Sha256Hex(kToken)), "").code,
+            absl::StatusCode::kUnauthenticated);
+}
+
+TEST(CallerAllowListAuthorizeTest, NothingPresentedIsUnauthenticated) {
+  AuthDecision d = List().Authorize(PresentedCredentials{}, "");
+  EXPECT_EQ(d.code, absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(d.identity, "anonymous");
+  EXPECT_THAT(d.message, HasSubstr("client certificate or a bearer token"));
+
+  PresentedCredentials malformed;
+  malformed.malformed_authorization = true;
+  EXPECT_THAT(List().Authorize(malformed, "").message, HasSubstr("'Bearer <token>'"));
+}
+
+TEST(CallerAllowListAuthorizeTest, UnknownCertificateFallsBackToAValidToken) {
+  PresentedCredentials both = Cert({"spiffe://corp/unknown"}, {}, "");
+  both.bearer_token = kToken;
+  AuthDecision d = List().Authorize(both, "");
+  EXPECT_TRUE(d.ok());
+  EXPECT_EQ(d.caller, "rollout");
+}
+
+TEST(UncheckedCallerTest, NamesTheCertificateOrAnonymous) {
+  EXPECT_EQ(UncheckedCaller(Cert({"spiffe://x"}, {}, "")).identity, "mtls:spiffe://x");
+  AuthDecision anonymous = UncheckedCaller(Token(kToken));
+  EXPECT_TRUE(anonymous.ok());
+  EXPECT_EQ(anonymous.identity, "anonymous");
+}
+
+}  // namespace
+}  // namespace ota

@@ -14,7 +14,6 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
-#include "bench/child_process.h"
 #include "bench/direct_http_load.h"
 #include "bench/ghz_check.h"
 #include "bench/grpc_load.h"
@@ -25,9 +24,13 @@
 #include "bench/signer_bench.h"
 #include "bench/waiting_callers.h"
 #include "nlohmann/json.hpp"
+#include "server/testing/child_process.h"
 
 namespace ota {
 namespace {
+
+using ::ota::testing::ChildProcess;
+using ::ota::testing::FreeLoopbackPort;
 
 using Json = nlohmann::ordered_json;
 

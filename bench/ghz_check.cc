@@ -3,10 +3,12 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
-#include "bench/child_process.h"
 #include "nlohmann/json.hpp"
+#include "server/testing/child_process.h"
 
 namespace ota {
+
+using ::ota::testing::ChildProcess;
 
 absl::StatusOr<GhzResult> RunGhz(const GhzOptions& options) {
   // As many HTTP/2 connections as ota-bench's own generator opens for the same concurrency.

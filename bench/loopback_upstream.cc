@@ -16,6 +16,9 @@
 namespace ota {
 namespace {
 
+using ::ota::testing::ChildProcess;
+using ::ota::testing::FreeLoopbackPort;
+
 bool Accepts(int port) {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};

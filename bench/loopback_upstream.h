@@ -18,7 +18,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "bench/child_process.h"
+#include "server/testing/child_process.h"
 
 namespace ota {
 
@@ -50,15 +50,15 @@ class LoopbackUpstream {
       R"({"RequestId":"0B8C2E71-5D4A-4F3B-9E6C-1A2B3C4D5E6F","Success":true})";
 
  private:
-  LoopbackUpstream(ChildProcess process, int http_port, int https_port, std::string ca_file,
-                   std::string https_log)
+  LoopbackUpstream(testing::ChildProcess process, int http_port, int https_port,
+                   std::string ca_file, std::string https_log)
       : process_(std::move(process)),
         http_port_(http_port),
         https_port_(https_port),
         ca_file_(std::move(ca_file)),
         https_log_(std::move(https_log)) {}
 
-  ChildProcess process_;
+  testing::ChildProcess process_;
   int http_port_;
   int https_port_;
   std::string ca_file_;

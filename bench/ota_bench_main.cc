@@ -65,6 +65,8 @@ ABSL_FLAG(bool, park, false,
 namespace ota {
 namespace {
 
+using ::ota::testing::RedisTestServer;
+
 // Positive numbers from a comma-separated flag value; nullopt (and a message) when one is not.
 std::optional<std::vector<int>> PositiveNumbers(const char* flag, const std::string& text) {
   std::vector<int> numbers;

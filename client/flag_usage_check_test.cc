@@ -8,6 +8,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/time/time.h"
+#include "server/testing/status_matchers.h"
 
 ABSL_FLAG(std::string, some_name, "", "A string flag for the test.");
 ABSL_FLAG(absl::Duration, wait_for, absl::Seconds(1), "A duration flag for the test.");
@@ -15,6 +16,9 @@ ABSL_FLAG(bool, loud, false, "A boolean flag for the test.");
 
 namespace ota::client {
 namespace {
+
+using ::ota::testing::IsOk;
+using ::testing::Not;
 
 using ::testing::HasSubstr;
 
@@ -28,15 +32,15 @@ absl::Status Check(std::vector<std::string> args) {
 std::string MessageOf(const absl::Status& status) { return std::string(status.message()); }
 
 TEST(CheckFlagUsageTest, AcceptsEveryWellFormedSpelling) {
-  EXPECT_TRUE(Check({"--some_name=a", "--wait_for", "2s", "-some_name", "--x-y", "--loud",
-                     "positional", "--noloud", "--loud=false", "--", "--unknown"})
-                  .ok());
+  EXPECT_THAT(Check({"--some_name=a", "--wait_for", "2s", "-some_name", "--x-y", "--loud",
+                     "positional", "--noloud", "--loud=false", "--", "--unknown"}),
+              IsOk());
 }
 
 TEST(CheckFlagUsageTest, LeavesAbseilUsageFlagsToAbseil) {
-  EXPECT_TRUE(Check({"--help"}).ok());
-  EXPECT_TRUE(Check({"--helpfull"}).ok());
-  EXPECT_TRUE(Check({"--version"}).ok());
+  EXPECT_THAT(Check({"--help"}), IsOk());
+  EXPECT_THAT(Check({"--helpfull"}), IsOk());
+  EXPECT_THAT(Check({"--version"}), IsOk());
 }
 
 TEST(CheckFlagUsageTest, TheWordAfterAValueFlagIsItsValue) {
@@ -49,7 +53,7 @@ TEST(CheckFlagUsageTest, UnknownFlagIsNamedWithHyphens) {
   const absl::Status status = Check({"--some_nam=x"});
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(MessageOf(status), HasSubstr("unknown flag --some-nam"));
-  EXPECT_FALSE(Check({"--nosome_name"}).ok());  // --noFLAG is only for booleans
+  EXPECT_THAT(Check({"--nosome_name"}), Not(IsOk()));  // --noFLAG is only for booleans
 }
 
 TEST(CheckFlagUsageTest, MissingValueIsAnError) {
@@ -60,7 +64,7 @@ TEST(CheckFlagUsageTest, ValueTheTypeCannotParseIsAnError) {
   EXPECT_THAT(MessageOf(Check({"--wait_for=soon"})),
               HasSubstr("bad value 'soon' for flag --wait-for"));
   EXPECT_THAT(MessageOf(Check({"--wait_for", "soon"})), HasSubstr("bad value 'soon'"));
-  EXPECT_FALSE(Check({"--loud=maybe"}).ok());
+  EXPECT_THAT(Check({"--loud=maybe"}), Not(IsOk()));
 }
 
 }  // namespace

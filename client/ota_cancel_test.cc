@@ -21,6 +21,9 @@
 namespace ota::client {
 namespace {
 
+using ::ota::testing::DetailedStatus;
+using ::ota::testing::FakeGateway;
+
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;

@@ -19,9 +19,16 @@
 #include "gmock/gmock.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
+#include "server/testing/status_matchers.h"
 
 namespace ota::client {
 namespace {
+
+using ::ota::testing::DetailedStatus;
+using ::ota::testing::FakeGateway;
+
+using ::ota::testing::IsOk;
+using ::testing::Not;
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -178,7 +185,7 @@ TEST_F(OtaClientTest, SuccessReturnsRequestIdAndSendsTheRequest) {
   OtaClient client(gateway_.NewChannel());
   const CancelResult result = client.CancelByJob("HvKuBpuk3rdk6E92CP0200", "iot-cn-0pp1n8t");
 
-  ASSERT_TRUE(result.ok()) << FormatCallError(*result.error);
+  ASSERT_THAT(result, IsOk()) << FormatCallError(*result.error);
   EXPECT_EQ(result.request_id, "E5A1-REQUEST");
   const auto calls = gateway_.calls();
   ASSERT_EQ(calls.size(), 1u);
@@ -189,7 +196,7 @@ TEST_F(OtaClientTest, SuccessReturnsRequestIdAndSendsTheRequest) {
 
 TEST_F(OtaClientTest, DefaultDeadlineIsTenSeconds) {
   OtaClient client(gateway_.NewChannel());
-  ASSERT_TRUE(client.CancelByJob("job-1").ok());
+  ASSERT_THAT(client.CancelByJob("job-1"), IsOk());
   const absl::Duration seen = gateway_.calls().at(0).deadline_in;
   EXPECT_GT(seen, absl::Seconds(8));
   EXPECT_LE(seen, absl::Seconds(10) + kTimeoutEncodingSlack);
@@ -197,7 +204,7 @@ TEST_F(OtaClientTest, DefaultDeadlineIsTenSeconds) {
 
 TEST_F(OtaClientTest, GivenTimeoutBecomesTheDeadline) {
   OtaClient client(gateway_.NewChannel());
-  ASSERT_TRUE(client.CancelByJob("job-1", "", absl::Seconds(3)).ok());
+  ASSERT_THAT(client.CancelByJob("job-1", "", absl::Seconds(3)), IsOk());
   const absl::Duration seen = gateway_.calls().at(0).deadline_in;
   EXPECT_GT(seen, absl::Seconds(1));
   EXPECT_LE(seen, absl::Seconds(3) + kTimeoutEncodingSlack);
@@ -205,8 +212,8 @@ TEST_F(OtaClientTest, GivenTimeoutBecomesTheDeadline) {
 
 TEST_F(OtaClientTest, UnusableTimeoutsFallBackToTheDefaultDeadline) {
   OtaClient client(gateway_.NewChannel());
-  ASSERT_TRUE(client.CancelByJob("job-1", "", absl::ZeroDuration()).ok());
-  ASSERT_TRUE(client.CancelByJob("job-2", "", absl::InfiniteDuration()).ok());
+  ASSERT_THAT(client.CancelByJob("job-1", "", absl::ZeroDuration()), IsOk());
+  ASSERT_THAT(client.CancelByJob("job-2", "", absl::InfiniteDuration()), IsOk());
   for (const auto& call : gateway_.calls()) {
     EXPECT_GT(call.deadline_in, absl::Seconds(8)) << call.request.job_id();
     EXPECT_LE(call.deadline_in, absl::Seconds(10) + kTimeoutEncodingSlack) << call.request.job_id();
@@ -221,7 +228,7 @@ TEST_F(OtaClientTest, DecodesErrorDetailsSentOverTheWire) {
   OtaClient client(gateway_.NewChannel());
   const CancelResult result = client.CancelByJob("job-1");
 
-  ASSERT_FALSE(result.ok());
+  ASSERT_THAT(result, Not(IsOk()));
   EXPECT_EQ(result.request_id, "");
   const CallError& error = *result.error;
   EXPECT_EQ(error.code, grpc::StatusCode::UNAVAILABLE);
@@ -248,7 +255,7 @@ TEST_F(OtaClientTest, DecodesBadRequestSentOverTheWire) {
   OtaClient client(gateway_.NewChannel());
   const CancelResult result = client.CancelByJob("job 1");
 
-  ASSERT_FALSE(result.ok());
+  ASSERT_THAT(result, Not(IsOk()));
   EXPECT_EQ(result.error->code, grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(result.error->reason, "INVALID_JOB_ID");
   EXPECT_THAT(result.error->field_violations,
@@ -262,7 +269,7 @@ TEST_F(OtaClientTest, DeadlinePassingIsDeadlineExceeded) {
   const CancelResult result = client.CancelByJob("job-1", "", absl::Milliseconds(300));
   const absl::Duration took = absl::Now() - start;
 
-  ASSERT_FALSE(result.ok());
+  ASSERT_THAT(result, Not(IsOk()));
   EXPECT_EQ(result.error->code, grpc::StatusCode::DEADLINE_EXCEEDED);
   EXPECT_EQ(result.error->reason, "");
   EXPECT_GE(took, absl::Milliseconds(250));
@@ -271,16 +278,16 @@ TEST_F(OtaClientTest, DeadlinePassingIsDeadlineExceeded) {
 
 TEST_F(OtaClientTest, SendsBearerTokenWhenConfigured) {
   OtaClient client(gateway_.NewChannel(), "s3cr3t-token");
-  ASSERT_TRUE(client.CancelByJob("job-1").ok());
+  ASSERT_THAT(client.CancelByJob("job-1"), IsOk());
   EXPECT_EQ(gateway_.calls().at(0).authorization, "Bearer s3cr3t-token");
 }
 
 TEST_F(OtaClientTest, ConnectPlaintextReachesTheServer) {
   absl::StatusOr<OtaClient> client = OtaClient::Connect(gateway_.target(), {.bearer_token = "tok"});
-  ASSERT_TRUE(client.ok()) << client.status();
+  ASSERT_THAT(client, IsOk());
   gateway_.ReplyWith(std::string("RID-PLAIN"));
   const CancelResult result = client->CancelByJob("job-1");
-  ASSERT_TRUE(result.ok()) << FormatCallError(*result.error);
+  ASSERT_THAT(result, IsOk()) << FormatCallError(*result.error);
   EXPECT_EQ(result.request_id, "RID-PLAIN");
   EXPECT_EQ(gateway_.calls().at(0).authorization, "Bearer tok");
 }
@@ -296,11 +303,11 @@ std::string UnusedSocketPath(const std::string& name) {
 TEST(OtaClientUnreachableTest, NoServerIsUnavailableAfterOneReconnectNotTheWholeDeadline) {
   absl::StatusOr<OtaClient> client =
       OtaClient::Connect(absl::StrCat("unix:", UnusedSocketPath("nobody")), {});
-  ASSERT_TRUE(client.ok()) << client.status();
+  ASSERT_THAT(client, IsOk());
   const absl::Time start = absl::Now();
   const CancelResult result = client->CancelByJob("job-1", "", absl::Seconds(60));
   const absl::Duration took = absl::Now() - start;
-  ASSERT_FALSE(result.ok());
+  ASSERT_THAT(result, Not(IsOk()));
   EXPECT_EQ(result.error->code, grpc::StatusCode::UNAVAILABLE);
   // The connect error itself, not a deadline: the caller learns what is wrong.
   EXPECT_THAT(result.error->message, HasSubstr("failed to connect"));
@@ -329,7 +336,7 @@ TEST(OtaClientUnreachableTest, ACallRefusedForWantOfAConnectionIsTriedOnceMoreAf
   const CancelResult result = client.CancelByJob("job-1", "", absl::Seconds(30));
   starter.join();
 
-  ASSERT_TRUE(result.ok()) << FormatCallError(*result.error);
+  ASSERT_THAT(result, IsOk()) << FormatCallError(*result.error);
   EXPECT_EQ(result.request_id, "RID-AFTER-RECONNECT");
   EXPECT_EQ(gateway->calls().size(), 1u);
 }
@@ -337,9 +344,9 @@ TEST(OtaClientUnreachableTest, ACallRefusedForWantOfAConnectionIsTriedOnceMoreAf
 TEST(OtaClientUnreachableTest, NoTimeLeftForAReconnectReturnsTheConnectError) {
   absl::StatusOr<OtaClient> client =
       OtaClient::Connect(absl::StrCat("unix:", UnusedSocketPath("short")), {});
-  ASSERT_TRUE(client.ok()) << client.status();
+  ASSERT_THAT(client, IsOk());
   const CancelResult result = client->CancelByJob("job-1", "", absl::Milliseconds(300));
-  ASSERT_FALSE(result.ok());
+  ASSERT_THAT(result, Not(IsOk()));
   EXPECT_EQ(result.error->code, grpc::StatusCode::UNAVAILABLE) << result.error->message;
 }
 
@@ -360,7 +367,7 @@ TEST(ConnectTest, RejectsUnusableOptions) {
 }
 
 TEST(ConnectTest, TlsWithSystemRootsNeedsNoFiles) {
-  EXPECT_TRUE(OtaClient::Connect("h:1", {.use_tls = true}).ok());
+  EXPECT_THAT(OtaClient::Connect("h:1", {.use_tls = true}), IsOk());
 }
 
 // A throwaway CA, a server certificate for 127.0.0.1 and a client certificate, made with the
@@ -420,7 +427,7 @@ std::shared_ptr<grpc::ServerCredentials> ServerTls(const TestPki& pki, bool requ
 
 TEST(TlsTest, TlsAndMutualTls) {
   TestPki pki;
-  ASSERT_TRUE(pki.ok()) << "openssl failed; see " << pki.Path("openssl.log");
+  ASSERT_THAT(pki, IsOk()) << "openssl failed; see " << pki.Path("openssl.log");
 
   {
     FakeGateway tls_gateway(ServerTls(pki, /*require_client_cert=*/false));
@@ -428,16 +435,16 @@ TEST(TlsTest, TlsAndMutualTls) {
     tls_gateway.ReplyWith(std::string("RID-TLS"));
     absl::StatusOr<OtaClient> client =
         OtaClient::Connect(tls_gateway.target(), {.use_tls = true, .ca_file = pki.Path("ca.pem")});
-    ASSERT_TRUE(client.ok()) << client.status();
+    ASSERT_THAT(client, IsOk());
     const CancelResult result = client->CancelByJob("job-1");
-    ASSERT_TRUE(result.ok()) << FormatCallError(*result.error);
+    ASSERT_THAT(result, IsOk()) << FormatCallError(*result.error);
     EXPECT_EQ(result.request_id, "RID-TLS");
 
     // A plaintext client cannot talk to a TLS server.
     absl::StatusOr<OtaClient> plain = OtaClient::Connect(tls_gateway.target(), {});
-    ASSERT_TRUE(plain.ok());
+    ASSERT_THAT(plain, IsOk());
     const CancelResult mismatch = plain->CancelByJob("job-1", "", absl::Seconds(5));
-    ASSERT_FALSE(mismatch.ok());
+    ASSERT_THAT(mismatch, Not(IsOk()));
     EXPECT_EQ(mismatch.error->code, grpc::StatusCode::UNAVAILABLE);
   }
 
@@ -445,9 +452,9 @@ TEST(TlsTest, TlsAndMutualTls) {
   ASSERT_NE(mtls_gateway.port(), 0);
   absl::StatusOr<OtaClient> without_cert =
       OtaClient::Connect(mtls_gateway.target(), {.use_tls = true, .ca_file = pki.Path("ca.pem")});
-  ASSERT_TRUE(without_cert.ok());
+  ASSERT_THAT(without_cert, IsOk());
   const CancelResult refused = without_cert->CancelByJob("job-1", "", absl::Seconds(5));
-  ASSERT_FALSE(refused.ok());
+  ASSERT_THAT(refused, Not(IsOk()));
   EXPECT_EQ(refused.error->code, grpc::StatusCode::UNAVAILABLE);
 
   absl::StatusOr<OtaClient> with_cert =
@@ -455,9 +462,9 @@ TEST(TlsTest, TlsAndMutualTls) {
                                                  .ca_file = pki.Path("ca.pem"),
                                                  .cert_file = pki.Path("client.pem"),
                                                  .key_file = pki.Path("client.key")});
-  ASSERT_TRUE(with_cert.ok()) << with_cert.status();
+  ASSERT_THAT(with_cert, IsOk());
   const CancelResult accepted = with_cert->CancelByJob("job-1");
-  ASSERT_TRUE(accepted.ok()) << FormatCallError(*accepted.error);
+  ASSERT_THAT(accepted, IsOk()) << FormatCallError(*accepted.error);
   EXPECT_EQ(mtls_gateway.calls().size(), 1u);
 }
 

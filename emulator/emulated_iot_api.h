@@ -21,11 +21,9 @@
 #include "emulator/job_table.h"
 #include "emulator/quota_window.h"
 #include "emulator/request_authenticator.h"
+#include "server/signing/iot_api.h"
 
 namespace ota {
-
-inline constexpr absl::string_view kCancelAction = "CancelOTAStrategyByJob";
-inline constexpr absl::string_view kIotApiVersion = "2018-01-20";
 
 // The business error codes. Alibaba does not document the OTA-specific ones; these are the
 // emulator's choice (see emulator/README.md).

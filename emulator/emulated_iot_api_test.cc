@@ -8,9 +8,12 @@
 #include "nlohmann/json.hpp"
 #include "server/base/clock.h"
 #include "server/signing/rpc_signer.h"
+#include "server/testing/fake_clock.h"
 
 namespace ota {
 namespace {
+
+using ::ota::testing::FakeClock;
 
 using ::testing::ElementsAre;
 using ::testing::MatchesRegex;

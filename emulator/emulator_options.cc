@@ -12,7 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "emulator/demo_credentials.h"
+#include "demo_credentials/demo_credentials.h"
 #include "nlohmann/json.hpp"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:18080",
@@ -22,7 +22,7 @@ ABSL_FLAG(std::string, tls_key, "", "PEM private key file for --tls-cert.");
 ABSL_FLAG(std::vector<std::string>, access_key, {},
           "Accepted AccessKey as ID:SECRET[:ACCOUNT[:STS_TOKEN]]; repeatable. The quota is "
           "counted per ACCOUNT (default: the key id). Default: the demo key "
-          "EMULATORDEMOKEYID0001 (see emulator/demo_credentials.h).");
+          "EMULATORDEMOKEYID0001 (see demo_credentials/demo_credentials.h).");
 ABSL_FLAG(int, qps, 10,
           "Calls admitted per account within any sliding 1-second window (0 = unlimited); more "
           "are answered Throttling.User.");

@@ -46,7 +46,7 @@ struct EmulatorOptions {
 
 // The demo jobs served when neither --job nor --jobs-file is given.
 [[nodiscard]] std::vector<JobSpec> DefaultDemoJobs();
-// The demo AccessKey (emulator/demo_credentials.h) served when no --access-key is given.
+// The demo AccessKey (demo_credentials/demo_credentials.h) served when no --access-key is given.
 [[nodiscard]] AccessKey DemoAccessKey();
 
 // "127.0.0.1:18080", "[::1]:18080", "localhost:0".

@@ -5,9 +5,12 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/testing/status_matchers.h"
 
 namespace ota {
 namespace {
+
+using ::ota::testing::IsOk;
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -15,34 +18,34 @@ using ::testing::Not;
 
 TEST(EmulatorOptionsTest, ParsesListenAddresses) {
   absl::StatusOr<ListenAddress> v4 = ParseListenAddress("127.0.0.1:18080");
-  ASSERT_TRUE(v4.ok());
+  ASSERT_THAT(v4, IsOk());
   EXPECT_EQ(v4->host, "127.0.0.1");
   EXPECT_EQ(v4->port, 18080);
   absl::StatusOr<ListenAddress> v6 = ParseListenAddress("[::1]:0");
-  ASSERT_TRUE(v6.ok());
+  ASSERT_THAT(v6, IsOk());
   EXPECT_EQ(v6->host, "::1");
   EXPECT_EQ(v6->port, 0);
   for (const char* bad : {"18080", ":18080", "host:", "host:70000", "host:http"}) {
-    EXPECT_FALSE(ParseListenAddress(bad).ok()) << bad;
+    EXPECT_THAT(ParseListenAddress(bad), Not(IsOk())) << bad;
   }
 }
 
 TEST(EmulatorOptionsTest, ParsesAccessKeysWithOptionalAccountAndToken) {
   absl::StatusOr<AccessKey> plain = ParseAccessKeySpec("ID1:SEC1");
-  ASSERT_TRUE(plain.ok());
+  ASSERT_THAT(plain, IsOk());
   EXPECT_EQ(plain->id, "ID1");
   EXPECT_EQ(plain->secret, "SEC1");
   EXPECT_EQ(plain->account, "ID1");  // its own account
   EXPECT_EQ(plain->security_token, "");
 
   absl::StatusOr<AccessKey> full = ParseAccessKeySpec("ID2:SEC2:acct:tok");
-  ASSERT_TRUE(full.ok());
+  ASSERT_THAT(full, IsOk());
   EXPECT_EQ(full->account, "acct");
   EXPECT_EQ(full->security_token, "tok");
 
   for (const char* bad : {"ONLYID", "ID:", ":SECRET", "a:b:c:d:e"}) {
     absl::StatusOr<AccessKey> key = ParseAccessKeySpec(bad);
-    EXPECT_FALSE(key.ok()) << bad;
+    EXPECT_THAT(key, Not(IsOk())) << bad;
   }
   absl::StatusOr<AccessKey> secret_only = ParseAccessKeySpec("mysecretvalue");
   EXPECT_THAT(std::string(secret_only.status().message()), Not(HasSubstr("mysecretvalue")));
@@ -50,14 +53,14 @@ TEST(EmulatorOptionsTest, ParsesAccessKeysWithOptionalAccountAndToken) {
 
 TEST(EmulatorOptionsTest, ParsesJobSpecs) {
   absl::StatusOr<JobSpec> job = ParseJobSpec("JOB-1=dynamic");
-  ASSERT_TRUE(job.ok());
+  ASSERT_THAT(job, IsOk());
   EXPECT_EQ(*job, (JobSpec{.job_id = "JOB-1", .state = JobState::kDynamic, .iot_instance_id = ""}));
   job = ParseJobSpec("J=static@iot-instc-1");
-  ASSERT_TRUE(job.ok());
+  ASSERT_THAT(job, IsOk());
   EXPECT_EQ(*job,
             (JobSpec{.job_id = "J", .state = JobState::kStatic, .iot_instance_id = "iot-instc-1"}));
   for (const char* bad : {"J", "=dynamic", "J=", "J=paused"}) {
-    EXPECT_FALSE(ParseJobSpec(bad).ok()) << bad;
+    EXPECT_THAT(ParseJobSpec(bad), Not(IsOk())) << bad;
   }
 }
 
@@ -66,7 +69,7 @@ TEST(EmulatorOptionsTest, ParsesJobsFiles) {
     "jobs": [{"job_id": "a", "state": "dynamic"},
              {"job_id": "b", "state": "finished", "iot_instance_id": "i1"}],
     "iot_instances": ["i2"]})");
-  ASSERT_TRUE(file.ok()) << file.status();
+  ASSERT_THAT(file, IsOk());
   EXPECT_THAT(
       file->jobs,
       ElementsAre(JobSpec{.job_id = "a", .state = JobState::kDynamic, .iot_instance_id = ""},
@@ -75,7 +78,7 @@ TEST(EmulatorOptionsTest, ParsesJobsFiles) {
   for (const char* bad :
        {"[]", R"({"jobs": {}})", R"({"jobs": [{"state": "dynamic"}]})",
         R"({"jobs": [{"job_id": "x", "state": "odd"}]})", R"({"iot_instances": [1]})", "{"}) {
-    EXPECT_FALSE(ParseJobsFile(bad).ok()) << bad;
+    EXPECT_THAT(ParseJobsFile(bad), Not(IsOk())) << bad;
   }
 }
 

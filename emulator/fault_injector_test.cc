@@ -2,9 +2,13 @@
 
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "server/testing/status_matchers.h"
 
 namespace ota {
 namespace {
+
+using ::ota::testing::IsOk;
+using ::testing::Not;
 
 TEST(FaultInjectorTest, NoFaultsByDefault) {
   FaultInjector faults(FaultConfig{});
@@ -49,25 +53,25 @@ TEST(FaultInjectorTest, SetAndResetAtRuntime) {
 TEST(FaultInjectorTest, ParsesJsonWithDefaultsAndRoundTrips) {
   absl::StatusOr<FaultConfig> config =
       FaultConfigFromJson(R"({"latency": "250ms", "status": 500, "rate": 0.5})");
-  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_THAT(config, IsOk());
   EXPECT_EQ(config->latency, absl::Milliseconds(250));
   EXPECT_EQ(config->status, 500);
   EXPECT_FALSE(config->reset);
   EXPECT_DOUBLE_EQ(config->rate, 0.5);
 
   absl::StatusOr<FaultConfig> again = FaultConfigFromJson(FaultConfigToJson(*config));
-  ASSERT_TRUE(again.ok()) << again.status();
+  ASSERT_THAT(again, IsOk());
   EXPECT_EQ(again->latency, config->latency);
   EXPECT_EQ(again->status, config->status);
   EXPECT_DOUBLE_EQ(again->rate, config->rate);
 
   absl::StatusOr<FaultConfig> ms = FaultConfigFromJson(R"({"latency_ms": 1500})");
-  ASSERT_TRUE(ms.ok());
+  ASSERT_THAT(ms, IsOk());
   EXPECT_EQ(ms->latency, absl::Milliseconds(1500));
   EXPECT_DOUBLE_EQ(ms->rate, 1.0);
 
   absl::StatusOr<FaultConfig> off = FaultConfigFromJson("{}");
-  ASSERT_TRUE(off.ok());
+  ASSERT_THAT(off, IsOk());
   EXPECT_FALSE(off->Active());
 }
 
@@ -76,7 +80,7 @@ TEST(FaultInjectorTest, RejectsInvalidConfigs) {
                           R"({"reset": true, "garbage": true})", R"({"rate": 1.5})",
                           R"({"rate": -0.1})", R"({"latency": "soon"})", R"({"latency": "-1s"})",
                           R"({"bogus": 1})", R"({"reset": "yes"})", "[1]", "not json"}) {
-    EXPECT_FALSE(FaultConfigFromJson(bad).ok()) << bad;
+    EXPECT_THAT(FaultConfigFromJson(bad), Not(IsOk())) << bad;
   }
 }
 
@@ -96,12 +100,12 @@ TEST(FaultInjectorTest, NewAnswersParseDrawAndRoundTrip) {
   };
   for (const auto& [json, answer] : cases) {
     absl::StatusOr<FaultConfig> config = FaultConfigFromJson(json);
-    ASSERT_TRUE(config.ok()) << json << ": " << config.status();
+    ASSERT_THAT(config, IsOk()) << json << ": " << config.status();
     EXPECT_TRUE(config->Active()) << json;
     FaultInjector faults(*config);
     EXPECT_EQ(faults.Draw().answer, answer) << json;
     absl::StatusOr<FaultConfig> again = FaultConfigFromJson(FaultConfigToJson(*config));
-    ASSERT_TRUE(again.ok()) << again.status();
+    ASSERT_THAT(again, IsOk());
     EXPECT_EQ(again->slow_body, config->slow_body);
     EXPECT_EQ(again->oversized, config->oversized);
     EXPECT_EQ(again->clock_skew, config->clock_skew);
@@ -109,7 +113,7 @@ TEST(FaultInjectorTest, NewAnswersParseDrawAndRoundTrip) {
   for (const char* bad :
        {R"({"slow_body": true, "garbage": true})", R"({"oversized": true, "status": 500})",
         R"({"clock_skew": true, "slow_body": true})", R"({"oversized": 1})"}) {
-    EXPECT_FALSE(FaultConfigFromJson(bad).ok()) << bad;
+    EXPECT_THAT(FaultConfigFromJson(bad), Not(IsOk())) << bad;
   }
 }
 

@@ -2,9 +2,13 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/testing/status_matchers.h"
 
 namespace ota {
 namespace {
+
+using ::ota::testing::IsOk;
+using ::testing::Not;
 
 using ::testing::ElementsAre;
 
@@ -75,7 +79,7 @@ TEST(JobTableTest, ParsesAndNamesStates) {
   EXPECT_EQ(*ParseJobState("static"), JobState::kStatic);
   EXPECT_EQ(*ParseJobState("FINISHED"), JobState::kFinished);
   EXPECT_EQ(*ParseJobState("canceled"), JobState::kCancelled);
-  EXPECT_FALSE(ParseJobState("running").ok());
+  EXPECT_THAT(ParseJobState("running"), Not(IsOk()));
   for (JobState s :
        {JobState::kDynamic, JobState::kStatic, JobState::kFinished, JobState::kCancelled}) {
     EXPECT_EQ(*ParseJobState(JobStateName(s)), s);

@@ -2,9 +2,12 @@
 
 #include "gtest/gtest.h"
 #include "server/base/clock.h"
+#include "server/testing/fake_clock.h"
 
 namespace ota {
 namespace {
+
+using ::ota::testing::FakeClock;
 
 constexpr absl::Time kStart = absl::FromUnixSeconds(1700000000);
 

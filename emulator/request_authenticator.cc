@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "server/base/alibaba_time.h"
 
 namespace ota {
 namespace {
@@ -127,14 +128,14 @@ Authentication RequestAuthenticator::Authenticate(const IncomingRequest& request
 
 std::optional<GatewayError> RequestAuthenticator::CheckFreshness(
     absl::string_view timestamp_name, absl::string_view timestamp) const {
-  absl::Time sent;
-  std::string parse_error;
-  if (!absl::ParseTime(absl::RFC3339_full, timestamp, &sent, &parse_error)) {
+  const absl::StatusOr<absl::Time> sent =
+      ParseAlibabaTime(std::string_view(timestamp.data(), timestamp.size()));
+  if (!sent.ok()) {
     return GatewayError{400, "IllegalTimestamp",
                         absl::StrCat("The input parameter \"", timestamp_name,
                                      "\" is not in the format yyyy-MM-ddTHH:mm:ssZ (UTC).")};
   }
-  if (absl::AbsDuration(clock_.Now() - sent) > max_skew_) {
+  if (absl::AbsDuration(clock_.Now() - *sent) > max_skew_) {
     return GatewayError{400, "InvalidTimeStamp.Expired",
                         "Specified time stamp or date value is expired."};
   }
@@ -230,7 +231,7 @@ void RequestAuthenticator::AuthenticateAcs3(const IncomingRequest& request,
     result.error = std::move(stale);
     return;
   }
-  const std::string body_hash = HexSha256(request.body);
+  const std::string body_hash = Sha256Hex(request.body);
   if (request.Header("x-acs-content-sha256") != body_hash) {
     result.error = GatewayError{
         400, "SignatureDoesNotMatch",

@@ -10,9 +10,12 @@
 #include "gtest/gtest.h"
 #include "server/base/clock.h"
 #include "server/signing/rpc_signer.h"
+#include "server/testing/fake_clock.h"
 
 namespace ota {
 namespace {
+
+using ::ota::testing::FakeClock;
 
 using ::testing::HasSubstr;
 
@@ -312,7 +315,7 @@ TEST_F(RequestAuthenticatorTest, V3HostMustBeSigned) {
                               {"x-acs-version", "2018-01-20"},
                               {"x-acs-date", date},
                               {"x-acs-signature-nonce", "n-host"},
-                              {"x-acs-content-sha256", HexSha256("")}},
+                              {"x-acs-content-sha256", Sha256Hex("")}},
                   .body = ""};
   const Acs3Result signature = Acs3Sign(input, kKey.id, kKey.secret);
   HeaderList headers(input.headers.begin(), input.headers.end());

@@ -19,8 +19,11 @@
 #include "fuzz/fuzz_check.h"
 #include "server/base/clock.h"
 #include "server/signing/rpc_signer.h"
+#include "server/testing/fake_clock.h"
 
 namespace {
+
+using ::ota::testing::FakeClock;
 
 constexpr char kKeyId[] = "FUZZKEYID0001";
 constexpr char kSecret[] = "fuzz-secret-7c1e40b9d2";
@@ -48,7 +51,7 @@ void CheckRaw(FuzzedDataProvider& provider) {
 
   const ota::IncomingRequest request =
       ota::MakeIncomingRequest(std::move(method), target, headers, std::move(body));
-  ota::FakeClock clock(kNow);
+  FakeClock clock(kNow);
   ota::NonceRegistry nonces(absl::Minutes(15), clock);
   const ota::RequestAuthenticator authenticator(Keys(), absl::Minutes(15), nonces, clock);
   const ota::Authentication identified = ota::RequestAuthenticator::Identify(request);
@@ -96,7 +99,7 @@ void CheckRoundTrip(FuzzedDataProvider& provider) {
   const ota::IncomingRequest request =
       ota::MakeIncomingRequest(signed_request.method, TargetOf(signed_request.url),
                                signed_request.headers, signed_request.body);
-  ota::FakeClock clock(kNow);
+  FakeClock clock(kNow);
   ota::NonceRegistry nonces(absl::Minutes(15), clock);
   const ota::RequestAuthenticator authenticator(Keys(), absl::Minutes(15), nonces, clock);
   const ota::Authentication result = authenticator.Authenticate(request);

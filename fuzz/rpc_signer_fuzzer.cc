@@ -134,8 +134,8 @@ void CheckAcs3(const ota::ParamMap& query, const ota::ParamMap& headers, const s
   FUZZ_CHECK(result.canonical_request.rfind("POST\n/\n" + canonical_query + "\n", 0) == 0);
   FUZZ_CHECK(result.canonical_request.size() >= 64 &&
              result.canonical_request.substr(result.canonical_request.size() - 64) ==
-                 ota::HexSha256(body));
-  FUZZ_CHECK(result.hashed_canonical_request == ota::HexSha256(result.canonical_request));
+                 ota::Sha256Hex(body));
+  FUZZ_CHECK(result.hashed_canonical_request == ota::Sha256Hex(result.canonical_request));
   FUZZ_CHECK(result.string_to_sign == "ACS3-HMAC-SHA256\n" + result.hashed_canonical_request);
   FUZZ_CHECK(result.signature.size() == 64 && IsLowerHex(result.signature));
 

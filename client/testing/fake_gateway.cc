@@ -13,7 +13,7 @@
 #include "google/protobuf/any.pb.h"
 #include "google/rpc/status.pb.h"
 
-namespace ota::client {
+namespace ota::testing {
 
 grpc::Status DetailedStatus(grpc::StatusCode code, const std::string& message,
                             std::initializer_list<const google::protobuf::Message*> details) {
@@ -112,4 +112,4 @@ std::shared_ptr<grpc::Channel> FakeGateway::NewChannel() const {
 
 std::vector<FakeGateway::ReceivedCall> FakeGateway::calls() const { return service_->calls(); }
 
-}  // namespace ota::client
+}  // namespace ota::testing

@@ -2,8 +2,8 @@
 // the ota-cancel CLI. It answers every call with a scripted reply and records what it received, so
 // tests see exactly what crossed the wire (deadline, metadata, request) in both directions.
 //
-//   ota::client::FakeGateway gateway;
-//   gateway.ReplyWith(ota::client::DetailedStatus(grpc::StatusCode::NOT_FOUND, "no such batch",
+//   ota::testing::FakeGateway gateway;
+//   gateway.ReplyWith(ota::testing::DetailedStatus(grpc::StatusCode::NOT_FOUND, "no such batch",
 //                                                 {&error_info}));
 //   ota::client::OtaClient client(gateway.NewChannel());
 //   CancelResult result = client.CancelByJob("job-1");
@@ -24,7 +24,7 @@
 #include "google/protobuf/message.h"
 #include "ota/v1/ota_strategy_service.grpc.pb.h"
 
-namespace ota::client {
+namespace ota::testing {
 
 // A status whose google.rpc.Status details hold `details` (ErrorInfo, RetryInfo, BadRequest, ...),
 // built the way a gRPC server attaches them.
@@ -73,4 +73,4 @@ class FakeGateway {
   std::string target_;
 };
 
-}  // namespace ota::client
+}  // namespace ota::testing

@@ -7,9 +7,12 @@
 #include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
 #include "server/call/error_mapping.h"
+#include "server/testing/status_matchers.h"
 
 namespace ota {
 namespace {
+
+using ::ota::testing::IsOk;
 
 using ::testing::IsEmpty;
 using ::testing::Pair;
@@ -26,7 +29,7 @@ struct Decoded {
 
 Decoded Decode(const grpc::Status& status) {
   Decoded decoded;
-  EXPECT_TRUE(grpc::ExtractErrorDetails(status, &decoded.status).ok());
+  EXPECT_THAT(grpc::ExtractErrorDetails(status, &decoded.status), IsOk());
   for (const google::protobuf::Any& any : decoded.status.details()) {
     if (any.Is<google::rpc::ErrorInfo>()) {
       EXPECT_FALSE(decoded.error_info.has_value()) << "two ErrorInfo";
@@ -48,7 +51,7 @@ TEST(ToGrpcStatusTest, SuccessIsPlainOk) {
   CallOutcome outcome;
   outcome.request_id = "R1";
   const grpc::Status status = ToGrpcStatus(outcome);
-  EXPECT_TRUE(status.ok());
+  EXPECT_THAT(status, IsOk());
   EXPECT_EQ(status.error_message(), "");
   EXPECT_EQ(status.error_details(), "");
 }

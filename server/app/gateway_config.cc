@@ -145,7 +145,7 @@ absl::StatusOr<GatewayConfig> LoadGatewayConfig() {
   if (absl::Status status = ValidateRateLimitOptions(config.rate_limit); !status.ok()) {
     return FlagError("qps/--burst/--rate-margin", status.message());
   }
-  config.policy.limiter_key = absl::GetFlag(FLAGS_limiter_key);
+  config.limiter_key = absl::GetFlag(FLAGS_limiter_key);
 
   config.policy.max_limiter_wait = absl::GetFlag(FLAGS_max_wait);
   if (config.policy.max_limiter_wait < absl::ZeroDuration()) {

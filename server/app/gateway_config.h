@@ -15,9 +15,9 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "server/base/json_logger.h"
-#include "server/call/cancel_call.h"
-#include "server/http/curl_transport.h"
-#include "server/limiter/local_rate_limiter.h"
+#include "server/call/cancel_by_job_policy.h"
+#include "server/http/transport_options.h"
+#include "server/limiter/rate_limit_options.h"
 
 namespace ota {
 
@@ -28,7 +28,8 @@ struct GatewayConfig {
   std::string listen;
   std::string endpoint_url;  // resolved: --endpoint, or the emulator's, or from --region
   bool emulator_mode = false;
-  CancelByJobPolicy policy;  // endpoint, signature version, retries, limiter key
+  CancelByJobPolicy policy;  // endpoint, signature version, retries (budget key: at start-up)
+  std::string limiter_key;   // --limiter-key; empty: chosen from the credentials (RateBudgetKey)
   RateLimitOptions rate_limit;
   CurlTransportOptions transport;
   absl::Duration default_timeout;  // deadline for callers that set none

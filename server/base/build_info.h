@@ -6,9 +6,14 @@
 //   ota::BuildInfo build = ota::CurrentBuild();  // {.version = "0.1.0", .git_sha = "152bf18a0c3d"}
 #pragma once
 
-#include "server/observability/gateway_metrics.h"
+#include <string>
 
 namespace ota {
+
+struct BuildInfo {
+  std::string version;
+  std::string git_sha;  // "unknown" when built outside a git checkout
+};
 
 [[nodiscard]] BuildInfo CurrentBuild();
 

@@ -5,23 +5,27 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "server/testing/status_matchers.h"
 
 namespace ota {
 namespace {
+
+using ::ota::testing::IsOk;
+using ::testing::Not;
 
 using ::testing::HasSubstr;
 
 // The one line Log writes to stderr for these arguments, parsed.
 nlohmann::ordered_json LoggedLine(LogLevel level, const std::string& message,
                                   const nlohmann::ordered_json& fields) {
-  testing::internal::CaptureStderr();
+  ::testing::internal::CaptureStderr();
   Log(level, message, fields);
-  const std::string text = testing::internal::GetCapturedStderr();
+  const std::string text = ::testing::internal::GetCapturedStderr();
   EXPECT_EQ(text.find('\n'), text.size() - 1) << "exactly one line: " << text;
   return nlohmann::ordered_json::parse(text);
 }
 
-class JsonLoggerTest : public testing::Test {
+class JsonLoggerTest : public ::testing::Test {
  protected:
   void TearDown() override { SetMinLogLevel(LogLevel::kInfo); }
 };
@@ -32,8 +36,8 @@ TEST_F(JsonLoggerTest, LineStartsWithTimeLevelAndMessageThenTheFieldsInOrder) {
                  {{"job_id", "J1"}, {"attempts", 2}, {"latency_ms", 1.5}, {"shared", true}});
   std::vector<std::string> keys;
   for (const auto& [key, value] : line.items()) keys.push_back(key);
-  EXPECT_THAT(keys, testing::ElementsAre("time", "level", "msg", "job_id", "attempts", "latency_ms",
-                                         "shared"));
+  EXPECT_THAT(keys, ::testing::ElementsAre("time", "level", "msg", "job_id", "attempts",
+                                           "latency_ms", "shared"));
   EXPECT_EQ(line["level"], "warning");
   EXPECT_EQ(line["msg"], "call \"finished\"\n");  // escaped on the way out, intact on the way in
   EXPECT_EQ(line["job_id"], "J1");
@@ -41,7 +45,7 @@ TEST_F(JsonLoggerTest, LineStartsWithTimeLevelAndMessageThenTheFieldsInOrder) {
   EXPECT_EQ(line["latency_ms"], 1.5);
   EXPECT_EQ(line["shared"], true);
   EXPECT_THAT(line["time"].get<std::string>(),
-              testing::MatchesRegex("[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\\.[0-9]{6}Z"));
+              ::testing::MatchesRegex("[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\\.[0-9]{6}Z"));
 }
 
 TEST_F(JsonLoggerTest, LineWithoutFieldsIsAValidObject) {
@@ -62,16 +66,16 @@ TEST_F(JsonLoggerTest, LevelsBelowTheMinimumWriteNothing) {
   SetMinLogLevel(LogLevel::kWarning);
   EXPECT_FALSE(LogEnabled(LogLevel::kInfo));
   EXPECT_TRUE(LogEnabled(LogLevel::kError));
-  testing::internal::CaptureStderr();
+  ::testing::internal::CaptureStderr();
   Log(LogLevel::kInfo, "hidden", {{"job_id", "J1"}});
-  EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
 }
 
 TEST(ParseLogLevelTest, AcceptsTheDocumentedNamesInAnyCase) {
   EXPECT_EQ(*ParseLogLevel("DEBUG"), LogLevel::kDebug);
   EXPECT_EQ(*ParseLogLevel("warn"), LogLevel::kWarning);
   EXPECT_EQ(*ParseLogLevel("Warning"), LogLevel::kWarning);
-  EXPECT_FALSE(ParseLogLevel("verbose").ok());
+  EXPECT_THAT(ParseLogLevel("verbose"), Not(IsOk()));
 }
 
 }  // namespace

@@ -2,26 +2,15 @@
 
 #include <algorithm>
 #include <memory>
-#include <random>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "server/call/upstream_reply.h"
 #include "server/observability/gateway_metrics.h"
+#include "server/signing/iot_api.h"
 
 namespace ota {
 namespace {
-
-// Full jitter: a uniform delay in [0, min(max, base * 2^(attempt-1))], so retries from many calls
-// that failed together do not come back together.
-absl::Duration JitteredBackoff(const CancelByJobPolicy& policy, int attempt) {
-  absl::Duration cap = policy.backoff_base;
-  for (int i = 1; i < attempt && cap < policy.backoff_max; ++i) cap *= 2;
-  cap = std::min(cap, policy.backoff_max);
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::uniform_int_distribution<int64_t> pick(0, absl::ToInt64Microseconds(cap));
-  return absl::Microseconds(pick(rng));
-}
 
 std::string Millis(absl::Duration d) { return absl::StrCat(absl::ToInt64Milliseconds(d), "ms"); }
 
@@ -95,8 +84,7 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
                                  absl::StrCat("ota-gateway has no usable Alibaba credentials: ",
                                               credentials.status().message())));
     }
-    const std::string key =
-        policy.limiter_key.empty() ? credentials->access_key_id : policy.limiter_key;
+    const std::string& key = policy.budget_key.For(*credentials);
     const absl::Time latest_start =
         std::min(deadline - policy.min_attempt_time, now + policy.max_limiter_wait);
     const absl::Time asked_at = now;
@@ -185,7 +173,7 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
     if (outcome.ok() || !outcome.retryable || attempts >= policy.max_attempts) {
       return Finish(std::move(outcome));
     }
-    absl::Duration delay = JitteredBackoff(policy, attempts);
+    absl::Duration delay = shared->backoff.Delay(attempts);
     if (outcome.retry_after.has_value()) delay = std::max(delay, *outcome.retry_after);
     const absl::Time retry_at = deps.clock->Now() + delay;
     if (deadline - retry_at < policy.min_attempt_time) return Finish(std::move(outcome));
@@ -209,7 +197,11 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
 };
 
 CancelByJobRunner::CancelByJobRunner(CancelByJobDeps deps, CancelByJobPolicy policy)
-    : shared_(std::make_shared<const Shared>(Shared{.deps = deps, .policy = std::move(policy)})) {}
+    : shared_(std::make_shared<const Shared>(Shared{
+          .deps = deps,
+          .backoff =
+              Backoff({.initial = policy.backoff_base, .max = policy.backoff_max, .jitter = 1.0}),
+          .policy = std::move(policy)})) {}
 
 void CancelByJobRunner::Run(CancelByJobParams params, absl::Time deadline,
                             std::function<bool()> is_cancelled, Done done) const {

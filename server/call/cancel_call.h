@@ -17,10 +17,12 @@
 
 #include "absl/functional/any_invocable.h"
 #include "absl/time/time.h"
+#include "server/base/backoff.h"
 #include "server/base/clock.h"
 #include "server/base/scheduler.h"
 #include "server/call/call_outcome.h"
 #include "server/call/cancel_by_job_caller.h"
+#include "server/call/cancel_by_job_policy.h"
 #include "server/call/error_mapping.h"
 #include "server/credentials/credentials.h"
 #include "server/http/http_transport.h"
@@ -30,21 +32,6 @@
 namespace ota {
 
 class GatewayMetrics;
-
-inline constexpr char kCancelAction[] = "CancelOTAStrategyByJob";
-inline constexpr char kIotApiVersion[] = "2018-01-20";
-
-struct CancelByJobPolicy {
-  Endpoint endpoint;
-  SignatureVersion signature_version = SignatureVersion::kAcs3HmacSha256;
-  std::string limiter_key;  // empty: the AccessKeyId of the current credentials
-  int max_attempts = 3;
-  absl::Duration max_limiter_wait = absl::Seconds(30);
-  // An attempt is not started with less time than this left before the deadline.
-  absl::Duration min_attempt_time = absl::Milliseconds(100);
-  absl::Duration backoff_base = absl::Milliseconds(100);
-  absl::Duration backoff_max = absl::Seconds(2);
-};
 
 // The collaborators a call uses; all must outlive the runner and every call it started.
 struct CancelByJobDeps {
@@ -76,6 +63,8 @@ class CancelByJobRunner final : public CancelByJobCaller {
   // thousands of queued callers a few hundred bytes.
   struct Shared {
     CancelByJobDeps deps;
+    // Full jitter (uniform in [0, cap]), so retries of calls that failed together spread out.
+    Backoff backoff;
     CancelByJobPolicy policy;
   };
   std::shared_ptr<const Shared> shared_;

@@ -11,10 +11,21 @@
 #include "gtest/gtest.h"
 #include "server/limiter/local_rate_limiter.h"
 #include "server/observability/gateway_metrics.h"
+#include "server/testing/counting_limiter.h"
+#include "server/testing/fake_clock.h"
 #include "server/testing/manual_scheduler.h"
+#include "server/testing/scripted_transport.h"
+#include "server/testing/status_matchers.h"
 
 namespace ota {
 namespace {
+
+using ::ota::testing::IsOk;
+
+using ::ota::testing::CountingLimiter;
+using ::ota::testing::FakeClock;
+using ::ota::testing::ManualScheduler;
+using ::ota::testing::ScriptedTransport;
 
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -25,41 +36,6 @@ CancelByJobParams Params(std::string job_id, std::string iot_instance_id = "") {
   return CancelByJobParams{.job_id = std::move(job_id),
                            .iot_instance_id = std::move(iot_instance_id)};
 }
-
-// The real in-process limiter, counting the reservations asked of it.
-class CountingLimiter final : public RateLimiter {
- public:
-  CountingLimiter(RateLimitOptions options, const Clock& clock) : limiter_(options, clock) {}
-  void Reserve(const std::string& key, absl::Time latest_start, Callback done) override {
-    ++reservations;
-    limiter_.Reserve(key, latest_start, std::move(done));
-  }
-  [[nodiscard]] std::string Describe() const override { return limiter_.Describe(); }
-  Reservation ReserveNow(const std::string& key, absl::Time latest_start) {
-    return limiter_.ReserveNow(key, latest_start);
-  }
-  int reservations = 0;
-
- private:
-  LocalRateLimiter limiter_;
-};
-
-// Answers each request with the next scripted response, at once.
-class ScriptedTransport final : public HttpTransport {
- public:
-  void Send(HttpRequest request, absl::Time /*deadline*/, Callback done) override {
-    sent.push_back(std::move(request));
-    if (script.empty()) {
-      done(absl::InternalError("test transport: no scripted answer left"));
-      return;
-    }
-    absl::StatusOr<HttpResponse> answer = std::move(script.front());
-    script.pop_front();
-    done(std::move(answer));
-  }
-  std::deque<absl::StatusOr<HttpResponse>> script;
-  std::vector<HttpRequest> sent;
-};
 
 HttpResponse Json(int status, std::string body, HeaderList headers = {}) {
   return HttpResponse{.status = status, .headers = std::move(headers), .body = std::move(body)};
@@ -83,7 +59,7 @@ class CancelByJobRunnerTest : public ::testing::Test {
                                  .security_token = ""},
                      "test") {
     policy_.endpoint = *ParseEndpoint("https://iot.cn-shanghai.aliyuncs.com/");
-    policy_.limiter_key = "account-1";
+    policy_.budget_key = {.fixed = "account-1", .source = RateBudgetKey::Source::kConfigured};
   }
 
   // The runner under test; `limiter` replaces the fixture's counting limiter.
@@ -123,7 +99,7 @@ class CancelByJobRunnerTest : public ::testing::Test {
 TEST_F(CancelByJobRunnerTest, SuccessSendsOneSignedCancelRequest) {
   transport_.script.push_back(Json(200, kSuccess));
   CallResult result = RunCall(Params("HvKuBpuk3rdk6E92CP0200", "iot-1"));
-  EXPECT_TRUE(result.outcome.ok()) << result.outcome.message;
+  EXPECT_THAT(result.outcome, IsOk()) << result.outcome.message;
   EXPECT_EQ(result.outcome.request_id, "REQ-OK");
   EXPECT_EQ(result.attempts, 1);
   ASSERT_EQ(transport_.sent.size(), 1U);
@@ -170,7 +146,7 @@ TEST_F(CancelByJobRunnerTest, ThrottlingIsRetriedWithAFreshSlotAndNonce) {
   transport_.script.push_back(Json(400, kThrottled));
   transport_.script.push_back(Json(200, kSuccess));
   CallResult result = RunCall(Params("J1"));
-  EXPECT_TRUE(result.outcome.ok()) << result.outcome.message;
+  EXPECT_THAT(result.outcome, IsOk()) << result.outcome.message;
   EXPECT_EQ(result.attempts, 2);
   ASSERT_EQ(transport_.sent.size(), 2U);
   auto nonce = [](const HttpRequest& r) {
@@ -197,7 +173,7 @@ TEST_F(CancelByJobRunnerTest, NetworkErrorsAreRetried) {
   transport_.script.push_back(absl::UnavailableError("connection reset by peer"));
   transport_.script.push_back(Json(200, kSuccess));
   CallResult result = RunCall(Params("J1"));
-  EXPECT_TRUE(result.outcome.ok()) << result.outcome.message;
+  EXPECT_THAT(result.outcome, IsOk()) << result.outcome.message;
   EXPECT_EQ(result.attempts, 2);
 }
 
@@ -215,7 +191,7 @@ TEST_F(CancelByJobRunnerTest, RetryAfterHeaderDelaysTheRetry) {
   scheduler_.RunAll();
   EXPECT_EQ(transport_.sent.size(), 2U);
   ASSERT_TRUE(result.has_value());
-  EXPECT_TRUE(result->outcome.ok());
+  EXPECT_THAT(result->outcome, IsOk());
 }
 
 TEST_F(CancelByJobRunnerTest, RetryThatCannotFitTheDeadlineReportsTheLastError) {
@@ -250,7 +226,7 @@ TEST_F(CancelByJobRunnerTest, WaitingCallsAreScheduledNotSent) {
   int done = 0;
   for (int i = 0; i < 12; ++i) {
     runner.Run(Params("J1"), kStart + absl::Seconds(30), nullptr, [&](CallResult r) {
-      EXPECT_TRUE(r.outcome.ok());
+      EXPECT_THAT(r.outcome, IsOk());
       ++done;
     });
   }
@@ -304,7 +280,7 @@ TEST_F(CancelByJobRunnerTest, CallOutlivingItsRunnerIsSentWithTheRunnersPolicy) 
   ASSERT_FALSE(result.has_value());
   scheduler_.RunAll();
   ASSERT_TRUE(result.has_value());
-  EXPECT_TRUE(result->outcome.ok()) << result->outcome.message;
+  EXPECT_THAT(result->outcome, IsOk()) << result->outcome.message;
   ASSERT_EQ(transport_.sent.size(), 1U);
   EXPECT_THAT(transport_.sent[0].url,
               ::testing::StartsWith("https://iot.cn-shanghai.aliyuncs.com/"));
@@ -314,7 +290,7 @@ TEST_F(CancelByJobRunnerTest, ResultCarriesTheTimeSpentWaitingForASlot) {
   for (int i = 0; i < 10; ++i) (void)limiter_.ReserveNow("account-1", kStart + absl::Seconds(1));
   transport_.script.push_back(Json(200, kSuccess));
   CallResult result = RunCall(Params("J1"));
-  EXPECT_TRUE(result.outcome.ok()) << result.outcome.message;
+  EXPECT_THAT(result.outcome, IsOk()) << result.outcome.message;
   // Sent (and answered) the moment its slot started: the clock stands at that slot.
   EXPECT_GT(result.limiter_wait, absl::ZeroDuration());
   EXPECT_EQ(result.limiter_wait, clock_.Now() - kStart);
@@ -325,7 +301,8 @@ TEST_F(CancelByJobRunnerTest, ResultCarriesTheTimeSpentWaitingForASlot) {
 class CancelByJobRunnerMetricsTest : public CancelByJobRunnerTest {
  protected:
   CancelByJobRunnerMetricsTest()
-      : serving_("svc", "svc.limiter"), gateway_metrics_({"v", "sha"}, serving_, credentials_) {
+      : serving_("svc", "svc.limiter"),
+        gateway_metrics_({"v", "sha"}, serving_, credentials_, KnownAlibabaCodes()) {
     metrics_ = &gateway_metrics_;
   }
   double Value(std::string_view name, const MetricLabels& labels = {}) {
@@ -354,7 +331,7 @@ TEST_F(CancelByJobRunnerMetricsTest, RetryCountsAttemptsRetriesAndAlibabaCodes) 
   transport_.script.push_back(Json(400, kThrottled));
   transport_.script.push_back(Json(200, kSuccess));
   CallResult result = RunCall(Params("J1"));
-  ASSERT_TRUE(result.outcome.ok()) << result.outcome.message;
+  ASSERT_THAT(result.outcome, IsOk()) << result.outcome.message;
   EXPECT_EQ(Value("ota_gateway_upstream_attempts_total"), 2);
   EXPECT_EQ(Value("ota_gateway_upstream_retries_total"), 1);
   EXPECT_EQ(Value("ota_gateway_alibaba_errors_total", {{"alibaba_code", "Throttling.User"}}), 1);

@@ -5,9 +5,12 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/testing/status_matchers.h"
 
 namespace ota {
 namespace {
+
+using ::ota::testing::IsOk;
 
 using ::testing::AllOf;
 using ::testing::HasSubstr;
@@ -190,7 +193,7 @@ TEST(ErrorMapperTest, SuccessIsOk) {
   reply.success = true;
   reply.request_id = "OK-1";
   const CallOutcome outcome = ErrorMapper().FromReply(reply);
-  EXPECT_TRUE(outcome.ok());
+  EXPECT_THAT(outcome, IsOk());
   EXPECT_EQ(outcome.request_id, "OK-1");
   EXPECT_EQ(outcome.reason, "");
   EXPECT_EQ(outcome.message, "");
@@ -342,7 +345,7 @@ TEST(ErrorMapperOverridesTest, OverrideWinsAndKeepsOriginalCode) {
       "iot.system.SystemException=INTERNAL\r\n"
       "iot.ota.OtaJobNotExist=not_found\n"
       "Custom.Quota=RESOURCE_EXHAUSTED\n");
-  ASSERT_TRUE(mapper.ok()) << mapper.status();
+  ASSERT_THAT(mapper, IsOk());
 
   const CallOutcome running = mapper->FromReply(Failure("iot.ota.JobIsRunning"));
   EXPECT_EQ(running.code, absl::StatusCode::kFailedPrecondition);
@@ -371,7 +374,7 @@ TEST(ErrorMapperOverridesTest, OverrideWinsAndKeepsOriginalCode) {
 
 TEST(ErrorMapperOverridesTest, EmptyTextIsTheBuiltInTable) {
   const absl::StatusOr<ErrorMapper> mapper = ErrorMapper::WithOverrides("\n# nothing\n  \n");
-  ASSERT_TRUE(mapper.ok());
+  ASSERT_THAT(mapper, IsOk());
   EXPECT_EQ(mapper->FromReply(Failure("iot.ota.OtaJobNotExist")).code, absl::StatusCode::kNotFound);
 }
 
@@ -391,7 +394,7 @@ TEST(ErrorMapperOverridesTest, BadLinesAreNamed) {
   };
   for (const Case& c : cases) {
     const absl::StatusOr<ErrorMapper> mapper = ErrorMapper::WithOverrides(c.text);
-    ASSERT_FALSE(mapper.ok()) << c.text;
+    ASSERT_THAT(mapper, Not(IsOk())) << c.text;
     EXPECT_EQ(mapper.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(std::string(mapper.status().message()), HasSubstr(c.message)) << c.text;
   }
@@ -427,7 +430,7 @@ TEST(ErrorMapperTransportTest, CancelledAndOkAreNotRetried) {
   EXPECT_FALSE(cancelled.retryable);
   const CallOutcome bogus = ErrorMapper().FromTransportError(absl::OkStatus());
   EXPECT_EQ(bogus.code, absl::StatusCode::kInternal);
-  EXPECT_FALSE(bogus.ok());
+  EXPECT_THAT(bogus, Not(IsOk()));
 }
 
 TEST(ErrorMapperTransportTest, QueryStringsNeverReachTheMessage) {

@@ -11,10 +11,17 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "server/testing/fake_clock.h"
 #include "server/testing/manual_scheduler.h"
+#include "server/testing/status_matchers.h"
 
 namespace ota {
 namespace {
+
+using ::ota::testing::IsOk;
+
+using ::ota::testing::FakeClock;
+using ::ota::testing::ManualScheduler;
 
 const absl::Time kStart = absl::FromUnixSeconds(1'800'000'000);
 
@@ -88,7 +95,7 @@ TEST_F(InflightDedupTest, IdenticalConcurrentCallsShareOneUpstreamCall) {
   inner_.Finish(0, Success("REQ-1"), /*attempts=*/2);
   for (const auto& slot : {first, second, third}) {
     ASSERT_TRUE(slot->has_value());
-    EXPECT_TRUE((*slot)->outcome.ok());
+    EXPECT_THAT((*slot)->outcome, IsOk());
     EXPECT_EQ((*slot)->outcome.request_id, "REQ-1");
     EXPECT_EQ((*slot)->attempts, 2);
   }
@@ -167,7 +174,7 @@ TEST_F(InflightDedupTest, JoinerWithShorterDeadlineGetsDeadlineExceededInTime) {
   // The expired joiner no longer holds the call open, and is not answered twice.
   inner_.Finish(0, Success("REQ-1"));
   ASSERT_TRUE(leader->has_value());
-  EXPECT_TRUE((*leader)->outcome.ok());
+  EXPECT_THAT((*leader)->outcome, IsOk());
   EXPECT_EQ((*joiner)->outcome.code, absl::StatusCode::kDeadlineExceeded);
 }
 
@@ -196,7 +203,7 @@ TEST_F(InflightDedupTest, JoinerWithLongerDeadlineIsRunAgainWhenTheSharedDeadlin
 
   inner_.Finish(1, Success("REQ-2"));
   ASSERT_TRUE(joiner->has_value());
-  EXPECT_TRUE((*joiner)->outcome.ok());
+  EXPECT_THAT((*joiner)->outcome, IsOk());
   EXPECT_FALSE((*joiner)->shared_with_inflight) << "it led the second call";
 }
 

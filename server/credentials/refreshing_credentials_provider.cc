@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <random>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "server/base/alibaba_time.h"
 #include "server/base/json_logger.h"
 
 namespace ota {
@@ -18,12 +18,7 @@ constexpr absl::Duration kMaxSleep = absl::Seconds(30);
 
 std::string FormatUtc(absl::Time t) {
   if (t == absl::InfiniteFuture()) return "never";
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
-}
-
-double RandomFraction() {
-  thread_local std::mt19937_64 generator{std::random_device{}()};
-  return std::uniform_real_distribution<double>(0.0, 1.0)(generator);
+  return FormatAlibabaTimestamp(t);
 }
 
 }  // namespace
@@ -44,6 +39,8 @@ RefreshingCredentialsProvider::RefreshingCredentialsProvider(
       description_(source_->Describe()),
       clock_(clock),
       options_(std::move(options)),
+      backoff_({.initial = options_.initial_backoff, .max = options_.max_backoff, .jitter = 0.5},
+               options_.jitter),
       current_(std::move(first)) {
   next_refresh_ = RefreshTimeFor(clock_.Now(), current_.expiration);
 }
@@ -82,14 +79,6 @@ absl::Time RefreshingCredentialsProvider::RefreshTimeFor(absl::Time fetched_at,
   return fetched_at + std::max(lifetime / 2, std::min(by_fraction, by_margin));
 }
 
-absl::Duration RefreshingCredentialsProvider::NextBackoff(int failures) const {
-  absl::Duration delay = options_.initial_backoff;
-  for (int i = 1; i < failures && delay < options_.max_backoff; ++i) delay *= 2;
-  delay = std::min(delay, options_.max_backoff);
-  const double random = options_.jitter ? options_.jitter() : RandomFraction();
-  return delay * (0.5 + 0.5 * std::clamp(random, 0.0, 1.0));
-}
-
 absl::Time RefreshingCredentialsProvider::NextRefreshTime() const {
   std::lock_guard<std::mutex> lock(mu_);
   return next_refresh_;
@@ -118,7 +107,7 @@ absl::Time RefreshingCredentialsProvider::RunDueRefresh() {
   }
   ++consecutive_failures_;
   last_error_ = fresh.status();
-  const absl::Duration retry_in = NextBackoff(consecutive_failures_);
+  const absl::Duration retry_in = backoff_.Delay(consecutive_failures_);
   next_refresh_ = now + retry_in;
   const bool expired = now >= current_.expiration;
   Log(expired ? LogLevel::kError : LogLevel::kWarning,

@@ -30,6 +30,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "server/base/backoff.h"
 #include "server/base/clock.h"
 #include "server/credentials/credentials.h"
 
@@ -78,13 +79,13 @@ class RefreshingCredentialsProvider final : public CredentialsProvider {
   RefreshingCredentialsProvider(std::unique_ptr<CredentialsProvider> source, const Clock& clock,
                                 RefreshOptions options, Credentials first);
   absl::Time RefreshTimeFor(absl::Time fetched_at, absl::Time expiration) const;
-  absl::Duration NextBackoff(int failures) const;
   void RefreshLoop();
 
   const std::unique_ptr<CredentialsProvider> source_;
   const std::string description_;
   const Clock& clock_;
   const RefreshOptions options_;
+  const Backoff backoff_;  // half jitter: a retry waits at least half its cap
 
   mutable std::mutex mu_;
   Credentials current_ ABSL_GUARDED_BY(mu_);

@@ -10,9 +10,15 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/testing/fake_clock.h"
+#include "server/testing/status_matchers.h"
 
 namespace ota {
 namespace {
+
+using ::ota::testing::IsOk;
+
+using ::ota::testing::FakeClock;
 
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -62,7 +68,7 @@ class RefreshingCredentialsProviderTest : public ::testing::Test {
     source_->Push(Temporary(1, kStart + first_lifetime));
     if (!options.jitter) options.jitter = [] { return 0.0; };  // delays are exactly half
     auto provider = RefreshingCredentialsProvider::Create(std::move(source), clock_, options);
-    EXPECT_TRUE(provider.ok()) << provider.status();
+    EXPECT_THAT(provider, IsOk());
     return *std::move(provider);
   }
 
@@ -106,7 +112,7 @@ TEST_F(RefreshingCredentialsProviderTest, SwapsInFreshCredentialsWhenDue) {
   source_->Push(Temporary(2, clock_.Now() + absl::Hours(1)));
   EXPECT_EQ(provider->RunDueRefresh(), clock_.Now() + absl::Minutes(48));
   absl::StatusOr<Credentials> now = provider->Get();
-  ASSERT_TRUE(now.ok());
+  ASSERT_THAT(now, IsOk());
   EXPECT_EQ(now->access_key_id, "STS.TEMPKEYID0002");
   EXPECT_EQ(now->security_token, "temp-token-2");
   EXPECT_EQ(now->expiration, kStart + absl::Minutes(108));
@@ -116,13 +122,13 @@ TEST_F(RefreshingCredentialsProviderTest, FailedRefreshKeepsServingOldCredential
   auto provider = Make(absl::Minutes(15));
   clock_.Advance(absl::Minutes(10));
   source_->Push(absl::UnavailableError("STS AssumeRoleWithOIDC unreachable: timeout"));
-  testing::internal::CaptureStderr();
+  ::testing::internal::CaptureStderr();
   const absl::Time retry_at = provider->RunDueRefresh();
-  const std::string log = testing::internal::GetCapturedStderr();
+  const std::string log = ::testing::internal::GetCapturedStderr();
   EXPECT_EQ(retry_at, clock_.Now() + absl::Milliseconds(500));  // 1s initial, jitter 0 -> half
 
   absl::StatusOr<Credentials> still = provider->Get();
-  ASSERT_TRUE(still.ok());
+  ASSERT_THAT(still, IsOk());
   EXPECT_EQ(still->access_key_id, "STS.TEMPKEYID0001");
   EXPECT_THAT(log, HasSubstr("still serving the previous credentials"));
   EXPECT_THAT(log, HasSubstr(MaskAccessKeyId("STS.TEMPKEYID0001")));
@@ -132,10 +138,10 @@ TEST_F(RefreshingCredentialsProviderTest, FailedRefreshKeepsServingOldCredential
   EXPECT_THAT(log, Not(HasSubstr("temp-token")));
 
   clock_.Set(kStart + absl::Minutes(15) - absl::Nanoseconds(1));
-  EXPECT_TRUE(provider->Get().ok());
+  EXPECT_THAT(provider->Get(), IsOk());
   clock_.Set(kStart + absl::Minutes(15));
   absl::StatusOr<Credentials> expired = provider->Get();
-  ASSERT_FALSE(expired.ok());
+  ASSERT_THAT(expired, Not(IsOk()));
   EXPECT_EQ(expired.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(expired.status().message(), HasSubstr("scripted STS"));
   EXPECT_THAT(expired.status().message(), HasSubstr("timeout"));
@@ -151,14 +157,14 @@ TEST_F(RefreshingCredentialsProviderTest, RetriesBackOffExponentiallyWithJitterU
   auto provider = Make(absl::Hours(1), options);
   clock_.Set(provider->NextRefreshTime());
   std::vector<absl::Duration> delays;
-  testing::internal::CaptureStderr();
+  ::testing::internal::CaptureStderr();
   for (double j : {0.0, 0.0, 0.0, 0.0, 0.0, 0.999999}) {
     jitter = j;
     const absl::Time next = provider->RunDueRefresh();  // the script is empty: every call fails
     delays.push_back(next - clock_.Now());
     clock_.Set(next);
   }
-  (void)testing::internal::GetCapturedStderr();
+  (void)::testing::internal::GetCapturedStderr();
   const absl::Duration tolerance = absl::Microseconds(100);
   const std::vector<absl::Duration> want = {absl::Milliseconds(500), absl::Seconds(1),
                                             absl::Seconds(2),        absl::Seconds(4),
@@ -173,32 +179,32 @@ TEST_F(RefreshingCredentialsProviderTest, RetriesBackOffExponentiallyWithJitterU
 TEST_F(RefreshingCredentialsProviderTest, RecoversAfterExpiryOnceARefreshSucceeds) {
   auto provider = Make(absl::Seconds(10));
   clock_.Set(kStart + absl::Seconds(11));
-  testing::internal::CaptureStderr();
+  ::testing::internal::CaptureStderr();
   (void)provider->RunDueRefresh();  // fails: nothing scripted
-  const std::string log = testing::internal::GetCapturedStderr();
+  const std::string log = ::testing::internal::GetCapturedStderr();
   EXPECT_THAT(log, HasSubstr("previous credentials have expired"));
-  EXPECT_FALSE(provider->Get().ok());
+  EXPECT_THAT(provider->Get(), Not(IsOk()));
 
   source_->Push(Temporary(3, clock_.Now() + absl::Hours(1)));
   clock_.Set(provider->NextRefreshTime());
-  testing::internal::CaptureStderr();
+  ::testing::internal::CaptureStderr();
   (void)provider->RunDueRefresh();
-  EXPECT_THAT(testing::internal::GetCapturedStderr(), HasSubstr("credentials refreshed"));
+  EXPECT_THAT(::testing::internal::GetCapturedStderr(), HasSubstr("credentials refreshed"));
   absl::StatusOr<Credentials> back = provider->Get();
-  ASSERT_TRUE(back.ok());
+  ASSERT_THAT(back, IsOk());
   EXPECT_EQ(back->access_key_id, "STS.TEMPKEYID0003");
   // The failure count starts over: the next failure waits the initial backoff again.
   clock_.Set(provider->NextRefreshTime());
-  testing::internal::CaptureStderr();
+  ::testing::internal::CaptureStderr();
   EXPECT_EQ(provider->RunDueRefresh() - clock_.Now(), absl::Milliseconds(500));
-  (void)testing::internal::GetCapturedStderr();
+  (void)::testing::internal::GetCapturedStderr();
 }
 
 TEST_F(RefreshingCredentialsProviderTest, CreateFailsWithTheSourcesError) {
   auto source = std::make_unique<ScriptedSource>();
   source->Push(absl::FailedPreconditionError("STS AssumeRoleWithOIDC failed: HTTP 400"));
   auto provider = RefreshingCredentialsProvider::Create(std::move(source), clock_, {});
-  ASSERT_FALSE(provider.ok());
+  ASSERT_THAT(provider, Not(IsOk()));
   EXPECT_EQ(provider.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(provider.status().message(), HasSubstr("HTTP 400"));
 }
@@ -212,14 +218,14 @@ TEST(RefreshingCredentialsProviderThreadTest, BackgroundThreadRefreshesBeforeExp
   script->Push(Temporary(1, now + absl::Seconds(2)));
   script->Push(Temporary(2, now + absl::Hours(1)));
   auto provider = RefreshingCredentialsProvider::Create(std::move(source), SystemClock::Get(), {});
-  ASSERT_TRUE(provider.ok());
-  testing::internal::CaptureStderr();
+  ASSERT_THAT(provider, IsOk());
+  ::testing::internal::CaptureStderr();
   (*provider)->StartBackgroundRefresh();
   const absl::Time give_up = absl::Now() + absl::Seconds(20);
   while (script->calls() < 2 && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(20));
   const int calls = script->calls();
   provider->reset();  // stops and joins the thread (and destroys the script)
-  const std::string log = testing::internal::GetCapturedStderr();
+  const std::string log = ::testing::internal::GetCapturedStderr();
   EXPECT_EQ(calls, 2);
   EXPECT_THAT(log, HasSubstr("credentials refreshed"));
   EXPECT_THAT(log, Not(HasSubstr("temp-secret")));

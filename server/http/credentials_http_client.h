@@ -51,7 +51,4 @@ class CurlCredentialsHttpClient final : public CredentialsHttpClient {
   CredentialsHttpOptions options_;
 };
 
-// The URL without its query string, for error messages.
-[[nodiscard]] std::string UrlForMessages(const std::string& url);
-
 }  // namespace ota

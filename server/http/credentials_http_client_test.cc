@@ -10,12 +10,19 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/testing/raw_capture_server.h"
+#include "server/testing/status_matchers.h"
 
 namespace ota {
 namespace {
 
+using ::ota::testing::IsOk;
+using ::ota::testing::RawCaptureServer;
+
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
+using ::testing::Pair;
 
 class LocalServer {
  public:
@@ -65,7 +72,7 @@ TEST(CurlCredentialsHttpClientTest, PutWithHeaderThenGetWithToken) {
                    .url = local.Url("/latest/api/token"),
                    .headers = {{"X-aliyun-ecs-metadata-token-ttl-seconds", "21600"}},
                    .body = ""});
-  ASSERT_TRUE(token.ok()) << token.status();
+  ASSERT_THAT(token, IsOk());
   EXPECT_EQ(token->status, 200);
   EXPECT_EQ(token->body, "session-token");
 
@@ -74,7 +81,7 @@ TEST(CurlCredentialsHttpClientTest, PutWithHeaderThenGetWithToken) {
                    .url = local.Url("/latest/meta-data/ram/security-credentials/"),
                    .headers = {{"X-aliyun-ecs-metadata-token", token->body}},
                    .body = ""});
-  ASSERT_TRUE(role.ok()) << role.status();
+  ASSERT_THAT(role, IsOk());
   EXPECT_EQ(role->status, 200);
   EXPECT_EQ(role->body, "EcsRole");
   EXPECT_EQ(role->Header("x-test"), "yes");
@@ -98,7 +105,7 @@ TEST(CurlCredentialsHttpClientTest, PostsTheFormBodyAndPassesErrorStatusesThroug
                    .url = local.Url("/?Action=AssumeRoleWithOIDC"),
                    .headers = {{"Content-Type", "application/x-www-form-urlencoded"}},
                    .body = "OIDCToken=jwt&RoleArn=r"});
-  ASSERT_TRUE(reply.ok()) << reply.status();
+  ASSERT_THAT(reply, IsOk());
   EXPECT_EQ(reply->status, 403);
   EXPECT_EQ(reply->body, R"({"Code":"NoPermission"})");
 }
@@ -159,6 +166,29 @@ TEST(CurlCredentialsHttpClientTest, HttpsIsVerified) {
   url.replace(0, 4, "https");
   EXPECT_EQ(client.Send({.method = "GET", .url = url, .headers = {}, .body = ""}).status().code(),
             absl::StatusCode::kUnavailable);
+}
+
+// The same reply reading as the upstream transport (curl_easy.h): an interim 1xx reply's headers
+// are dropped and an obsolete folded header line continues the header before it.
+TEST(CurlCredentialsHttpClientTest, InterimRepliesAndFoldedHeadersAreReadLikeTheTransportDoes) {
+  RawCaptureServer server(
+      "HTTP/1.1 100 Continue\r\nX-Interim: dropped\r\n\r\n"
+      "HTTP/1.1 200 OK\r\nX-Folded: first\r\n  second\r\nContent-Length: 2\r\n"
+      "Connection: close\r\n\r\nok");
+  ASSERT_GT(server.port(), 0);
+  CurlCredentialsHttpClient client({});
+  absl::StatusOr<HttpResponse> reply =
+      client.Send({.method = "POST",
+                   .url = absl::StrCat("http://127.0.0.1:", server.port(), "/sts"),
+                   .headers = {{"Content-Type", "application/x-www-form-urlencoded"}},
+                   .body = "Action=AssumeRoleWithOIDC"});
+  ASSERT_THAT(reply, IsOk());
+  EXPECT_EQ(reply->status, 200);
+  EXPECT_EQ(reply->body, "ok");
+  EXPECT_THAT(reply->headers,
+              ElementsAre(Pair("x-folded", "first second"), Pair("content-length", "2"),
+                          Pair("connection", "close")));
+  EXPECT_THAT(server.Request(), HasSubstr("\r\n\r\nAction=AssumeRoleWithOIDC"));
 }
 
 }  // namespace

@@ -21,6 +21,8 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
+#include "server/base/url_redaction.h"
+#include "server/http/curl_easy.h"
 #include "server/http/departure_window.h"
 
 namespace ota {
@@ -33,29 +35,6 @@ constexpr int kMaxPollWaitMs = 1000;
 // When curl's total timeout fires this close to the caller's deadline, the deadline is what ran
 // out (curl's timer and ours round differently).
 constexpr absl::Duration kDeadlineSlack = absl::Milliseconds(5);
-
-void InitCurlOnce() {
-  // curl_global_init is not thread-safe on its own; a function-local static makes the first
-  // CurlTransport do it exactly once for the whole process.
-  static const CURLcode kInit = curl_global_init(CURL_GLOBAL_DEFAULT);
-  if (kInit != CURLE_OK) {
-    std::fprintf(stderr, "curl_global_init failed: %s\n", curl_easy_strerror(kInit));
-    std::abort();
-  }
-}
-
-// RFC 9110 token characters: anything else in a header name would corrupt the request.
-bool IsValidHeaderName(absl::string_view name) {
-  if (name.empty()) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
-           absl::string_view("!#$%&'*+-.^_`|~").find(c) != absl::string_view::npos;
-  });
-}
-
-bool IsValidHeaderValue(absl::string_view value) {
-  return value.find_first_of(absl::string_view("\r\n\0", 3)) == absl::string_view::npos;
-}
 
 std::int64_t CeilMilliseconds(absl::Duration d) {
   return absl::ToInt64Milliseconds(absl::Ceil(d, absl::Milliseconds(1)));
@@ -87,10 +66,8 @@ struct Transfer {
   absl::Time deadline;
   HttpTransport::Callback done;
   CURL* easy = nullptr;
-  curl_slist* headers = nullptr;
-  HttpResponse response;
-  std::size_t max_body = 0;
-  bool body_too_large = false;
+  CurlHeaderList headers;
+  CurlReply reply;
   bool deadline_limited = false;  // the caller's deadline, not request_timeout, set the timeout
   std::int64_t timeout_ms = 0;
   DepartureWindow* departures = nullptr;  // the loop's; told when this request leaves
@@ -100,43 +77,7 @@ struct Transfer {
   Transfer() = default;
   Transfer(const Transfer&) = delete;
   Transfer& operator=(const Transfer&) = delete;
-  ~Transfer() { curl_slist_free_all(headers); }
 };
-
-std::size_t OnBody(char* data, std::size_t size, std::size_t count, void* user) {
-  auto* transfer = static_cast<Transfer*>(user);
-  const std::size_t bytes = size * count;
-  if (transfer->response.body.size() + bytes > transfer->max_body) {
-    transfer->body_too_large = true;
-    return 0;  // anything but `bytes` aborts the transfer with CURLE_WRITE_ERROR
-  }
-  transfer->response.body.append(data, bytes);
-  return bytes;
-}
-
-std::size_t OnHeader(char* data, std::size_t size, std::size_t count, void* user) {
-  auto* transfer = static_cast<Transfer*>(user);
-  const std::size_t bytes = size * count;
-  absl::string_view line(data, bytes);
-  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
-  HeaderList& headers = transfer->response.headers;
-  if (absl::StartsWith(line, "HTTP/")) {
-    // A new status line: an interim (1xx) response's headers must not leak into the final one.
-    headers.clear();
-    return bytes;
-  }
-  if (line.empty()) return bytes;
-  if ((line.front() == ' ' || line.front() == '\t') && !headers.empty()) {
-    // Obsolete line folding: the line continues the previous header's value.
-    absl::StrAppend(&headers.back().second, " ", absl::StripAsciiWhitespace(line));
-    return bytes;
-  }
-  const std::size_t colon = line.find(':');
-  if (colon == absl::string_view::npos) return bytes;
-  headers.emplace_back(absl::AsciiStrToLower(absl::StripAsciiWhitespace(line.substr(0, colon))),
-                       std::string(absl::StripAsciiWhitespace(line.substr(colon + 1))));
-  return bytes;
-}
 
 // CURLOPT_PREREQFUNCTION: the connection is up (TCP and TLS done, or reused) and the request is
 // about to be written. That, not the hand-over to curl, is when it leaves for the upstream.
@@ -336,21 +277,15 @@ void CurlTransport::Loop::StartHeld() {
 }
 
 void CurlTransport::Loop::Start(PendingSend send) {
+  // Alibaba's RPC API is called with POST or GET only.
   if (send.request.method != "POST" && send.request.method != "GET") {
     Complete(send.done, absl::InvalidArgumentError(
                             absl::StrCat("unsupported HTTP method '", send.request.method, "'")));
     return;
   }
-  if (send.request.method == "GET" && !send.request.body.empty()) {
-    Complete(send.done, absl::InvalidArgumentError("a GET request cannot carry a body"));
+  if (absl::Status valid = CheckCurlRequest(send.request); !valid.ok()) {
+    Complete(send.done, std::move(valid));
     return;
-  }
-  for (const auto& [name, value] : send.request.headers) {
-    if (!IsValidHeaderName(name) || !IsValidHeaderValue(value)) {
-      Complete(send.done,
-               absl::InvalidArgumentError("request header with an invalid name or value"));
-      return;
-    }
   }
   const absl::Time now = absl::Now();
   if (send.deadline <= now) {
@@ -362,7 +297,7 @@ void CurlTransport::Loop::Start(PendingSend send) {
   transfer->request = std::move(send.request);
   transfer->deadline = send.deadline;
   transfer->done = std::move(send.done);
-  transfer->max_body = options.max_response_bytes;
+  transfer->reply.max_body = options.max_response_bytes;
   transfer->departures = &departures_;
   const absl::Duration remaining = transfer->deadline - now;
   transfer->deadline_limited = remaining <= options.request_timeout;
@@ -396,76 +331,27 @@ void CurlTransport::Loop::Start(PendingSend send) {
 
 absl::Status CurlTransport::Loop::Configure(Transfer& transfer) {
   CURL* easy = transfer.easy;
-  const HttpRequest& request = transfer.request;
+  // Headers exactly as the signer produced them: curl's own defaults are switched off.
+  absl::StatusOr<CurlHeaderList> headers = BuildCurlHeaders(transfer.request, /*exact=*/true);
+  if (!headers.ok()) return headers.status();
+  transfer.headers = *std::move(headers);
 
-  // Headers exactly as the signer produced them. curl adds defaults of its own; the ones the
-  // request did not ask for are switched off ("Name:" removes, "Name;" sends an empty value).
-  bool has_accept = false;
-  bool has_expect = false;
-  bool has_content_type = false;
-  for (const auto& [name, value] : request.headers) {
-    has_accept |= absl::EqualsIgnoreCase(name, "accept");
-    has_expect |= absl::EqualsIgnoreCase(name, "expect");
-    has_content_type |= absl::EqualsIgnoreCase(name, "content-type");
-    const std::string line =
-        value.empty() ? absl::StrCat(name, ";") : absl::StrCat(name, ": ", value);
-    curl_slist* appended = curl_slist_append(transfer.headers, line.c_str());
-    if (appended == nullptr) return absl::InternalError("out of memory building request headers");
-    transfer.headers = appended;
-  }
-  std::vector<const char*> suppressed;
-  if (!has_accept) suppressed.push_back("Accept:");
-  if (!has_expect) suppressed.push_back("Expect:");
-  if (!has_content_type && request.method == "POST") suppressed.push_back("Content-Type:");
-  for (const char* line : suppressed) {
-    curl_slist* appended = curl_slist_append(transfer.headers, line);
-    if (appended == nullptr) return absl::InternalError("out of memory building request headers");
-    transfer.headers = appended;
-  }
-
-  CURLcode rc = CURLE_OK;
+  CURLcode rc = ConfigureCurlRequest(easy, transfer.request, transfer.headers.get(),
+                                     {.connect_timeout = options.connect_timeout,
+                                      .total_timeout_ms = transfer.timeout_ms,
+                                      .ca_file = options.ca_file},
+                                     &transfer.reply);
   // Keeps the first failure; curl_easy_setopt stays a direct call so curl's type checks apply.
   auto check = [&rc](CURLcode result) {
     if (rc == CURLE_OK) rc = result;
   };
   check(curl_easy_setopt(easy, CURLOPT_PRIVATE, &transfer));
   check(curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, transfer.error));
-  check(curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L));
-  check(curl_easy_setopt(easy, CURLOPT_URL, request.url.c_str()));
-  check(curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https"));
-  check(curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https"));
-  check(curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L));
   check(curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1)));
-  // TLS verification is not an option: the request carries a signature worth stealing.
-  check(curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L));
-  check(curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L));
-  if (!options.ca_file.empty())
-    check(curl_easy_setopt(easy, CURLOPT_CAINFO, options.ca_file.c_str()));
-  check(curl_easy_setopt(
-      easy, CURLOPT_CONNECTTIMEOUT_MS,
-      static_cast<long>(std::max<std::int64_t>(1, CeilMilliseconds(options.connect_timeout)))));
-  check(curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(transfer.timeout_ms)));
   // Probes keep idle pooled connections alive through NATs and load balancers, and find dead ones.
   check(curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L));
   check(curl_easy_setopt(easy, CURLOPT_TCP_KEEPIDLE, 30L));
   check(curl_easy_setopt(easy, CURLOPT_TCP_KEEPINTVL, 15L));
-  check(curl_easy_setopt(easy, CURLOPT_HTTPHEADER, transfer.headers));
-  if (request.method == "POST") {
-    check(curl_easy_setopt(easy, CURLOPT_POST, 1L));
-    check(curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
-                           static_cast<curl_off_t>(request.body.size())));
-    // Not copied: the body lives in `transfer` until curl is done with it.
-    check(curl_easy_setopt(easy, CURLOPT_POSTFIELDS, request.body.c_str()));
-  } else {
-    check(curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L));
-  }
-  // Refuses early when Content-Length already says too much; OnBody catches the rest.
-  check(curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE,
-                         static_cast<curl_off_t>(transfer.max_body)));
-  check(curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &OnBody));
-  check(curl_easy_setopt(easy, CURLOPT_WRITEDATA, &transfer));
-  check(curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &OnHeader));
-  check(curl_easy_setopt(easy, CURLOPT_HEADERDATA, &transfer));
   if (transfer.departures->enabled()) {
     check(curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, &OnDeparture));
     check(curl_easy_setopt(easy, CURLOPT_PREREQDATA, &transfer));
@@ -499,8 +385,8 @@ void CurlTransport::Loop::ReapFinished() {
     if (result == CURLE_OK) {
       long status = 0;
       curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
-      transfer->response.status = static_cast<int>(status);
-      outcome = std::move(transfer->response);
+      transfer->reply.response.status = static_cast<int>(status);
+      outcome = std::move(transfer->reply.response);
     } else {
       outcome = MapError(*transfer, result);
     }
@@ -515,11 +401,11 @@ absl::Status CurlTransport::Loop::MapError(const Transfer& transfer, CURLcode co
                                  : std::string(curl_easy_strerror(code));
   switch (code) {
     case CURLE_WRITE_ERROR:
-      if (!transfer.body_too_large) break;
+      if (!transfer.reply.body_too_large) break;
       [[fallthrough]];
     case CURLE_FILESIZE_EXCEEDED:
       return absl::UnavailableError(
-          absl::StrCat("response body larger than ", transfer.max_body, " bytes"));
+          absl::StrCat("response body larger than ", transfer.reply.max_body, " bytes"));
     case CURLE_OPERATION_TIMEDOUT: {
       if (transfer.deadline_limited && absl::Now() + kDeadlineSlack >= transfer.deadline) {
         return absl::DeadlineExceededError(absl::StrCat(
@@ -623,28 +509,6 @@ void CurlTransport::Loop::ReleaseHandle(CURL* easy) {
   }
   curl_easy_reset(easy);  // forget every option (and pointers into the finished Transfer)
   idle_handles_.push_back(easy);
-}
-
-std::string RedactUrlQuery(absl::string_view text, absl::string_view url) {
-  std::string scrubbed(text);
-  if (const std::size_t q = url.find('?'); q != absl::string_view::npos && q + 1 < url.size()) {
-    absl::StrReplaceAll({{url.substr(q + 1), "<redacted>"}}, &scrubbed);
-  }
-  std::string out;
-  out.reserve(scrubbed.size());
-  for (std::size_t i = 0; i < scrubbed.size();) {
-    if (scrubbed[i] != '?') {
-      out += scrubbed[i++];
-      continue;
-    }
-    out += "?<redacted>";
-    ++i;
-    while (i < scrubbed.size() && !absl::ascii_isspace(static_cast<unsigned char>(scrubbed[i])) &&
-           scrubbed[i] != '"' && scrubbed[i] != '\'') {
-      ++i;
-    }
-  }
-  return out;
 }
 
 CurlTransport::CurlTransport(CurlTransportOptions options)

@@ -43,26 +43,9 @@
 #include "absl/time/time.h"
 #include "server/base/scheduler.h"
 #include "server/http/http_transport.h"
+#include "server/http/transport_options.h"
 
 namespace ota {
-
-struct CurlTransportOptions {
-  absl::Duration connect_timeout = absl::Seconds(3);
-  // Cap per attempt, below the caller's deadline.
-  absl::Duration request_timeout = absl::Seconds(10);
-  // Total open connections to the upstream; more concurrent requests wait in curl's queue.
-  int max_connections = 8;
-  // PEM CA bundle trusted instead of curl's default bundle file; empty = system store. (The
-  // initializer keeps designated initialization like {.max_connections = 4} warning-free.)
-  std::string ca_file = {};
-  // A bigger body is an error, not a read.
-  std::size_t max_response_bytes = 1 << 20;
-  // Pacing on the moments requests actually leave (DepartureWindow): at most `departure_limit`
-  // requests leave within any `departure_window`; 0 = no limit. A request over it waits in the
-  // loop, in order, until an earlier departure ages out (or its deadline passes).
-  int departure_limit = 0;
-  absl::Duration departure_window = absl::Seconds(1);
-};
 
 class CurlTransport final : public HttpTransport, public Scheduler {
  public:
@@ -94,10 +77,5 @@ class CurlTransport final : public HttpTransport, public Scheduler {
   struct Loop;
   std::unique_ptr<Loop> loop_;
 };
-
-// Scrubs a message from curl of anything that could repeat `url`'s query string (AccessKeyId,
-// Signature, ...): the raw query wherever it appears, and every "?..." token. CurlTransport applies
-// it to every error it reports; public so that it can be tested directly.
-[[nodiscard]] std::string RedactUrlQuery(absl::string_view text, absl::string_view url);
 
 }  // namespace ota

@@ -39,9 +39,14 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/testing/raw_capture_server.h"
+#include "server/testing/status_matchers.h"
 
 namespace ota {
 namespace {
+
+using ::ota::testing::IsOk;
+using ::ota::testing::RawCaptureServer;
 
 using ::testing::AllOf;
 using ::testing::Contains;
@@ -185,71 +190,6 @@ std::size_t ThreadCount() {
 
 // ---- HTTP exchange ----
 
-// Accepts one connection on 127.0.0.1, reads one request (head plus Content-Length body), answers
-// with a canned reply and closes. Unlike httplib, it shows the request exactly as it was on the
-// wire (httplib drops headers with an empty value).
-class RawCaptureServer {
- public:
-  explicit RawCaptureServer(std::string reply) : reply_(std::move(reply)) {
-    listener_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof(address);
-    if (bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
-        listen(listener_, 1) != 0 ||
-        getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-      return;
-    }
-    port_ = ntohs(address.sin_port);
-    thread_ = std::thread([this] { Serve(); });
-  }
-  ~RawCaptureServer() {
-    if (thread_.joinable()) thread_.join();
-    close(listener_);
-  }
-  [[nodiscard]] int port() const { return port_; }
-  // The captured request bytes, or empty if none arrived in time.
-  std::string Request() {
-    if (thread_.joinable()) thread_.join();
-    return request_;
-  }
-
- private:
-  void Serve() {
-    pollfd waiting{listener_, POLLIN, 0};
-    if (poll(&waiting, 1, 10000) != 1) return;
-    const int connection = accept(listener_, nullptr, nullptr);
-    if (connection < 0) return;
-    std::string received;
-    std::size_t wanted = std::string::npos;  // total bytes, known once the head is in
-    char buffer[4096];
-    while (received.size() < wanted) {
-      pollfd readable{connection, POLLIN, 0};
-      if (poll(&readable, 1, 10000) != 1) break;
-      const ssize_t n = recv(connection, buffer, sizeof(buffer), 0);
-      if (n <= 0) break;
-      received.append(buffer, static_cast<std::size_t>(n));
-      const std::size_t head_end = received.find("\r\n\r\n");
-      if (wanted == std::string::npos && head_end != std::string::npos) {
-        const std::string head = absl::AsciiStrToLower(received.substr(0, head_end));
-        const std::size_t at = head.find("\r\ncontent-length:");
-        const std::size_t body = at == std::string::npos ? 0 : std::stoul(head.substr(at + 17));
-        wanted = head_end + 4 + body;
-      }
-    }
-    request_ = received;
-    send(connection, reply_.data(), reply_.size(), MSG_NOSIGNAL);
-    close(connection);
-  }
-
-  std::string reply_;
-  int listener_ = -1;
-  int port_ = 0;
-  std::thread thread_;
-  std::string request_;  // written by the server thread, read after joining it
-};
-
 TEST(CurlTransportTest, PostCarriesExactlyOurHeadersQueryAndBody) {
   RawCaptureServer server(
       "HTTP/1.1 100 Continue\r\nX-Interim: dropped\r\n\r\n"
@@ -270,7 +210,7 @@ TEST(CurlTransportTest, PostCarriesExactlyOurHeadersQueryAndBody) {
                        "a=1&b=2"),
                   In(absl::Seconds(10)));
 
-  ASSERT_TRUE(reply.ok()) << reply.status();
+  ASSERT_THAT(reply, IsOk());
   EXPECT_EQ(reply->status, 202);
   EXPECT_EQ(reply->body, R"({"RequestId":"abc"})");
   // Names lower-cased, values trimmed, the interim response's headers gone.
@@ -320,8 +260,8 @@ TEST(CurlTransportTest, EmptyPostSendsNoDefaultContentTypeAndGetIsHonoured) {
   absl::StatusOr<HttpResponse> got = SendAndWait(
       transport, HttpRequest{"GET", server.Url("/g?y=2"), {}, ""}, In(absl::Seconds(10)));
 
-  ASSERT_TRUE(posted.ok()) << posted.status();
-  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_THAT(posted, IsOk());
+  ASSERT_THAT(got, IsOk());
   EXPECT_EQ(posted->body, "posted");
   EXPECT_EQ(got->body, "got");
   const std::vector<SeenRequest> seen = log.Requests();
@@ -350,7 +290,7 @@ TEST(CurlTransportTest, NonSuccessStatusIsAResponseNotAnError) {
   absl::StatusOr<HttpResponse> reply =
       SendAndWait(transport, Post(server.Url("/")), In(absl::Seconds(10)));
 
-  ASSERT_TRUE(reply.ok()) << reply.status();
+  ASSERT_THAT(reply, IsOk());
   EXPECT_EQ(reply->status, 503);
   EXPECT_EQ(reply->body, R"({"Code":"ServiceUnavailable"})");
 }
@@ -392,7 +332,7 @@ TEST(CurlTransportTest, SequentialRequestsReuseOneConnection) {
   for (int n = 0; n < 200; ++n) {
     absl::StatusOr<HttpResponse> reply =
         SendAndWait(transport, Post(server.Url(absl::StrCat("/?n=", n))), In(absl::Seconds(10)));
-    ASSERT_TRUE(reply.ok()) << "request " << n << ": " << reply.status();
+    ASSERT_THAT(reply, IsOk()) << "request " << n << ": " << reply.status();
     ASSERT_EQ(reply->body, absl::StrCat(n));
   }
 
@@ -435,7 +375,7 @@ TEST(CurlTransportTest, ConcurrentRequestsFromManyThreadsAllCompleteWithinTheCon
   remaining.wait();
 
   for (int n = 0; n < kThreads * kPerThread; ++n) {
-    ASSERT_TRUE(replies[n].ok()) << n << ": " << replies[n].status();
+    ASSERT_THAT(replies[n], IsOk()) << n << ": " << replies[n].status();
     EXPECT_EQ(replies[n]->body, absl::StrCat(n));
   }
   EXPECT_EQ(log.Count(), 50u);
@@ -592,28 +532,12 @@ TEST(CurlTransportTest, OversizeBodyIsAnErrorWhetherLengthIsKnownOrChunked) {
   absl::StatusOr<HttpResponse> chunked =
       SendAndWait(transport, Post(server.Url("/chunked")), In(absl::Seconds(10)));
 
-  ASSERT_TRUE(at_limit.ok()) << at_limit.status();
+  ASSERT_THAT(at_limit, IsOk());
   EXPECT_EQ(at_limit->body.size(), 1000u);
   EXPECT_EQ(fixed.status().code(), absl::StatusCode::kUnavailable) << fixed.status();
   EXPECT_THAT(fixed.status().message(), HasSubstr("response body larger than 1000 bytes"));
   EXPECT_EQ(chunked.status().code(), absl::StatusCode::kUnavailable) << chunked.status();
   EXPECT_THAT(chunked.status().message(), HasSubstr("response body larger than 1000 bytes"));
-}
-
-TEST(RedactUrlQueryTest, RemovesTheQueryWhereverItIsRepeated) {
-  const std::string url =
-      "https://iot.cn-shanghai.aliyuncs.com/?AccessKeyId=LTAIkey&Signature=c2ln";
-  EXPECT_EQ(RedactUrlQuery(absl::StrCat("Failed to fetch ", url, " now"), url),
-            "Failed to fetch https://iot.cn-shanghai.aliyuncs.com/?<redacted> now");
-  // Without its "?", e.g. a decoded or re-quoted echo of the parameters.
-  EXPECT_EQ(RedactUrlQuery("bad params 'AccessKeyId=LTAIkey&Signature=c2ln'", url),
-            "bad params '<redacted>'");
-  // Any other query-looking token, up to white space or a quote.
-  EXPECT_EQ(RedactUrlQuery("see \"/x?Signature=other\" and /y?a=b c", url),
-            "see \"/x?<redacted>\" and /y?<redacted> c");
-  EXPECT_EQ(RedactUrlQuery("Could not resolve host: iot.example", url),
-            "Could not resolve host: iot.example");
-  EXPECT_EQ(RedactUrlQuery("no query here", "https://iot.example/"), "no query here");
 }
 
 // ---- departure window ----
@@ -643,7 +567,7 @@ TEST(CurlTransportTest, DepartureWindowHoldsRequestsOverTheLimitUntilTheOldestAg
     std::future<absl::StatusOr<HttpResponse>> done = reply.get_future();
     ASSERT_EQ(done.wait_for(absl::ToChronoSeconds(kWaitLimit)), std::future_status::ready);
     absl::StatusOr<HttpResponse> outcome = done.get();
-    ASSERT_TRUE(outcome.ok()) << outcome.status();
+    ASSERT_THAT(outcome, IsOk());
   }
 
   // Two leave at once, the next two only once those are a window old, the fifth a window later:
@@ -669,7 +593,7 @@ TEST(CurlTransportTest, HeldRequestsFailAtTheirDeadlineOrShutdownWithoutBeingSen
   std::promise<absl::StatusOr<HttpResponse>> at_shutdown;
   {
     CurlTransport transport({.departure_limit = 1, .departure_window = absl::Seconds(60)});
-    ASSERT_TRUE(SendAndWait(transport, Post(server.Url("/?n=1")), In(absl::Seconds(10))).ok());
+    ASSERT_THAT(SendAndWait(transport, Post(server.Url("/?n=1")), In(absl::Seconds(10))), IsOk());
 
     const absl::Time start = absl::Now();
     absl::StatusOr<HttpResponse> late =
@@ -703,7 +627,7 @@ TEST(CurlTransportTest, ARequestThatNeverLeftGivesItsPlaceInTheWindowBack) {
   // Had the refused request kept its place, this one would wait out the minute and fail.
   absl::StatusOr<HttpResponse> reply =
       SendAndWait(transport, Post(server.Url("/")), In(absl::Seconds(10)));
-  EXPECT_TRUE(reply.ok()) << reply.status();
+  EXPECT_THAT(reply, IsOk());
   EXPECT_EQ(transport.stats().held_for_departures, 0u);
 }
 
@@ -775,7 +699,7 @@ class SelfSignedCertificate {
 
 TEST(CurlTransportTest, HttpsVerifiesThePeerAgainstTheConfiguredCa) {
   SelfSignedCertificate certificate;
-  ASSERT_TRUE(certificate.ok());
+  ASSERT_THAT(certificate, IsOk());
   auto https = std::make_unique<httplib::SSLServer>(certificate.cert_path().c_str(),
                                                     certificate.key_path().c_str());
   ASSERT_TRUE(https->is_valid());
@@ -796,7 +720,7 @@ TEST(CurlTransportTest, HttpsVerifiesThePeerAgainstTheConfiguredCa) {
   CurlTransport trusting({.ca_file = certificate.cert_path()});
   absl::StatusOr<HttpResponse> trusted = SendAndWait(
       trusting, Post(server.Url("/?AccessKeyId=LTAIsecretid", "https")), In(absl::Seconds(10)));
-  ASSERT_TRUE(trusted.ok()) << trusted.status();
+  ASSERT_THAT(trusted, IsOk());
   EXPECT_EQ(trusted->status, 200);
   EXPECT_EQ(trusted->body, "secure");
 

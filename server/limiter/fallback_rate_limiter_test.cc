@@ -6,9 +6,16 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/testing/fake_clock.h"
+#include "server/testing/status_matchers.h"
 
 namespace ota {
 namespace {
+
+using ::ota::testing::IsOk;
+using ::testing::Not;
+
+using ::ota::testing::FakeClock;
 
 using ::testing::HasSubstr;
 
@@ -76,7 +83,7 @@ TEST(LocalShareTest, DividesTheFleetBudgetRoundingDown) {
 TEST(ParseRedisFailureModeTest, KnowsBothModes) {
   EXPECT_EQ(*ParseRedisFailureMode("fail-closed"), RedisFailureMode::kFailClosed);
   EXPECT_EQ(*ParseRedisFailureMode("fail-local"), RedisFailureMode::kFailLocal);
-  EXPECT_FALSE(ParseRedisFailureMode("fail-open").ok());
+  EXPECT_THAT(ParseRedisFailureMode("fail-open"), Not(IsOk()));
 }
 
 TEST(FallbackRateLimiterTest, SharedAnswersPassThrough) {
@@ -84,7 +91,7 @@ TEST(FallbackRateLimiterTest, SharedAnswersPassThrough) {
   f.shared->answer =
       Reservation{.granted = true, .start = f.clock.Now() + absl::Seconds(2), .retry_after = {}};
   absl::StatusOr<Reservation> r = ReserveInline(*f.limiter, absl::InfiniteFuture());
-  ASSERT_TRUE(r.ok());
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->start, f.clock.Now() + absl::Seconds(2));
   EXPECT_TRUE(f.shared->fallback_grants.empty());
 }
@@ -107,7 +114,7 @@ TEST(FallbackRateLimiterTest, FailLocalStartsAWindowAfterTheNewestSharedSlot) {
   std::vector<absl::Time> starts;
   for (int i = 0; i < 4; ++i) {
     absl::StatusOr<Reservation> r = ReserveInline(*f.limiter, absl::InfiniteFuture());
-    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_THAT(r, IsOk());
     ASSERT_TRUE(r->granted);
     starts.push_back(r->start);
   }
@@ -126,7 +133,7 @@ TEST(FallbackRateLimiterTest, FailLocalRefusalCountsTheWaitFromNow) {
   const absl::Time t0 = f.clock.Now();
   f.shared->newest = t0 + absl::Seconds(3);
   absl::StatusOr<Reservation> r = ReserveInline(*f.limiter, t0 + absl::Seconds(1));
-  ASSERT_TRUE(r.ok());
+  ASSERT_THAT(r, IsOk());
   EXPECT_FALSE(r->granted);
   EXPECT_EQ(r->retry_after, absl::Seconds(3) + absl::Milliseconds(1050));
   EXPECT_TRUE(f.shared->fallback_grants.empty());

@@ -15,27 +15,6 @@ constexpr std::int64_t kMinReservationsBetweenSweeps = 1024;
 
 }  // namespace
 
-absl::Status ValidateRateLimitOptions(const RateLimitOptions& options) {
-  if (options.limit < 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("rate limit must allow at least 1 call per window, got ", options.limit));
-  }
-  if (options.window <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(absl::StrCat("rate limit window must be positive, got ",
-                                                   absl::FormatDuration(options.window)));
-  }
-  if (options.margin < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(absl::StrCat("rate limit margin must not be negative, got ",
-                                                   absl::FormatDuration(options.margin)));
-  }
-  if (options.burst < 1 || options.burst > options.limit) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("rate limit burst must be between 1 and the limit (", options.limit, "), got ",
-                     options.burst));
-  }
-  return absl::OkStatus();
-}
-
 LocalRateLimiter::LocalRateLimiter(RateLimitOptions options, const Clock& clock)
     : options_(options), clock_(clock) {}
 
@@ -101,7 +80,7 @@ void LocalRateLimiter::SweepIdle(absl::Time now) {
                                                      static_cast<std::int64_t>(budgets_.size()));
 }
 
-std::size_t LocalRateLimiter::TrackedKeysForTest() {
+std::size_t LocalRateLimiter::TrackedKeys() {
   std::lock_guard<std::mutex> lock(mu_);
   return budgets_.size();
 }

@@ -30,20 +30,10 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "server/base/clock.h"
+#include "server/limiter/rate_limit_options.h"
 #include "server/limiter/rate_limiter.h"
 
 namespace ota {
-
-struct RateLimitOptions {
-  int limit = 10;                                  // attempts allowed per window
-  absl::Duration window = absl::Seconds(1);        // Alibaba's counting window
-  absl::Duration margin = absl::Milliseconds(50);  // safety added to every window
-  int burst = 5;  // attempts that may start back to back (1..limit)
-};
-
-// INVALID_ARGUMENT when a field is out of range (limit >= 1, 1 <= burst <= limit, window > 0,
-// margin >= 0).
-[[nodiscard]] absl::Status ValidateRateLimitOptions(const RateLimitOptions& options);
 
 class LocalRateLimiter final : public RateLimiter {
  public:
@@ -56,8 +46,9 @@ class LocalRateLimiter final : public RateLimiter {
   // Synchronous form of Reserve, for tests and benchmarks.
   [[nodiscard]] Reservation ReserveNow(const std::string& key, absl::Time latest_start);
 
-  // How many keys currently hold a budget (idle ones included until the next sweep).
-  [[nodiscard]] std::size_t TrackedKeysForTest();
+  // How many keys currently hold a budget (idle ones included until the next sweep): the memory
+  // the limiter holds, which sweeping idle keys keeps bounded however many keys pass through.
+  [[nodiscard]] std::size_t TrackedKeys();
 
  private:
   struct Budget {

@@ -8,9 +8,15 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/testing/fake_clock.h"
+#include "server/testing/status_matchers.h"
 
 namespace ota {
 namespace {
+
+using ::ota::testing::IsOk;
+
+using ::ota::testing::FakeClock;
 
 using ::testing::HasSubstr;
 
@@ -221,7 +227,7 @@ TEST(LocalRateLimiterTest, RefusalOnUnknownKeyCreatesNoBudget) {
   const Reservation r = limiter.ReserveNow("late", kT0 - absl::Milliseconds(1));
   EXPECT_FALSE(r.granted);
   EXPECT_EQ(r.retry_after, absl::ZeroDuration());
-  EXPECT_EQ(limiter.TrackedKeysForTest(), 0u);
+  EXPECT_EQ(limiter.TrackedKeys(), 0u);
 }
 
 TEST(LocalRateLimiterTest, WaitersAreServedInArrivalOrder) {
@@ -273,7 +279,7 @@ TEST(LocalRateLimiterTest, IdleBudgetsAreDroppedButBusyOnesKept) {
   }
   // 50,000 keys came and went, 1,000 per 2 s. Only the current batch is live; between sweeps
   // the map may grow by as many budgets as were live, plus 1024.
-  EXPECT_LE(limiter.TrackedKeysForTest(), 2 * 1000u + 1024u + 1u);
+  EXPECT_LE(limiter.TrackedKeys(), 2 * 1000u + 1024u + 1u);
 
   // "hot" booked 100 slots (about 10 s ahead) long ago and is free again.
   const Reservation hot = limiter.ReserveNow("hot", clock.Now());
@@ -298,13 +304,13 @@ TEST(LocalRateLimiterTest, ReserveCallsBackOnceWithTheDecision) {
   int calls = 0;
   limiter.Reserve("k", absl::InfiniteFuture(), [&](absl::StatusOr<Reservation> r) {
     ++calls;
-    ASSERT_TRUE(r.ok());
+    ASSERT_THAT(r, IsOk());
     EXPECT_TRUE(r->granted);
     EXPECT_EQ(r->start, kT0);
   });
   limiter.Reserve("k", kT0, [&](absl::StatusOr<Reservation> r) {
     ++calls;
-    ASSERT_TRUE(r.ok());
+    ASSERT_THAT(r, IsOk());
     EXPECT_FALSE(r->granted);
     EXPECT_EQ(r->retry_after, absl::Seconds(1));
   });
@@ -341,8 +347,8 @@ TEST(LocalRateLimiterTest, ConcurrentCallersShareOneHonestBudget) {
 }
 
 TEST(ValidateRateLimitOptionsTest, DefaultsAreValid) {
-  EXPECT_TRUE(ValidateRateLimitOptions({}).ok());
-  EXPECT_TRUE(ValidateRateLimitOptions({.limit = 1, .burst = 1}).ok());
+  EXPECT_THAT(ValidateRateLimitOptions({}), IsOk());
+  EXPECT_THAT(ValidateRateLimitOptions({.limit = 1, .burst = 1}), IsOk());
 }
 
 TEST(ValidateRateLimitOptionsTest, NamesTheBadField) {

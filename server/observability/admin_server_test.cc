@@ -8,9 +8,12 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/observability/prometheus_text.h"
+#include "server/testing/status_matchers.h"
 
 namespace ota {
 namespace {
+
+using ::ota::testing::IsOk;
 
 using ::testing::HasSubstr;
 
@@ -40,7 +43,7 @@ class AdminServerTest : public ::testing::Test {
 
 TEST_F(AdminServerTest, ServesMetricsHealthzAndReadyzOnAFreePort) {
   absl::StatusOr<int> port = admin_.Start("127.0.0.1:0");
-  ASSERT_TRUE(port.ok()) << port.status();
+  ASSERT_THAT(port, IsOk());
   ASSERT_GT(*port, 0);
 
   httplib::Result metrics = Get(*port, "/metrics");
@@ -61,7 +64,7 @@ TEST_F(AdminServerTest, ServesMetricsHealthzAndReadyzOnAFreePort) {
 
 TEST_F(AdminServerTest, ReadyzFollowsTheServingState) {
   absl::StatusOr<int> port = admin_.Start("127.0.0.1:0");
-  ASSERT_TRUE(port.ok()) << port.status();
+  ASSERT_THAT(port, IsOk());
 
   httplib::Result starting = Get(*port, "/readyz");
   ASSERT_TRUE(starting);
@@ -95,7 +98,7 @@ TEST_F(AdminServerTest, ReadyzFollowsTheServingState) {
 
 TEST_F(AdminServerTest, StopClosesThePortAndIsIdempotent) {
   absl::StatusOr<int> port = admin_.Start("127.0.0.1:0");
-  ASSERT_TRUE(port.ok()) << port.status();
+  ASSERT_THAT(port, IsOk());
   admin_.Stop();
   admin_.Stop();
   httplib::Result after = Get(*port, "/healthz");
@@ -106,7 +109,7 @@ TEST_F(AdminServerTest, RefusesBadAddressesAndBusyPorts) {
   EXPECT_EQ(admin_.Start("no-port").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(admin_.Start("127.0.0.1:99999").status().code(), absl::StatusCode::kInvalidArgument);
   absl::StatusOr<int> port = admin_.Start("127.0.0.1:0");
-  ASSERT_TRUE(port.ok()) << port.status();
+  ASSERT_THAT(port, IsOk());
   ServingState other_state("a", "b");
   AdminServer other([] { return std::string(); }, other_state);
   EXPECT_EQ(other.Start("127.0.0.1:" + std::to_string(*port)).status().code(),

@@ -3,7 +3,6 @@
 #include <limits>
 
 #include "absl/strings/match.h"
-#include "server/call/error_mapping.h"
 
 namespace ota {
 namespace {
@@ -32,7 +31,8 @@ std::vector<double> Bounds(const std::array<double, N>& bounds) {
 }  // namespace
 
 GatewayMetrics::GatewayMetrics(const BuildInfo& build, const ServingState& serving,
-                               CredentialsProvider& credentials) {
+                               CredentialsProvider& credentials,
+                               const std::vector<std::string_view>& alibaba_codes) {
   registry_.AddGaugeCallback(
       Name("build_info"), "Always 1; the labels say which ota-gateway build is running.",
       {{"version", build.version}, {"git_sha", build.git_sha}}, [] { return 1.0; });
@@ -60,7 +60,7 @@ GatewayMetrics::GatewayMetrics(const BuildInfo& build, const ServingState& servi
   const char* alibaba_help =
       "Error answers from Alibaba (every attempt's), by Alibaba Code; codes outside the built-in "
       "table are counted as other.";
-  for (std::string_view code : KnownAlibabaCodes()) {
+  for (std::string_view code : alibaba_codes) {
     alibaba_errors_.emplace_back(code,
                                  &registry_.AddCounter(Name("alibaba_errors_total"), alibaba_help,
                                                        {{"alibaba_code", std::string(code)}}));

@@ -8,7 +8,7 @@
 // State that already lives elsewhere (serving, credential expiry) is read at scrape time.
 //
 //   ota::GatewayMetrics metrics({.version = "0.1.0", .git_sha = "1a2b3c4d5e6f"}, serving,
-//                               *credentials);
+//                               *credentials, ota::KnownAlibabaCodes());
 //   metrics.CallStarted();
 //   metrics.CallFinished(absl::StatusCode::kOk, absl::Milliseconds(40));
 //   std::string body = metrics.registry().RenderText();
@@ -22,16 +22,12 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "server/base/build_info.h"
 #include "server/credentials/credentials.h"
 #include "server/observability/metrics_registry.h"
 #include "server/observability/serving_state.h"
 
 namespace ota {
-
-struct BuildInfo {
-  std::string version;
-  std::string git_sha;  // "unknown" when built outside a git checkout
-};
 
 // Where the rate limiter's budget currently lives.
 enum class LimiterBackend { kLocal, kRedis, kDegraded };
@@ -41,8 +37,12 @@ enum class LimiterRejection { kRateLimited, kUnavailable };
 class GatewayMetrics {
  public:
   // `serving` and `credentials` are read at each scrape and must outlive this object.
+  // `alibaba_codes` labels ota_gateway_alibaba_errors_total (every other code counts as "other"):
+  // the codes of the error table (KnownAlibabaCodes() in call/error_mapping.h), views of storage
+  // that outlives this object.
   GatewayMetrics(const BuildInfo& build, const ServingState& serving,
-                 CredentialsProvider& credentials);
+                 CredentialsProvider& credentials,
+                 const std::vector<std::string_view>& alibaba_codes);
   GatewayMetrics(const GatewayMetrics&) = delete;
   GatewayMetrics& operator=(const GatewayMetrics&) = delete;
 

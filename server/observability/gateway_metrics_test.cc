@@ -6,6 +6,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/call/error_mapping.h"
 
 namespace ota {
 namespace {
@@ -27,7 +28,8 @@ class GatewayMetricsTest : public ::testing::Test {
  protected:
   GatewayMetricsTest()
       : serving_("svc", "svc.limiter"),
-        metrics_({.version = "1.2.3", .git_sha = "abc123"}, serving_, credentials_) {}
+        metrics_({.version = "1.2.3", .git_sha = "abc123"}, serving_, credentials_,
+                 KnownAlibabaCodes()) {}
 
   double Value(std::string_view name, const MetricLabels& labels = {}) {
     const std::vector<FamilySnapshot> snapshot = metrics_.registry().Snapshot();

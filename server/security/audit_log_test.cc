@@ -16,9 +16,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
+#include "server/testing/status_matchers.h"
 
 namespace ota {
 namespace {
+
+using ::ota::testing::IsOk;
+using ::testing::Not;
 
 using ::testing::HasSubstr;
 
@@ -100,15 +104,15 @@ TEST_F(AuditLogTest, AppendsToExistingContentWithPrivateMode) {
   std::ofstream(path_) << "{\"earlier\":true}\n";
   chmod(path_.c_str(), 0600);
   absl::StatusOr<std::unique_ptr<AuditLog>> audit = AuditLog::Open(path_);
-  ASSERT_TRUE(audit.ok()) << audit.status();
-  ASSERT_TRUE((*audit)->Append(Sample()).ok());
+  ASSERT_THAT(audit, IsOk());
+  ASSERT_THAT((*audit)->Append(Sample()), IsOk());
   // Another writer appending in between (e.g. a second process): O_APPEND puts every line at the
   // end, never over one another.
   {
     std::ofstream other(path_, std::ios::app);
     other << "{\"other\":true}\n";
   }
-  ASSERT_TRUE((*audit)->Append(Sample()).ok());
+  ASSERT_THAT((*audit)->Append(Sample()), IsOk());
   const std::vector<std::string> lines = Lines(path_);
   ASSERT_EQ(lines.size(), 4u);
   EXPECT_EQ(lines[0], "{\"earlier\":true}");
@@ -119,7 +123,7 @@ TEST_F(AuditLogTest, AppendsToExistingContentWithPrivateMode) {
 
 TEST_F(AuditLogTest, NewFileIsCreatedReadableByOwnerOnly) {
   absl::StatusOr<std::unique_ptr<AuditLog>> audit = AuditLog::Open(path_);
-  ASSERT_TRUE(audit.ok());
+  ASSERT_THAT(audit, IsOk());
   struct stat info = {};
   ASSERT_EQ(stat(path_.c_str(), &info), 0);
   EXPECT_EQ(info.st_mode & 0777, 0600u);
@@ -127,7 +131,7 @@ TEST_F(AuditLogTest, NewFileIsCreatedReadableByOwnerOnly) {
 
 TEST_F(AuditLogTest, ConcurrentAppendsNeverInterleave) {
   absl::StatusOr<std::unique_ptr<AuditLog>> audit = AuditLog::Open(path_);
-  ASSERT_TRUE(audit.ok());
+  ASSERT_THAT(audit, IsOk());
   constexpr int kThreads = 8;
   constexpr int kPerThread = 200;
   std::vector<std::thread> threads;
@@ -136,7 +140,7 @@ TEST_F(AuditLogTest, ConcurrentAppendsNeverInterleave) {
       for (int i = 0; i < kPerThread; ++i) {
         AuditRecord record = Sample();
         record.job_id = absl::StrCat("T", t, "-", i);
-        EXPECT_TRUE((*audit)->Append(record).ok());
+        EXPECT_THAT((*audit)->Append(record), IsOk());
       }
     });
   }
@@ -153,30 +157,30 @@ TEST_F(AuditLogTest, ConcurrentAppendsNeverInterleave) {
 
 TEST_F(AuditLogTest, ReopenFollowsARotatedPath) {
   absl::StatusOr<std::unique_ptr<AuditLog>> audit = AuditLog::Open(path_);
-  ASSERT_TRUE(audit.ok());
-  ASSERT_TRUE((*audit)->Append(Sample()).ok());
+  ASSERT_THAT(audit, IsOk());
+  ASSERT_THAT((*audit)->Append(Sample()), IsOk());
   ASSERT_EQ(std::rename(path_.c_str(), (path_ + ".1").c_str()), 0);
-  ASSERT_TRUE((*audit)->Append(Sample()).ok());  // still the moved file
-  ASSERT_TRUE((*audit)->Reopen().ok());
-  ASSERT_TRUE((*audit)->Append(Sample()).ok());
+  ASSERT_THAT((*audit)->Append(Sample()), IsOk());  // still the moved file
+  ASSERT_THAT((*audit)->Reopen(), IsOk());
+  ASSERT_THAT((*audit)->Append(Sample()), IsOk());
   EXPECT_EQ(Lines(path_ + ".1").size(), 2u);
   EXPECT_EQ(Lines(path_).size(), 1u);
 }
 
 TEST_F(AuditLogTest, OpenFailsOnAnUnwritablePath) {
   absl::StatusOr<std::unique_ptr<AuditLog>> audit = AuditLog::Open(dir_ + "/missing/audit.jsonl");
-  ASSERT_FALSE(audit.ok());
+  ASSERT_THAT(audit, Not(IsOk()));
   EXPECT_THAT(audit.status().message(), HasSubstr("--audit-log"));
 }
 
 TEST(AuditLogFailureTest, WriteFailureIsCountedAndReported) {
   if (access("/dev/full", W_OK) != 0) GTEST_SKIP() << "needs /dev/full";
   absl::StatusOr<std::unique_ptr<AuditLog>> audit = AuditLog::Open("/dev/full");
-  ASSERT_TRUE(audit.ok());
+  ASSERT_THAT(audit, IsOk());
   absl::Status first = (*audit)->Append(Sample());
   EXPECT_EQ(first.code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(first.message(), HasSubstr("/dev/full"));
-  EXPECT_FALSE((*audit)->Append(Sample()).ok());
+  EXPECT_THAT((*audit)->Append(Sample()), Not(IsOk()));
   EXPECT_EQ((*audit)->write_failures(), 2);
 }
 

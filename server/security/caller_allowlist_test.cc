@@ -4,9 +4,12 @@
 #include <gtest/gtest.h>
 
 #include "server/security/token_hash.h"
+#include "server/testing/status_matchers.h"
 
 namespace ota {
 namespace {
+
+using ::ota::testing::IsOk;
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -28,7 +31,7 @@ std::string ListJson() {
 
 CallerAllowList List() {
   absl::StatusOr<CallerAllowList> list = CallerAllowList::Parse(ListJson());
-  EXPECT_TRUE(list.ok()) << list.status();
+  EXPECT_THAT(list, IsOk());
   return *std::move(list);
 }
 
@@ -61,8 +64,8 @@ TEST(CallerAllowListParseTest, UppercaseHashIsNormalised) {
   for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   absl::StatusOr<CallerAllowList> list = CallerAllowList::Parse(
       R"({"callers":[{"name":"a","identities":[{"token_sha256":")" + upper + R"("}]}]})");
-  ASSERT_TRUE(list.ok()) << list.status();
-  EXPECT_TRUE(list->Authorize(Token(kToken), "").ok());
+  ASSERT_THAT(list, IsOk());
+  EXPECT_THAT(list->Authorize(Token(kToken), ""), IsOk());
 }
 
 TEST(CallerAllowListParseTest, RejectsMalformedFiles) {
@@ -90,7 +93,7 @@ TEST(CallerAllowListParseTest, RejectsMalformedFiles) {
   };
   for (const auto& [json, expected] : cases) {
     absl::StatusOr<CallerAllowList> list = CallerAllowList::Parse(json);
-    ASSERT_FALSE(list.ok()) << json;
+    ASSERT_THAT(list, Not(IsOk())) << json;
     EXPECT_EQ(list.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(list.status().message(), HasSubstr(expected)) << json;
   }
@@ -99,14 +102,14 @@ TEST(CallerAllowListParseTest, RejectsMalformedFiles) {
 TEST(CallerAllowListParseTest, PlaintextTokenIsRejectedWithoutEchoingIt) {
   absl::StatusOr<CallerAllowList> list = CallerAllowList::Parse(
       R"({"callers":[{"name":"a","identities":[{"token_sha256":"my-plain-token"}]}]})");
-  ASSERT_FALSE(list.ok());
+  ASSERT_THAT(list, Not(IsOk()));
   EXPECT_THAT(list.status().message(), HasSubstr("never the token itself"));
   EXPECT_THAT(list.status().message(), Not(HasSubstr("my-plain-token")));
 }
 
 TEST(CallerAllowListAuthorizeTest, UriSanMatch) {
   AuthDecision d = List().Authorize(Cert({"spiffe://corp/rollout"}, {}, "whatever"), "iot-x");
-  EXPECT_TRUE(d.ok());
+  EXPECT_THAT(d, IsOk());
   EXPECT_EQ(d.caller, "rollout");
   EXPECT_EQ(d.identity, "mtls_san:spiffe://corp/rollout");
 }
@@ -114,8 +117,8 @@ TEST(CallerAllowListAuthorizeTest, UriSanMatch) {
 TEST(CallerAllowListAuthorizeTest, DnsSanMatchAndInstanceRestriction) {
   const CallerAllowList list = List();
   const PresentedCredentials limited = Cert({}, {"other.corp", "limited.corp"}, "");
-  EXPECT_TRUE(list.Authorize(limited, "iot-a").ok());
-  EXPECT_TRUE(list.Authorize(limited, "iot-b").ok());
+  EXPECT_THAT(list.Authorize(limited, "iot-a"), IsOk());
+  EXPECT_THAT(list.Authorize(limited, "iot-b"), IsOk());
   AuthDecision other = list.Authorize(limited, "iot-c");
   EXPECT_EQ(other.code, absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(other.caller, "limited");
@@ -129,15 +132,15 @@ TEST(CallerAllowListAuthorizeTest, DnsSanMatchAndInstanceRestriction) {
 TEST(CallerAllowListAuthorizeTest, EmptyStringListsTheDefaultInstance) {
   const CallerAllowList list = List();
   const PresentedCredentials legacy = Cert({}, {}, "legacy-tool");
-  EXPECT_TRUE(list.Authorize(legacy, "").ok());
+  EXPECT_THAT(list.Authorize(legacy, ""), IsOk());
   EXPECT_EQ(list.Authorize(legacy, "iot-a").code, absl::StatusCode::kPermissionDenied);
 }
 
 TEST(CallerAllowListAuthorizeTest, EmptyInstanceListMeansAny) {
   const CallerAllowList list = List();
-  EXPECT_TRUE(list.Authorize(Cert({}, {}, "any-tool"), "").ok());
-  EXPECT_TRUE(list.Authorize(Cert({}, {}, "any-tool"), "iot-z").ok());
-  EXPECT_TRUE(list.Authorize(Cert({"spiffe://corp/rollout"}, {}, ""), "").ok());
+  EXPECT_THAT(list.Authorize(Cert({}, {}, "any-tool"), ""), IsOk());
+  EXPECT_THAT(list.Authorize(Cert({}, {}, "any-tool"), "iot-z"), IsOk());
+  EXPECT_THAT(list.Authorize(Cert({"spiffe://corp/rollout"}, {}, ""), ""), IsOk());
 }
 
 TEST(CallerAllowListAuthorizeTest, CommonNameCountsOnlyWithoutSans) {
@@ -148,7 +151,7 @@ TEST(CallerAllowListAuthorizeTest, CommonNameCountsOnlyWithoutSans) {
 
 TEST(CallerAllowListAuthorizeTest, TokenMatchNeverShowsTheToken) {
   AuthDecision d = List().Authorize(Token(kToken), "iot-a");
-  EXPECT_TRUE(d.ok());
+  EXPECT_THAT(d, IsOk());
   EXPECT_EQ(d.caller, "rollout");
   EXPECT_EQ(d.identity, "token_sha256:" + Sha256Hex(kToken).substr(0, 12));
 
@@ -182,14 +185,14 @@ TEST(CallerAllowListAuthorizeTest, UnknownCertificateFallsBackToAValidToken) {
   PresentedCredentials both = Cert({"spiffe://corp/unknown"}, {}, "");
   both.bearer_token = kToken;
   AuthDecision d = List().Authorize(both, "");
-  EXPECT_TRUE(d.ok());
+  EXPECT_THAT(d, IsOk());
   EXPECT_EQ(d.caller, "rollout");
 }
 
 TEST(UncheckedCallerTest, NamesTheCertificateOrAnonymous) {
   EXPECT_EQ(UncheckedCaller(Cert({"spiffe://x"}, {}, "")).identity, "mtls:spiffe://x");
   AuthDecision anonymous = UncheckedCaller(Token(kToken));
-  EXPECT_TRUE(anonymous.ok());
+  EXPECT_THAT(anonymous, IsOk());
   EXPECT_EQ(anonymous.identity, "anonymous");
 }
 

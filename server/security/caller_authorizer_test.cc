@@ -10,8 +10,13 @@
 #include <thread>
 #include <vector>
 
+#include "server/testing/status_matchers.h"
+
 namespace ota {
 namespace {
+
+using ::ota::testing::IsOk;
+using ::testing::Not;
 
 using ::testing::HasSubstr;
 
@@ -39,42 +44,42 @@ class CallerAuthorizerTest : public ::testing::Test {
 TEST_F(CallerAuthorizerTest, ReloadReplacesTheList) {
   Write(R"({"callers":[{"name":"a","identities":[{"mtls_cn":"a"}]}]})");
   absl::StatusOr<std::unique_ptr<CallerAuthorizer>> authorizer = CallerAuthorizer::FromFile(path_);
-  ASSERT_TRUE(authorizer.ok()) << authorizer.status();
-  EXPECT_TRUE((*authorizer)->Authorize(CommonName("a"), "").ok());
-  EXPECT_FALSE((*authorizer)->Authorize(CommonName("b"), "").ok());
+  ASSERT_THAT(authorizer, IsOk());
+  EXPECT_THAT((*authorizer)->Authorize(CommonName("a"), ""), IsOk());
+  EXPECT_THAT((*authorizer)->Authorize(CommonName("b"), ""), Not(IsOk()));
 
   Write(R"({"callers":[{"name":"b","identities":[{"mtls_cn":"b"}]},
                        {"name":"c","identities":[{"mtls_cn":"c"}]}]})");
-  ASSERT_TRUE((*authorizer)->Reload().ok());
+  ASSERT_THAT((*authorizer)->Reload(), IsOk());
   EXPECT_EQ((*authorizer)->caller_count(), 2u);
-  EXPECT_FALSE((*authorizer)->Authorize(CommonName("a"), "").ok());
-  EXPECT_TRUE((*authorizer)->Authorize(CommonName("b"), "").ok());
+  EXPECT_THAT((*authorizer)->Authorize(CommonName("a"), ""), Not(IsOk()));
+  EXPECT_THAT((*authorizer)->Authorize(CommonName("b"), ""), IsOk());
 }
 
 TEST_F(CallerAuthorizerTest, InvalidFileKeepsThePreviousList) {
   Write(R"({"callers":[{"name":"a","identities":[{"mtls_cn":"a"}]}]})");
   absl::StatusOr<std::unique_ptr<CallerAuthorizer>> authorizer = CallerAuthorizer::FromFile(path_);
-  ASSERT_TRUE(authorizer.ok());
+  ASSERT_THAT(authorizer, IsOk());
   Write(R"({"callers":[{"name":"a"}]})");
   absl::Status reload = (*authorizer)->Reload();
   EXPECT_EQ(reload.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(reload.message(), HasSubstr(path_));
-  EXPECT_TRUE((*authorizer)->Authorize(CommonName("a"), "").ok());
+  EXPECT_THAT((*authorizer)->Authorize(CommonName("a"), ""), IsOk());
   std::remove(path_.c_str());
   EXPECT_EQ((*authorizer)->Reload().code(), absl::StatusCode::kNotFound);
-  EXPECT_TRUE((*authorizer)->Authorize(CommonName("a"), "").ok());
+  EXPECT_THAT((*authorizer)->Authorize(CommonName("a"), ""), IsOk());
 }
 
 TEST_F(CallerAuthorizerTest, StartFailsOnAnInvalidFile) {
   Write("{");
-  EXPECT_FALSE(CallerAuthorizer::FromFile(path_).ok());
-  EXPECT_FALSE(CallerAuthorizer::FromFile("/nonexistent/callers.json").ok());
+  EXPECT_THAT(CallerAuthorizer::FromFile(path_), Not(IsOk()));
+  EXPECT_THAT(CallerAuthorizer::FromFile("/nonexistent/callers.json"), Not(IsOk()));
 }
 
 TEST_F(CallerAuthorizerTest, CallsDuringAReloadSeeTheOldOrTheNewListWhole) {
   Write(R"({"callers":[{"name":"a","identities":[{"mtls_cn":"a"}]}]})");
   absl::StatusOr<std::unique_ptr<CallerAuthorizer>> authorizer = CallerAuthorizer::FromFile(path_);
-  ASSERT_TRUE(authorizer.ok());
+  ASSERT_THAT(authorizer, IsOk());
   Write(R"({"callers":[{"name":"a","identities":[{"mtls_cn":"a"}]},
                        {"name":"b","identities":[{"mtls_cn":"b"}]}]})");
   std::atomic<bool> stop{false};
@@ -83,23 +88,23 @@ TEST_F(CallerAuthorizerTest, CallsDuringAReloadSeeTheOldOrTheNewListWhole) {
     callers.emplace_back([&] {
       while (!stop.load()) {
         // "a" is in both lists, so it is allowed throughout.
-        EXPECT_TRUE((*authorizer)->Authorize(CommonName("a"), "").ok());
+        EXPECT_THAT((*authorizer)->Authorize(CommonName("a"), ""), IsOk());
       }
     });
   }
-  for (int i = 0; i < 50; ++i) ASSERT_TRUE((*authorizer)->Reload().ok());
+  for (int i = 0; i < 50; ++i) ASSERT_THAT((*authorizer)->Reload(), IsOk());
   stop.store(true);
   for (std::thread& thread : callers) thread.join();
-  EXPECT_TRUE((*authorizer)->Authorize(CommonName("b"), "").ok());
+  EXPECT_THAT((*authorizer)->Authorize(CommonName("b"), ""), IsOk());
 }
 
 TEST_F(CallerAuthorizerTest, AllowAllLetsEveryoneThrough) {
   std::unique_ptr<CallerAuthorizer> authorizer = CallerAuthorizer::AllowAll();
   EXPECT_FALSE(authorizer->checks_callers());
   AuthDecision d = authorizer->Authorize(PresentedCredentials{}, "any");
-  EXPECT_TRUE(d.ok());
+  EXPECT_THAT(d, IsOk());
   EXPECT_EQ(d.identity, "anonymous");
-  EXPECT_TRUE(authorizer->Reload().ok());
+  EXPECT_THAT(authorizer->Reload(), IsOk());
 }
 
 }  // namespace

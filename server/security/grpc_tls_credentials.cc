@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "server/base/alibaba_time.h"
 
 namespace ota {
 namespace {
@@ -87,12 +88,10 @@ absl::StatusOr<std::string> CheckGrpcTlsFiles(const GrpcTlsFiles& files, absl::T
   }
   const absl::Time not_before = AsnTime(X509_get0_notBefore(cert.get()));
   const absl::Time not_after = AsnTime(X509_get0_notAfter(cert.get()));
-  const std::string expiry = absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", not_after, absl::UTCTimeZone());
+  const std::string expiry = FormatAlibabaTimestamp(not_after);
   if (now < not_before) {
-    return FileError(
-        "tls-cert-file", files.cert_file,
-        absl::StrCat("not valid before ",
-                     absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", not_before, absl::UTCTimeZone())));
+    return FileError("tls-cert-file", files.cert_file,
+                     absl::StrCat("not valid before ", FormatAlibabaTimestamp(not_before)));
   }
   if (now > not_after) {
     return FileError("tls-cert-file", files.cert_file, absl::StrCat("expired at ", expiry));

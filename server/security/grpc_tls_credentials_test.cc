@@ -13,9 +13,13 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "server/testing/status_matchers.h"
 
 namespace ota {
 namespace {
+
+using ::ota::testing::IsOk;
+using ::testing::Not;
 
 using ::testing::HasSubstr;
 
@@ -87,7 +91,7 @@ TEST_F(CheckGrpcTlsFilesTest, ValidPairIsSummarisedWithoutKeyMaterial) {
   const TestCert ca = MakeCert("test-ca", -60, 365 * kDay);
   absl::StatusOr<std::string> summary =
       CheckGrpcTlsFiles(Write(cert, cert.key_pem, ca.cert_pem + ca.cert_pem), absl::Now());
-  ASSERT_TRUE(summary.ok()) << summary.status();
+  ASSERT_THAT(summary, IsOk());
   EXPECT_THAT(*summary, HasSubstr("/CN=gateway.test"));
   EXPECT_THAT(*summary, HasSubstr("days left"));
   EXPECT_THAT(*summary, HasSubstr("against 2 CA certificates"));
@@ -98,7 +102,7 @@ TEST_F(CheckGrpcTlsFilesTest, KeyOfAnotherCertificateIsRejected) {
   const TestCert cert = MakeCert("a", -60, kDay);
   const TestCert other = MakeCert("b", -60, kDay);
   absl::StatusOr<std::string> summary = CheckGrpcTlsFiles(Write(cert, other.key_pem), absl::Now());
-  ASSERT_FALSE(summary.ok());
+  ASSERT_THAT(summary, Not(IsOk()));
   EXPECT_EQ(summary.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(summary.status().message(), HasSubstr("--tls-key-file"));
   EXPECT_THAT(summary.status().message(), HasSubstr("does not belong to the certificate"));
@@ -109,24 +113,24 @@ TEST_F(CheckGrpcTlsFilesTest, ExpiredAndNotYetValidCertificatesAreRejected) {
   const TestCert expired = MakeCert("old", -2 * kDay, -kDay);
   absl::StatusOr<std::string> summary =
       CheckGrpcTlsFiles(Write(expired, expired.key_pem), absl::Now());
-  ASSERT_FALSE(summary.ok());
+  ASSERT_THAT(summary, Not(IsOk()));
   EXPECT_THAT(summary.status().message(), HasSubstr("expired at"));
 
   const TestCert future = MakeCert("future", kDay, 2 * kDay);
   summary = CheckGrpcTlsFiles(Write(future, future.key_pem), absl::Now());
-  ASSERT_FALSE(summary.ok());
+  ASSERT_THAT(summary, Not(IsOk()));
   EXPECT_THAT(summary.status().message(), HasSubstr("not valid before"));
 }
 
 TEST_F(CheckGrpcTlsFilesTest, UnreadableOrEmptyFilesAreNamed) {
   const TestCert cert = MakeCert("a", -60, kDay);
   absl::StatusOr<std::string> summary = CheckGrpcTlsFiles(Write(cert, "garbage"), absl::Now());
-  ASSERT_FALSE(summary.ok());
+  ASSERT_THAT(summary, Not(IsOk()));
   EXPECT_THAT(summary.status().message(), HasSubstr("no unencrypted PEM private key"));
 
   GrpcTlsFiles files = Write(cert, cert.key_pem, "not a certificate");
   summary = CheckGrpcTlsFiles(files, absl::Now());
-  ASSERT_FALSE(summary.ok());
+  ASSERT_THAT(summary, Not(IsOk()));
   EXPECT_THAT(summary.status().message(), HasSubstr("--tls-client-ca-file"));
 
   files.cert_file = dir_ + "/missing.pem";

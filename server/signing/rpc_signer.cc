@@ -20,6 +20,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
+#include "server/base/url_redaction.h"
 
 // What the official SDKs send, and so what we send (checked against the installed sources of
 // alibabacloud_tea_openapi 0.3.16 / alibabacloud_openapi_util 0.2.2 and aliyun-python-sdk-core
@@ -46,7 +47,6 @@ namespace {
 using ParamView = std::pair<std::string_view, std::string_view>;
 
 constexpr char kHexUpper[] = "0123456789ABCDEF";
-constexpr char kHexLower[] = "0123456789abcdef";
 constexpr std::string_view kAcs3Algorithm = "ACS3-HMAC-SHA256";
 
 // RFC 3986 unreserved characters: the only bytes Alibaba's canonical form leaves as they are.
@@ -90,13 +90,6 @@ void AppendPercentEncodedTwice(std::string& out, std::string_view text) {
       const char encoded[5] = {'%', '2', '5', kHexUpper[byte >> 4], kHexUpper[byte & 0xF]};
       out.append(encoded, 5);
     }
-  }
-}
-
-void AppendHex(std::string& out, const unsigned char* data, std::size_t size) {
-  for (std::size_t i = 0; i < size; ++i) {
-    const char pair[2] = {kHexLower[data[i] >> 4], kHexLower[data[i] & 0xF]};
-    out.append(pair, 2);
   }
 }
 
@@ -144,22 +137,12 @@ std::vector<ParamView> SortedViews(const ParamMap& params, std::string_view skip
 struct MacCtxDeleter {
   void operator()(EVP_MAC_CTX* ctx) const { EVP_MAC_CTX_free(ctx); }
 };
-struct MdCtxDeleter {
-  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-};
 using MacCtxPtr = std::unique_ptr<EVP_MAC_CTX, MacCtxDeleter>;
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxDeleter>;
 
 EVP_MAC* HmacAlgorithm() {
   static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, OSSL_MAC_NAME_HMAC, nullptr);
   if (mac == nullptr) CryptoUnavailable("HMAC");
   return mac;
-}
-
-const EVP_MD* Sha256Algorithm() {
-  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  if (md == nullptr) CryptoUnavailable("SHA-256");
-  return md;
 }
 
 MacCtxPtr NewHmacContext(const char* digest_name) {
@@ -196,21 +179,8 @@ EVP_MAC_CTX* ThreadHmacSha256() {
   return ctx.get();
 }
 
-void AppendHexSha256(std::string& out, std::string_view data) {
-  thread_local const MdCtxPtr ctx(EVP_MD_CTX_new());
-  if (ctx == nullptr) CryptoUnavailable("a digest context");
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (EVP_DigestInit_ex2(ctx.get(), Sha256Algorithm(), nullptr) != 1 ||
-      EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 ||
-      EVP_DigestFinal_ex(ctx.get(), digest, &length) != 1) {
-    CryptoUnavailable("a SHA-256 digest");
-  }
-  AppendHex(out, digest, length);
-}
-
 const std::string& EmptyBodySha256() {
-  static const std::string* const hash = new std::string(HexSha256(""));
+  static const std::string* const hash = new std::string(Sha256Hex(""));
   return *hash;
 }
 
@@ -244,7 +214,7 @@ Acs3Result Acs3SignSorted(std::string_view method, std::string_view path,
   request.append(payload_hash);
 
   result.hashed_canonical_request.reserve(64);
-  AppendHexSha256(result.hashed_canonical_request, request);
+  AppendSha256Hex(result.hashed_canonical_request, request);
   result.string_to_sign.reserve(kAcs3Algorithm.size() + 1 + 64);
   result.string_to_sign.append(kAcs3Algorithm).push_back('\n');
   result.string_to_sign.append(result.hashed_canonical_request);
@@ -253,7 +223,7 @@ Acs3Result Acs3SignSorted(std::string_view method, std::string_view path,
   const std::size_t mac_length =
       Hmac(ThreadHmacSha256(), access_key_secret, result.string_to_sign, mac, sizeof(mac));
   result.signature.reserve(2 * mac_length);
-  AppendHex(result.signature, mac, mac_length);
+  AppendLowerHex(result.signature, mac, mac_length);
 
   result.authorization =
       absl::StrCat(AsAbsl(kAcs3Algorithm), " Credential=", AsAbsl(access_key_id),
@@ -273,11 +243,6 @@ std::string V1SignatureOf(std::string_view secret, std::string_view string_to_si
                                       static_cast<int>(mac_length));
   encoded.resize(static_cast<std::size_t>(written));
   return encoded;
-}
-
-void AppendTwoDigits(std::string& out, int value) {
-  out.push_back(static_cast<char>('0' + value / 10));
-  out.push_back(static_cast<char>('0' + value % 10));
 }
 
 // Builds "scheme://host/path?" so the caller can append the query.
@@ -406,21 +371,6 @@ bool IsValidHostName(std::string_view host) {
   });
 }
 
-// The endpoint as an error message may show it: a user:password@ part or a query string (someone
-// may paste a signed URL, which carries the AccessKeyId and a signature) is masked.
-std::string RedactedEndpoint(std::string_view url) {
-  std::string shown(url.substr(0, url.find_first_of("?#")));
-  if (shown.size() < url.size()) shown.append(url[shown.size()] == '?' ? "?..." : "#...");
-  const std::size_t scheme_end = shown.find("://");
-  const std::size_t authority_start = scheme_end == std::string::npos ? 0 : scheme_end + 3;
-  const std::size_t authority_end = shown.find('/', authority_start);
-  const std::size_t at = shown.rfind('@', authority_end);
-  if (at != std::string::npos && at >= authority_start) {
-    shown.replace(authority_start, at - authority_start, "***");
-  }
-  return shown;
-}
-
 }  // namespace
 
 absl::StatusOr<SignatureVersion> ParseSignatureVersion(std::string_view text) {
@@ -448,7 +398,7 @@ std::string_view SignatureVersionName(SignatureVersion version) {
 }
 
 absl::StatusOr<Endpoint> ParseEndpoint(std::string_view url) {
-  const std::string shown = RedactedEndpoint(url);
+  const std::string shown = RedactedUrl(url);
   const auto invalid = [&shown](std::string_view problem) {
     return absl::InvalidArgumentError(absl::StrCat("invalid endpoint \"", shown,
                                                    "\": ", AsAbsl(problem),
@@ -573,43 +523,10 @@ Acs3Result Acs3Sign(const Acs3Input& input, std::string_view access_key_id,
     headers.emplace_back(merged[i].first, merged[i].second);
     i = j;
   }
-  std::string payload_hash = HexSha256(input.body);
+  std::string payload_hash = Sha256Hex(input.body);
   const std::string canonical_query = Acs3CanonicalQuery(input.query);
   return Acs3SignSorted(input.method, input.path, canonical_query, headers, payload_hash,
                         access_key_id, access_key_secret);
-}
-
-std::string HexSha256(std::string_view data) {
-  std::string out;
-  out.reserve(64);
-  AppendHexSha256(out, data);
-  return out;
-}
-
-std::string FormatAlibabaTimestamp(absl::Time t) {
-  const absl::CivilSecond civil = absl::ToCivilSecond(t, absl::UTCTimeZone());
-  if (civil.year() < 0 || civil.year() > 9999) {
-    return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
-  }
-  // Hand-formatted: this runs once per signature and FormatTime's generality costs more than the
-  // rest of the v1 signing path.
-  std::string out;
-  out.reserve(20);
-  const int year = static_cast<int>(civil.year());
-  AppendTwoDigits(out, year / 100);
-  AppendTwoDigits(out, year % 100);
-  out.push_back('-');
-  AppendTwoDigits(out, civil.month());
-  out.push_back('-');
-  AppendTwoDigits(out, civil.day());
-  out.push_back('T');
-  AppendTwoDigits(out, civil.hour());
-  out.push_back(':');
-  AppendTwoDigits(out, civil.minute());
-  out.push_back(':');
-  AppendTwoDigits(out, civil.second());
-  out.push_back('Z');
-  return out;
 }
 
 HttpRequest SignRpcCall(SignatureVersion version, const RpcCall& call, const Endpoint& endpoint,
@@ -640,7 +557,7 @@ std::string NewNonce() {
   }
   std::string nonce;
   nonce.reserve(2 * kNonceBytes);
-  AppendHex(nonce, block.data() + used, kNonceBytes);
+  AppendLowerHex(nonce, block.data() + used, kNonceBytes);
   OPENSSL_cleanse(block.data() + used, kNonceBytes);  // a used nonce's bytes do not linger
   used += kNonceBytes;
   return nonce;

@@ -23,6 +23,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "server/base/alibaba_time.h"
+#include "server/base/sha256.h"
 #include "server/credentials/credentials.h"
 #include "server/http/http_message.h"
 
@@ -87,10 +89,6 @@ struct Acs3Result {
 };
 [[nodiscard]] Acs3Result Acs3Sign(const Acs3Input& input, std::string_view access_key_id,
                                   std::string_view access_key_secret);
-[[nodiscard]] std::string HexSha256(std::string_view data);
-
-// Formats `t` as Alibaba's UTC timestamp "yyyy-MM-ddTHH:mm:ssZ".
-[[nodiscard]] std::string FormatAlibabaTimestamp(absl::Time t);
 
 // Builds the complete signed request for `call`: common parameters (v1) or x-acs-* headers (v3),
 // the signature, and the URL. SecurityToken / x-acs-security-token are added when the credentials

@@ -1,6 +1,6 @@
 // FakeCredentialsHttpClient: a scripted CredentialsHttpClient for provider tests (test-only).
 //
-//   auto http = std::make_shared<ota::FakeCredentialsHttpClient>(
+//   auto http = std::make_shared<ota::testing::FakeCredentialsHttpClient>(
 //       [](const ota::HttpRequest& r) -> absl::StatusOr<ota::HttpResponse> {
 //         return ota::HttpResponse{.status = 200, .headers = {}, .body = "token"};
 //       });
@@ -14,7 +14,7 @@
 
 #include "server/http/credentials_http_client.h"
 
-namespace ota {
+namespace ota::testing {
 
 class FakeCredentialsHttpClient final : public CredentialsHttpClient {
  public:
@@ -43,4 +43,4 @@ inline HttpResponse Reply(int status, std::string body) {
   return HttpResponse{.status = status, .headers = {}, .body = std::move(body)};
 }
 
-}  // namespace ota
+}  // namespace ota::testing

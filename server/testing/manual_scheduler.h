@@ -1,9 +1,10 @@
-// ManualScheduler: a Scheduler for tests on a FakeClock. Tasks run only when the test advances
-// time with RunUntil/RunAll, in time order (ties in the order they were scheduled), and the clock
-// is moved to each task's time before it runs, so code under test sees the time it asked for.
+// ManualScheduler: a Scheduler for tests on a testing::FakeClock. Tasks run only when the test
+// advances time with RunUntil/RunAll, in time order (ties in the order they were scheduled), and
+// the clock is moved to each task's time before it runs, so code under test sees the time it asked
+// for.
 //
-//   ota::FakeClock clock(start);
-//   ota::ManualScheduler scheduler(clock);
+//   ota::testing::FakeClock clock(start);
+//   ota::testing::ManualScheduler scheduler(clock);
 //   scheduler.RunAt(start + absl::Seconds(1), [] { /* ... */ });
 //   scheduler.RunUntil(start + absl::Seconds(2));   // runs it, clock now start + 2 s
 #pragma once
@@ -16,12 +17,13 @@
 #include "absl/time/time.h"
 #include "server/base/clock.h"
 #include "server/base/scheduler.h"
+#include "server/testing/fake_clock.h"
 
-namespace ota {
+namespace ota::testing {
 
 class ManualScheduler final : public Scheduler {
  public:
-  explicit ManualScheduler(FakeClock& clock) : clock_(clock) {}
+  explicit ManualScheduler(testing::FakeClock& clock) : clock_(clock) {}
   void RunAt(absl::Time when, Task task) override {
     tasks_.emplace(std::make_pair(when, sequence_++), std::move(task));
   }
@@ -44,9 +46,9 @@ class ManualScheduler final : public Scheduler {
   void DropAll() { tasks_.clear(); }
 
  private:
-  FakeClock& clock_;
+  testing::FakeClock& clock_;
   std::map<std::pair<absl::Time, int>, Task> tasks_;
   int sequence_ = 0;
 };
 
-}  // namespace ota
+}  // namespace ota::testing

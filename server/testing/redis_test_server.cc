@@ -19,7 +19,7 @@
 
 extern char** environ;
 
-namespace ota {
+namespace ota::testing {
 namespace {
 
 // The kernel picks a free port; it is released at once for redis-server to take.
@@ -174,4 +174,4 @@ absl::Status RedisTestServer::Launch() {
       absl::StrCat("redis-server did not answer on port ", port_, "; see ", log));
 }
 
-}  // namespace ota
+}  // namespace ota::testing

@@ -4,8 +4,8 @@
 // It runs without persistence from a temporary folder, so every start is an empty Redis, exactly
 // what a crashed-and-restarted production Redis without persistence looks like.
 //
-//   absl::StatusOr<std::unique_ptr<ota::RedisTestServer>> redis = ota::RedisTestServer::Start();
-//   ota::RedisEndpoint endpoint = (*redis)->endpoint();
+//   absl::StatusOr<std::unique_ptr<ota::testing::RedisTestServer>> redis =
+//   ota::testing::RedisTestServer::Start(); ota::RedisEndpoint endpoint = (*redis)->endpoint();
 //   (*redis)->Kill();     // the outage
 //   (*redis)->Restart();  // same port, empty
 //
@@ -13,7 +13,7 @@
 // start by a throwaway CA made with the openssl CLI; endpoint() is then a rediss:// endpoint that
 // trusts that CA.
 //
-//   auto tls = ota::RedisTestServer::Start(ota::RedisTestServer::Security::kTls);
+//   auto tls = ota::testing::RedisTestServer::Start(ota::testing::RedisTestServer::Security::kTls);
 //   ota::RedisEndpoint untrusted = (*tls)->endpoint();
 //   untrusted.tls_options.ca_file = (*tls)->other_ca_file();  // must be refused
 #pragma once
@@ -26,7 +26,7 @@
 #include "absl/status/statusor.h"
 #include "server/limiter/redis/redis_connection.h"
 
-namespace ota {
+namespace ota::testing {
 
 class RedisTestServer {
  public:
@@ -62,4 +62,4 @@ class RedisTestServer {
   pid_t pid_ = -1;
 };
 
-}  // namespace ota
+}  // namespace ota::testing

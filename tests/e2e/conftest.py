@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BUILD_DIR = Path(os.environ.get("OTA_BUILD_DIR", ROOT / "build"))
 GRPCURL = os.environ.get("OTA_GRPCURL", str(ROOT / ".tools" / "bin" / "grpcurl"))
 
-# The emulator's public demo key (emulator/demo_credentials.h): not a secret.
+# The emulator's public demo key (demo_credentials/demo_credentials.h): not a secret.
 DEMO_KEY_ID = "EMULATORDEMOKEYID0001"
 
 # HOME for gateways: no credential profile files.

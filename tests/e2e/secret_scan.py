@@ -21,8 +21,8 @@ MIN_SECRET_LENGTH = 6
 
 
 def demo_secret():
-    """kDemoAccessKeySecret, read from emulator/demo_credentials.h so the two never drift."""
-    header = (ROOT / "emulator" / "demo_credentials.h").read_text()
+    """kDemoAccessKeySecret, read from demo_credentials/demo_credentials.h so the two never drift."""
+    header = (ROOT / "demo_credentials" / "demo_credentials.h").read_text()
     return re.search(r'kDemoAccessKeySecret\s*=\s*"([^"]+)"', header).group(1)
 
 

@@ -38,7 +38,7 @@ from conftest import make_tls_files, register_secrets, session_log
 BUILD_DIR = Path(os.environ.get("OTA_BUILD_DIR", "/work/main/build"))
 EMULATOR_BIN = BUILD_DIR / "emulator" / "iot-emulator"
 
-# The emulator's public demo key (emulator/demo_credentials.h): fake by design, not a secret.
+# The emulator's public demo key (demo_credentials/demo_credentials.h): fake by design, not a secret.
 DEMO_KEY_ID = "EMULATORDEMOKEYID0001"
 DEMO_KEY_SECRET = "emulator-demo-secret-not-a-real-key"
 REQUEST_ID = re.compile(r"^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$")

@@ -4,9 +4,12 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/testing/status_matchers.h"
 
 namespace ota {
 namespace {
+
+using ::ota::testing::IsOk;
 
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -32,7 +35,7 @@ constexpr char kConfig[] = R"({
 
 TEST(CliConfigTest, CurrentProfileIsTheDefault) {
   absl::StatusOr<CredentialProfile> profile = ProfileFromCliConfig(kConfig, kFile, "");
-  ASSERT_TRUE(profile.ok()) << profile.status();
+  ASSERT_THAT(profile, IsOk());
   const auto& key = std::get<Credentials>(profile->source);
   EXPECT_EQ(key.access_key_id, "LTAI5tCliKeyId0001");
   EXPECT_EQ(key.access_key_secret, "cli-secret");
@@ -42,15 +45,15 @@ TEST(CliConfigTest, CurrentProfileIsTheDefault) {
 
 TEST(CliConfigTest, StsTokenEcsRamRoleAndOidcModes) {
   absl::StatusOr<CredentialProfile> sts = ProfileFromCliConfig(kConfig, kFile, "sts");
-  ASSERT_TRUE(sts.ok());
+  ASSERT_THAT(sts, IsOk());
   EXPECT_EQ(std::get<Credentials>(sts->source).security_token, "cli-sts-token");
 
   absl::StatusOr<CredentialProfile> ecs = ProfileFromCliConfig(kConfig, kFile, "ecs");
-  ASSERT_TRUE(ecs.ok());
+  ASSERT_THAT(ecs, IsOk());
   EXPECT_EQ(std::get<EcsRamRoleConfig>(ecs->source).role_name, "EcsRole");
 
   absl::StatusOr<CredentialProfile> oidc = ProfileFromCliConfig(kConfig, kFile, "oidc");
-  ASSERT_TRUE(oidc.ok());
+  ASSERT_THAT(oidc, IsOk());
   const auto& role = std::get<OidcRoleConfig>(oidc->source);
   EXPECT_EQ(role.role_arn, "acs:ram::1:role/r");
   EXPECT_EQ(role.oidc_provider_arn, "acs:ram::1:oidc-provider/p");
@@ -99,7 +102,7 @@ TEST(CliConfigTest, MissingOrMistypedFieldsAreNamed) {
                 "profiles[0].oidc_token_file"},
        }) {
     absl::StatusOr<CredentialProfile> profile = ProfileFromCliConfig(c.json, kFile, "");
-    ASSERT_FALSE(profile.ok()) << c.json;
+    ASSERT_THAT(profile, Not(IsOk())) << c.json;
     EXPECT_EQ(profile.status().code(), absl::StatusCode::kInvalidArgument) << c.json;
     EXPECT_THAT(profile.status().message(), HasSubstr(c.field));
     EXPECT_THAT(profile.status().message(), HasSubstr(kFile));

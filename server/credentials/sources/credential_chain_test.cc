@@ -11,10 +11,18 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/testing/fake_clock.h"
 #include "server/testing/fake_credentials_http_client.h"
+#include "server/testing/status_matchers.h"
 
 namespace ota {
 namespace {
+
+using ::ota::testing::IsOk;
+
+using ::ota::testing::FakeClock;
+using ::ota::testing::FakeCredentialsHttpClient;
+using ::ota::testing::Reply;
 
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -69,10 +77,10 @@ class CredentialChainTest : public ::testing::Test {
 
   std::string KeyId() {
     absl::StatusOr<std::unique_ptr<CredentialsProvider>> chain = Chain();
-    EXPECT_TRUE(chain.ok()) << chain.status();
+    EXPECT_THAT(chain, IsOk());
     if (!chain.ok()) return "";
     absl::StatusOr<Credentials> credentials = (*chain)->Get();
-    EXPECT_TRUE(credentials.ok()) << credentials.status();
+    EXPECT_THAT(credentials, IsOk());
     return credentials.ok() ? credentials->access_key_id : "";
   }
 
@@ -121,7 +129,7 @@ TEST_F(CredentialChainTest, HalfSetEnvironmentIsAnErrorNotAFallThrough) {
   env_["ALIBABA_CLOUD_ACCESS_KEY_ID"] = "LTAI5tFromEnvironm";
   WriteIni();
   absl::StatusOr<std::unique_ptr<CredentialsProvider>> chain = Chain();
-  ASSERT_FALSE(chain.ok());
+  ASSERT_THAT(chain, Not(IsOk()));
   EXPECT_THAT(chain.status().message(), HasSubstr("environment"));
   EXPECT_THAT(chain.status().message(), HasSubstr("ALIBABA_CLOUD_ACCESS_KEY_SECRET"));
 }
@@ -131,9 +139,9 @@ TEST_F(CredentialChainTest, OidcBeatsProfileFilesAndFillsTheExpiration) {
   WriteCliConfig();
   WriteIni();
   absl::StatusOr<std::unique_ptr<CredentialsProvider>> chain = Chain();
-  ASSERT_TRUE(chain.ok()) << chain.status();
+  ASSERT_THAT(chain, IsOk());
   absl::StatusOr<Credentials> credentials = (*chain)->Get();
-  ASSERT_TRUE(credentials.ok());
+  ASSERT_THAT(credentials, IsOk());
   EXPECT_EQ(credentials->access_key_id, "STS.FromOidc000001");
   EXPECT_EQ(credentials->expiration, absl::FromUnixSeconds(1893456000));
   EXPECT_THAT((*chain)->Describe(), HasSubstr("OIDC role acs:ram::1:role/r"));
@@ -147,7 +155,7 @@ TEST_F(CredentialChainTest, OidcThatStsRefusesIsAnErrorNamingOidc) {
   WriteIni();
   sts_up_ = false;
   absl::StatusOr<std::unique_ptr<CredentialsProvider>> chain = Chain();
-  ASSERT_FALSE(chain.ok());
+  ASSERT_THAT(chain, Not(IsOk()));
   EXPECT_THAT(chain.status().message(), HasSubstr("OIDC"));
   EXPECT_THAT(chain.status().message(), HasSubstr("AuthenticationFail.OIDCToken"));
   EXPECT_THAT(chain.status().message(), Not(HasSubstr("oidc-jwt")));
@@ -176,7 +184,7 @@ TEST_F(CredentialChainTest, ProfileVariableNamingNoProfileIsAnError) {
   WriteIni();
   env_["ALIBABA_CLOUD_PROFILE"] = "prod";
   absl::StatusOr<std::unique_ptr<CredentialsProvider>> chain = Chain();
-  ASSERT_FALSE(chain.ok());
+  ASSERT_THAT(chain, Not(IsOk()));
   EXPECT_THAT(chain.status().message(), HasSubstr("'prod'"));
   EXPECT_EQ(MetadataCalls(), 0);
 }
@@ -184,14 +192,14 @@ TEST_F(CredentialChainTest, ProfileVariableNamingNoProfileIsAnError) {
 TEST_F(CredentialChainTest, ExplicitCredentialsFileThatIsMissingIsAnError) {
   env_["ALIBABA_CLOUD_CREDENTIALS_FILE"] = (home_ / "nope.ini").string();
   absl::StatusOr<std::unique_ptr<CredentialsProvider>> chain = Chain();
-  ASSERT_FALSE(chain.ok());
+  ASSERT_THAT(chain, Not(IsOk()));
   EXPECT_THAT(chain.status().message(), HasSubstr("ALIBABA_CLOUD_CREDENTIALS_FILE"));
 }
 
 TEST_F(CredentialChainTest, BrokenProfileFileIsAnErrorNamingFileAndLine) {
   Write(".alibabacloud/credentials", "[default]\ntype = access_key\naccess_key_id = x\n");
   absl::StatusOr<std::unique_ptr<CredentialsProvider>> chain = Chain();
-  ASSERT_FALSE(chain.ok());
+  ASSERT_THAT(chain, Not(IsOk()));
   EXPECT_THAT(chain.status().message(), HasSubstr(".alibabacloud/credentials:1"));
   EXPECT_THAT(chain.status().message(), HasSubstr("access_key_secret"));
 }
@@ -204,7 +212,7 @@ TEST_F(CredentialChainTest, EcsRamRoleProfileGoesThroughTheMetadataService) {
 
 TEST_F(CredentialChainTest, EcsIsDiscoveredWhenNothingElseIsConfigured) {
   absl::StatusOr<std::unique_ptr<CredentialsProvider>> chain = Chain();
-  ASSERT_TRUE(chain.ok()) << chain.status();
+  ASSERT_THAT(chain, IsOk());
   EXPECT_EQ((*chain)->Get()->access_key_id, "STS.FromEcs0000001");
   EXPECT_THAT((*chain)->Describe(), HasSubstr("ECS RAM role"));
   EXPECT_EQ((*chain)->RateBudgetIdentity(), "ecs-ram-role:EcsRole");
@@ -221,7 +229,7 @@ TEST_F(CredentialChainTest, ANamedEcsRoleThatCannotBeReachedIsAnError) {
   metadata_up_ = false;
   env_["ALIBABA_CLOUD_ECS_METADATA"] = "EcsRole";
   absl::StatusOr<std::unique_ptr<CredentialsProvider>> chain = Chain();
-  ASSERT_FALSE(chain.ok());
+  ASSERT_THAT(chain, Not(IsOk()));
   EXPECT_NE(chain.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(chain.status().message(), HasSubstr("ALIBABA_CLOUD_ECS_METADATA"));
 }

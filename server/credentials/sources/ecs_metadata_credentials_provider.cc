@@ -8,6 +8,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "nlohmann/json.hpp"
+#include "server/base/alibaba_time.h"
 #include "server/credentials/sources/oidc_credentials_provider.h"
 
 namespace ota {

@@ -4,9 +4,16 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/testing/fake_credentials_http_client.h"
+#include "server/testing/status_matchers.h"
 
 namespace ota {
 namespace {
+
+using ::ota::testing::IsOk;
+using ::testing::Not;
+
+using ::ota::testing::FakeCredentialsHttpClient;
+using ::ota::testing::Reply;
 
 using ::testing::HasSubstr;
 using ::testing::Pair;
@@ -40,7 +47,7 @@ TEST(EcsMetadataProviderTest, AsksForASessionTokenDiscoversTheRoleAndReadsItsCre
   auto http = std::make_shared<FakeCredentialsHttpClient>(MetadataService);
   EcsMetadataCredentialsProvider provider({.role_name = ""}, "http://100.100.100.200/", http);
   absl::StatusOr<Credentials> credentials = provider.Get();
-  ASSERT_TRUE(credentials.ok()) << credentials.status();
+  ASSERT_THAT(credentials, IsOk());
   EXPECT_EQ(credentials->access_key_id, "STS.ECSKEYID0000000001");
   EXPECT_EQ(credentials->access_key_secret, "ecs-secret-1");
   EXPECT_EQ(credentials->security_token, "ecs-token-1");
@@ -49,7 +56,7 @@ TEST(EcsMetadataProviderTest, AsksForASessionTokenDiscoversTheRoleAndReadsItsCre
   ASSERT_EQ(sent.size(), 3u);
   EXPECT_EQ(sent[0].method, "PUT");
   EXPECT_THAT(sent[0].headers,
-              testing::Contains(Pair("X-aliyun-ecs-metadata-token-ttl-seconds", "21600")));
+              ::testing::Contains(Pair("X-aliyun-ecs-metadata-token-ttl-seconds", "21600")));
   EXPECT_EQ(sent[1].method, "GET");
   EXPECT_EQ(sent[2].url,
             "http://100.100.100.200/latest/meta-data/ram/security-credentials/EcsRole");
@@ -58,14 +65,14 @@ TEST(EcsMetadataProviderTest, AsksForASessionTokenDiscoversTheRoleAndReadsItsCre
 TEST(EcsMetadataProviderTest, AGivenRoleNameSkipsDiscovery) {
   auto http = std::make_shared<FakeCredentialsHttpClient>(MetadataService);
   EcsMetadataCredentialsProvider provider({.role_name = "EcsRole"}, "http://100.100.100.200", http);
-  ASSERT_TRUE(provider.Get().ok());
+  ASSERT_THAT(provider.Get(), IsOk());
   EXPECT_EQ(http->requests().size(), 2u);
 }
 
 TEST(EcsMetadataProviderTest, RateBudgetIsKeyedByTheRoleNotTheChangingKey) {
   auto http = std::make_shared<FakeCredentialsHttpClient>(MetadataService);
   EcsMetadataCredentialsProvider discovered({.role_name = ""}, "http://100.100.100.200", http);
-  ASSERT_TRUE(discovered.Get().ok());
+  ASSERT_THAT(discovered.Get(), IsOk());
   EXPECT_EQ(discovered.RateBudgetIdentity(), "ecs-ram-role:EcsRole");
   EcsMetadataCredentialsProvider named({.role_name = "Named"}, "http://100.100.100.200", http);
   EXPECT_EQ(named.RateBudgetIdentity(), "ecs-ram-role:Named");
@@ -111,7 +118,7 @@ TEST(EcsMetadataProviderTest, RefusedTokenAndBadDocumentsAreErrors) {
         });
     EcsMetadataCredentialsProvider provider({.role_name = "EcsRole"}, "http://m", http);
     absl::StatusOr<Credentials> credentials = provider.Get();
-    EXPECT_FALSE(credentials.ok()) << document;
+    EXPECT_THAT(credentials, Not(IsOk())) << document;
     EXPECT_NE(credentials.status().code(), absl::StatusCode::kNotFound) << document;
   }
 }

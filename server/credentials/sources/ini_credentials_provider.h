@@ -20,7 +20,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "server/credentials/credential_profile.h"
+#include "server/credentials/sources/credential_profile.h"
 
 namespace ota {
 

@@ -4,9 +4,12 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/testing/status_matchers.h"
 
 namespace ota {
 namespace {
+
+using ::ota::testing::IsOk;
 
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -47,9 +50,9 @@ role_session_name = s
 
 CredentialProfile Load(absl::string_view name) {
   absl::StatusOr<IniFile> ini = ParseIni(kCredentials, kFile);
-  EXPECT_TRUE(ini.ok()) << ini.status();
+  EXPECT_THAT(ini, IsOk());
   absl::StatusOr<CredentialProfile> profile = ProfileFromIni(*ini, kFile, name);
-  EXPECT_TRUE(profile.ok()) << profile.status();
+  EXPECT_THAT(profile, IsOk());
   return *profile;
 }
 
@@ -85,14 +88,14 @@ TEST(IniCredentialsTest, EcsRamRoleAndOidcRoleArnProfiles) {
 
 TEST(IniCredentialsTest, UnsupportedAndUnknownTypesSaySo) {
   absl::StatusOr<IniFile> ini = ParseIni(kCredentials, kFile);
-  ASSERT_TRUE(ini.ok());
+  ASSERT_THAT(ini, IsOk());
   absl::StatusOr<CredentialProfile> assume = ProfileFromIni(*ini, kFile, "assume");
   EXPECT_EQ(assume.status().code(), absl::StatusCode::kUnimplemented);
   EXPECT_THAT(assume.status().message(), HasSubstr("ram_role_arn"));
   EXPECT_THAT(assume.status().message(), HasSubstr(std::string(kFile) + ":26"));
 
   absl::StatusOr<IniFile> odd = ParseIni("[p]\ntype = magic\n", "f.ini");
-  ASSERT_TRUE(odd.ok());
+  ASSERT_THAT(odd, IsOk());
   absl::StatusOr<CredentialProfile> magic = ProfileFromIni(*odd, "f.ini", "p");
   EXPECT_EQ(magic.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(magic.status().message(), HasSubstr("f.ini:2"));
@@ -100,14 +103,14 @@ TEST(IniCredentialsTest, UnsupportedAndUnknownTypesSaySo) {
 
 TEST(IniCredentialsTest, MissingProfileIsNotFound) {
   absl::StatusOr<IniFile> ini = ParseIni(kCredentials, kFile);
-  ASSERT_TRUE(ini.ok());
+  ASSERT_THAT(ini, IsOk());
   EXPECT_EQ(ProfileFromIni(*ini, kFile, "prod").status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST(IniCredentialsTest, MissingOrEmptyKeysNameFileLineAndKeyButNoValue) {
   absl::StatusOr<IniFile> ini =
       ParseIni("[default]\ntype = access_key\naccess_key_id = LTAI5tSomeKeyId01\n", "c.ini");
-  ASSERT_TRUE(ini.ok());
+  ASSERT_THAT(ini, IsOk());
   absl::StatusOr<CredentialProfile> missing = ProfileFromIni(*ini, "c.ini", "default");
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(missing.status().message(), HasSubstr("c.ini:1"));
@@ -118,7 +121,7 @@ TEST(IniCredentialsTest, MissingOrEmptyKeysNameFileLineAndKeyButNoValue) {
       "[default]\ntype = sts\naccess_key_id = a\naccess_key_secret = b\n"
       "security_token =\n",
       "c.ini");
-  ASSERT_TRUE(ini.ok());
+  ASSERT_THAT(ini, IsOk());
   absl::StatusOr<CredentialProfile> empty = ProfileFromIni(*ini, "c.ini", "default");
   EXPECT_THAT(empty.status().message(), HasSubstr("c.ini:5"));
   EXPECT_THAT(empty.status().message(), HasSubstr("security_token"));
@@ -135,7 +138,7 @@ TEST(IniParserTest, SyntaxErrorsNameFileAndLineWithoutQuotingTheLine) {
         Case{"[a]\nk = hunter2\nk = hunter2\n", "x.ini:3"}, Case{"[a]\n[b]\n[a]\n", "x.ini:3"},
         Case{"[a]\n = hunter2\n", "x.ini:2"}}) {
     absl::StatusOr<IniFile> ini = ParseIni(c.text, "x.ini");
-    ASSERT_FALSE(ini.ok()) << c.text;
+    ASSERT_THAT(ini, Not(IsOk())) << c.text;
     EXPECT_EQ(ini.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(ini.status().message(), HasSubstr(c.where)) << c.text;
     EXPECT_THAT(ini.status().message(), Not(HasSubstr("hunter2"))) << c.text;
@@ -144,7 +147,7 @@ TEST(IniParserTest, SyntaxErrorsNameFileAndLineWithoutQuotingTheLine) {
 
 TEST(IniParserTest, WindowsLineEndingsAndBlankLinesAreFine) {
   absl::StatusOr<IniFile> ini = ParseIni("\r\n[default]\r\ntype = access_key\r\n\r\n", "w.ini");
-  ASSERT_TRUE(ini.ok()) << ini.status();
+  ASSERT_THAT(ini, IsOk());
   ASSERT_NE(ini->Find("default"), nullptr);
   EXPECT_EQ(ini->Find("default")->Find("type")->value, "access_key");
 }

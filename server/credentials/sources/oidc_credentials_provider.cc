@@ -12,6 +12,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "nlohmann/json.hpp"
+#include "server/base/alibaba_time.h"
 #include "server/signing/rpc_signer.h"
 
 namespace ota {
@@ -50,16 +51,6 @@ std::string StringField(const nlohmann::json& object, const char* name) {
 }
 
 }  // namespace
-
-absl::StatusOr<absl::Time> ParseAlibabaTime(const std::string& text) {
-  absl::Time time;
-  std::string error;
-  if (!absl::ParseTime(absl::RFC3339_full, text, &time, &error)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("'", text, "' is not a UTC time like 2021-10-20T04:27:09Z"));
-  }
-  return time;
-}
 
 absl::StatusOr<Credentials> ParseStsCredentials(const HttpResponse& response,
                                                 const std::string& action) {
@@ -155,11 +146,10 @@ absl::StatusOr<Credentials> OidcCredentialsProvider::Get() {
                                        : config_.role_session_name;
   // Action, version and timestamp in the query (as the official SDKs send them); the token and the
   // rest in the form body, so nothing sensitive ends up in a URL or an access log.
-  const std::string query =
-      FormEncode({{"Action", kAction},
-                  {"Format", "JSON"},
-                  {"Version", "2015-04-01"},
-                  {"Timestamp", absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", now, absl::UTCTimeZone())}});
+  const std::string query = FormEncode({{"Action", kAction},
+                                        {"Format", "JSON"},
+                                        {"Version", "2015-04-01"},
+                                        {"Timestamp", FormatAlibabaTimestamp(now)}});
   HttpRequest request{
       .method = "POST",
       .url = absl::StrCat(sts_endpoint_, "/?", query),

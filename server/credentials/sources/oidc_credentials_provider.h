@@ -68,7 +68,4 @@ class OidcCredentialsProvider final : public CredentialsProvider {
 [[nodiscard]] absl::StatusOr<Credentials> ParseStsCredentials(const HttpResponse& response,
                                                               const std::string& action);
 
-// Parses Alibaba's "2021-10-20T04:27:09Z" (UTC). Exposed for tests.
-[[nodiscard]] absl::StatusOr<absl::Time> ParseAlibabaTime(const std::string& text);
-
 }  // namespace ota

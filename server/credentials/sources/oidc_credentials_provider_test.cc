@@ -12,10 +12,18 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/testing/fake_clock.h"
 #include "server/testing/fake_credentials_http_client.h"
+#include "server/testing/status_matchers.h"
 
 namespace ota {
 namespace {
+
+using ::ota::testing::IsOk;
+
+using ::ota::testing::FakeClock;
+using ::ota::testing::FakeCredentialsHttpClient;
+using ::ota::testing::Reply;
 
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -66,7 +74,7 @@ TEST_F(OidcProviderTest, PostsAnAnonymousAssumeRoleWithOidcAndReadsTheCredential
       [](const HttpRequest&) -> absl::StatusOr<HttpResponse> { return Reply(200, kStsAnswer); });
   OidcCredentialsProvider provider(Config(), "https://sts.aliyuncs.com/", http, clock_);
   absl::StatusOr<Credentials> credentials = provider.Get();
-  ASSERT_TRUE(credentials.ok()) << credentials.status();
+  ASSERT_THAT(credentials, IsOk());
   EXPECT_EQ(credentials->access_key_id, "STS.NUgYrLnoC37mZZCNnAbez****");
   EXPECT_EQ(credentials->access_key_secret, "CVwjCkNzTMupZ8NbTCxCBRq3K16jtcWFTJAyBEv2****");
   EXPECT_EQ(credentials->security_token, "CAIShwJ1q6Ft5B2yfSjIr5bSEsj4g7BihPWGWHz****");
@@ -112,9 +120,9 @@ TEST_F(OidcProviderTest, ReadsTheTokenFileAgainOnEveryFetch) {
   auto http = std::make_shared<FakeCredentialsHttpClient>(
       [](const HttpRequest&) -> absl::StatusOr<HttpResponse> { return Reply(200, kStsAnswer); });
   OidcCredentialsProvider provider(Config(), "https://sts.aliyuncs.com", http, clock_);
-  ASSERT_TRUE(provider.Get().ok());
+  ASSERT_THAT(provider.Get(), IsOk());
   WriteToken("rotated-by-kubelet");
-  ASSERT_TRUE(provider.Get().ok());
+  ASSERT_THAT(provider.Get(), IsOk());
   EXPECT_EQ(ParseForm(http->requests()[1].body).at("OIDCToken"), "rotated-by-kubelet");
 }
 
@@ -124,7 +132,7 @@ TEST_F(OidcProviderTest, DefaultSessionNameIsTheGatewayAndTheTime) {
   OidcRoleConfig config = Config();
   config.role_session_name = "";
   OidcCredentialsProvider provider(config, "https://sts.aliyuncs.com", http, clock_);
-  ASSERT_TRUE(provider.Get().ok());
+  ASSERT_THAT(provider.Get(), IsOk());
   EXPECT_EQ(ParseForm(http->requests()[0].body).at("RoleSessionName"), "ota-gateway-1634700000");
 }
 
@@ -137,7 +145,7 @@ TEST_F(OidcProviderTest, StsRefusalIsFailedPreconditionWithCodeButNoToken) {
       });
   OidcCredentialsProvider provider(Config(), "https://sts.aliyuncs.com", http, clock_);
   absl::StatusOr<Credentials> credentials = provider.Get();
-  ASSERT_FALSE(credentials.ok());
+  ASSERT_THAT(credentials, Not(IsOk()));
   EXPECT_EQ(credentials.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(credentials.status().message(), HasSubstr("InvalidParameter.OIDCToken"));
   EXPECT_THAT(credentials.status().message(), HasSubstr("R-1"));
@@ -200,7 +208,7 @@ TEST(OidcRoleConfigFromEnvironmentTest, NotFoundWhenUnsetIncompleteNamesTheMissi
   env["ALIBABA_CLOUD_OIDC_TOKEN_FILE"] = "/var/run/secrets/tokens/oidc-token";
   env["ALIBABA_CLOUD_ROLE_SESSION_NAME"] = "s1";
   absl::StatusOr<OidcRoleConfig> full = OidcRoleConfigFromEnvironment(lookup);
-  ASSERT_TRUE(full.ok());
+  ASSERT_THAT(full, IsOk());
   EXPECT_EQ(full->oidc_token_file, "/var/run/secrets/tokens/oidc-token");
   EXPECT_EQ(full->role_session_name, "s1");
 }

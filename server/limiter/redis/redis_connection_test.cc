@@ -5,16 +5,21 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/testing/redis_test_server.h"
+#include "server/testing/status_matchers.h"
 
 namespace ota {
 namespace {
+
+using ::ota::testing::IsOk;
+
+using ::ota::testing::RedisTestServer;
 
 using ::testing::HasSubstr;
 using ::testing::Not;
 
 TEST(ParseRedisUrlTest, HostPortAndDatabase) {
   absl::StatusOr<RedisEndpoint> endpoint = ParseRedisUrl("redis://10.1.2.3:6380/4");
-  ASSERT_TRUE(endpoint.ok()) << endpoint.status();
+  ASSERT_THAT(endpoint, IsOk());
   EXPECT_EQ(endpoint->host, "10.1.2.3");
   EXPECT_EQ(endpoint->port, 6380);
   EXPECT_EQ(endpoint->db, 4);
@@ -23,7 +28,7 @@ TEST(ParseRedisUrlTest, HostPortAndDatabase) {
 
 TEST(ParseRedisUrlTest, DefaultsPortAndDatabase) {
   absl::StatusOr<RedisEndpoint> endpoint = ParseRedisUrl("redis://redis.internal");
-  ASSERT_TRUE(endpoint.ok()) << endpoint.status();
+  ASSERT_THAT(endpoint, IsOk());
   EXPECT_EQ(endpoint->host, "redis.internal");
   EXPECT_EQ(endpoint->port, 6379);
   EXPECT_EQ(endpoint->db, 0);
@@ -31,13 +36,13 @@ TEST(ParseRedisUrlTest, DefaultsPortAndDatabase) {
 
 TEST(ParseRedisUrlTest, PasswordAndUserArePercentDecodedAndNeverDescribed) {
   absl::StatusOr<RedisEndpoint> endpoint = ParseRedisUrl("redis://ops:s%40cr%3At@h:1/2");
-  ASSERT_TRUE(endpoint.ok()) << endpoint.status();
+  ASSERT_THAT(endpoint, IsOk());
   EXPECT_EQ(endpoint->user, "ops");
   EXPECT_EQ(endpoint->password, "s@cr:t");
   EXPECT_EQ(endpoint->Describe(), "redis://h:1/2 (password set)");
 
   absl::StatusOr<RedisEndpoint> no_user = ParseRedisUrl("redis://:hunter2@h:1/0");
-  ASSERT_TRUE(no_user.ok()) << no_user.status();
+  ASSERT_THAT(no_user, IsOk());
   EXPECT_EQ(no_user->user, "");
   EXPECT_EQ(no_user->password, "hunter2");
   EXPECT_THAT(no_user->Describe(), Not(HasSubstr("hunter2")));
@@ -45,38 +50,38 @@ TEST(ParseRedisUrlTest, PasswordAndUserArePercentDecodedAndNeverDescribed) {
 
 TEST(ParseRedisUrlTest, RedissMeansTls) {
   absl::StatusOr<RedisEndpoint> endpoint = ParseRedisUrl("rediss://:pw@redis.internal:6380/1");
-  ASSERT_TRUE(endpoint.ok()) << endpoint.status();
+  ASSERT_THAT(endpoint, IsOk());
   EXPECT_TRUE(endpoint->tls);
   EXPECT_EQ(endpoint->host, "redis.internal");
   EXPECT_EQ(endpoint->port, 6380);
   EXPECT_EQ(endpoint->Describe(), "rediss://redis.internal:6380/1 (password set)");
   absl::StatusOr<RedisEndpoint> plain = ParseRedisUrl("redis://h:1/0");
-  ASSERT_TRUE(plain.ok()) << plain.status();
+  ASSERT_THAT(plain, IsOk());
   EXPECT_FALSE(plain->tls);
 }
 
 TEST(ParseRedisUrlTest, RejectsWhatItCannotServeWithoutEchoingThePassword) {
-  EXPECT_FALSE(ParseRedisUrl("redisss://h:1/0").ok());
-  EXPECT_FALSE(ParseRedisUrl("http://h:1/0").ok());
-  EXPECT_FALSE(ParseRedisUrl("redis://h:0/0").ok());
-  EXPECT_FALSE(ParseRedisUrl("redis://h:1/x").ok());
-  EXPECT_FALSE(ParseRedisUrl("redis://:1/0").ok());
+  EXPECT_THAT(ParseRedisUrl("redisss://h:1/0"), Not(IsOk()));
+  EXPECT_THAT(ParseRedisUrl("http://h:1/0"), Not(IsOk()));
+  EXPECT_THAT(ParseRedisUrl("redis://h:0/0"), Not(IsOk()));
+  EXPECT_THAT(ParseRedisUrl("redis://h:1/x"), Not(IsOk()));
+  EXPECT_THAT(ParseRedisUrl("redis://:1/0"), Not(IsOk()));
   absl::Status bad = ParseRedisUrl("redis://:topsecret%zz@h:1/0").status();
-  EXPECT_FALSE(bad.ok());
+  EXPECT_THAT(bad, Not(IsOk()));
   EXPECT_THAT(bad.message(), Not(HasSubstr("topsecret")));
 }
 
 TEST(RedisConnectionTest, PipelinesCommandsInOrder) {
   absl::StatusOr<std::unique_ptr<RedisTestServer>> redis = RedisTestServer::Start();
-  ASSERT_TRUE(redis.ok()) << redis.status();
+  ASSERT_THAT(redis, IsOk());
   absl::StatusOr<std::unique_ptr<RedisConnection>> connection =
       RedisConnection::Open((*redis)->endpoint(), absl::Milliseconds(500));
-  ASSERT_TRUE(connection.ok()) << connection.status();
+  ASSERT_THAT(connection, IsOk());
   absl::StatusOr<std::vector<RedisReply>> replies =
       (*connection)
           ->Pipeline(
               {{"SET", "k", "v"}, {"INCR", "n"}, {"INCR", "n"}, {"GET", "k"}, {"NOSUCHCOMMAND"}});
-  ASSERT_TRUE(replies.ok()) << replies.status();
+  ASSERT_THAT(replies, IsOk());
   ASSERT_EQ(replies->size(), 5u);
   EXPECT_EQ((*replies)[0].text, "OK");
   EXPECT_EQ((*replies)[2].integer, 2);
@@ -86,35 +91,35 @@ TEST(RedisConnectionTest, PipelinesCommandsInOrder) {
 
 TEST(RedisConnectionTest, AuthenticatesAndSelectsTheDatabase) {
   absl::StatusOr<std::unique_ptr<RedisTestServer>> redis = RedisTestServer::Start();
-  ASSERT_TRUE(redis.ok()) << redis.status();
+  ASSERT_THAT(redis, IsOk());
   {
     absl::StatusOr<std::unique_ptr<RedisConnection>> admin =
         RedisConnection::Open((*redis)->endpoint(), absl::Milliseconds(500));
-    ASSERT_TRUE(admin.ok()) << admin.status();
-    ASSERT_TRUE((*admin)->Command({"CONFIG", "SET", "requirepass", "pw-123"}).ok());
+    ASSERT_THAT(admin, IsOk());
+    ASSERT_THAT((*admin)->Command({"CONFIG", "SET", "requirepass", "pw-123"}), IsOk());
   }
   RedisEndpoint endpoint = (*redis)->endpoint();
   endpoint.db = 3;
   endpoint.password = "wrong-pw";
   absl::StatusOr<std::unique_ptr<RedisConnection>> refused =
       RedisConnection::Open(endpoint, absl::Milliseconds(500));
-  ASSERT_FALSE(refused.ok());
+  ASSERT_THAT(refused, Not(IsOk()));
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_THAT(refused.status().message(), Not(HasSubstr("wrong-pw")));
 
   endpoint.password = "pw-123";
   absl::StatusOr<std::unique_ptr<RedisConnection>> connection =
       RedisConnection::Open(endpoint, absl::Milliseconds(500));
-  ASSERT_TRUE(connection.ok()) << connection.status();
-  ASSERT_TRUE((*connection)->Command({"SET", "in-db-3", "1"}).ok());
+  ASSERT_THAT(connection, IsOk());
+  ASSERT_THAT((*connection)->Command({"SET", "in-db-3", "1"}), IsOk());
   absl::StatusOr<RedisReply> info = (*connection)->Command({"CLIENT", "INFO"});
-  ASSERT_TRUE(info.ok()) << info.status();
+  ASSERT_THAT(info, IsOk());
   EXPECT_THAT(info->text, HasSubstr("db=3"));
 }
 
 TEST(RedisConnectionTest, UnreachableRedisIsUnavailableWithinTheTimeout) {
   absl::StatusOr<std::unique_ptr<RedisTestServer>> redis = RedisTestServer::Start();
-  ASSERT_TRUE(redis.ok()) << redis.status();
+  ASSERT_THAT(redis, IsOk());
   const RedisEndpoint endpoint = (*redis)->endpoint();
   (*redis)->Kill();
   const absl::Time started = absl::Now();
@@ -129,7 +134,7 @@ class RedisTlsConnectionTest : public ::testing::Test {
   void SetUp() override {
     absl::StatusOr<std::unique_ptr<RedisTestServer>> redis =
         RedisTestServer::Start(RedisTestServer::Security::kTls);
-    ASSERT_TRUE(redis.ok()) << redis.status();
+    ASSERT_THAT(redis, IsOk());
     redis_ = *std::move(redis);
   }
   std::unique_ptr<RedisTestServer> redis_;
@@ -139,15 +144,15 @@ TEST_F(RedisTlsConnectionTest, PipelinesAuthenticatesAndSelectsOverTls) {
   {
     absl::StatusOr<std::unique_ptr<RedisConnection>> admin =
         RedisConnection::Open(redis_->endpoint(), absl::Milliseconds(500));
-    ASSERT_TRUE(admin.ok()) << admin.status();
-    ASSERT_TRUE((*admin)->Command({"CONFIG", "SET", "requirepass", "pw-tls"}).ok());
+    ASSERT_THAT(admin, IsOk());
+    ASSERT_THAT((*admin)->Command({"CONFIG", "SET", "requirepass", "pw-tls"}), IsOk());
   }
   RedisEndpoint endpoint = redis_->endpoint();
   endpoint.db = 2;
   endpoint.password = "pw-tls";
   absl::StatusOr<std::unique_ptr<RedisConnection>> connection =
       RedisConnection::Open(endpoint, absl::Milliseconds(500));
-  ASSERT_TRUE(connection.ok()) << connection.status();
+  ASSERT_THAT(connection, IsOk());
   // A value bigger than one TLS record and one read buffer, so replies arrive in pieces.
   const std::string big(100000, 'x');
   absl::StatusOr<std::vector<RedisReply>> replies = (*connection)
@@ -156,7 +161,7 @@ TEST_F(RedisTlsConnectionTest, PipelinesAuthenticatesAndSelectsOverTls) {
                                                                     {"GET", "big"},
                                                                     {"NOSUCHCOMMAND"},
                                                                     {"CLIENT", "INFO"}});
-  ASSERT_TRUE(replies.ok()) << replies.status();
+  ASSERT_THAT(replies, IsOk());
   ASSERT_EQ(replies->size(), 5u);
   EXPECT_EQ((*replies)[0].text, "OK");
   EXPECT_EQ((*replies)[1].integer, 1);
@@ -176,7 +181,7 @@ TEST_F(RedisTlsConnectionTest, RefusesACertificateNotSignedByTheGivenCa) {
   endpoint.tls_options.ca_file = redis_->other_ca_file();
   absl::StatusOr<std::unique_ptr<RedisConnection>> connection =
       RedisConnection::Open(endpoint, absl::Milliseconds(500));
-  ASSERT_FALSE(connection.ok());
+  ASSERT_THAT(connection, Not(IsOk()));
   EXPECT_EQ(connection.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(connection.status().message(), HasSubstr("certificate rejected"));
   EXPECT_THAT(connection.status().message(), HasSubstr("--redis-ca-file"));
@@ -187,14 +192,14 @@ TEST_F(RedisTlsConnectionTest, RefusesACertificateForAnotherName) {
   endpoint.tls_options.server_name = "redis.example.com";
   absl::StatusOr<std::unique_ptr<RedisConnection>> by_name =
       RedisConnection::Open(endpoint, absl::Milliseconds(500));
-  ASSERT_FALSE(by_name.ok());
+  ASSERT_THAT(by_name, Not(IsOk()));
   EXPECT_EQ(by_name.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(by_name.status().message(), HasSubstr("hostname mismatch"));
 
   endpoint.tls_options.server_name = "127.0.0.2";
   absl::StatusOr<std::unique_ptr<RedisConnection>> by_ip =
       RedisConnection::Open(endpoint, absl::Milliseconds(500));
-  ASSERT_FALSE(by_ip.ok());
+  ASSERT_THAT(by_ip, Not(IsOk()));
   EXPECT_EQ(by_ip.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(by_ip.status().message(), HasSubstr("IP address mismatch"));
 }
@@ -206,7 +211,7 @@ TEST_F(RedisTlsConnectionTest, PlainTcpToATlsRedisFailsWithinTheTimeout) {
   absl::StatusOr<std::unique_ptr<RedisConnection>> connection =
       RedisConnection::Open(endpoint, absl::Milliseconds(300));
   if (connection.ok()) {
-    EXPECT_FALSE((*connection)->Command({"PING"}).ok());
+    EXPECT_THAT((*connection)->Command({"PING"}), Not(IsOk()));
   }
   EXPECT_LT(absl::Now() - started, absl::Seconds(2));
 }

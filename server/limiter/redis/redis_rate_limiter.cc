@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <random>
 #include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "server/base/backoff.h"
 
 namespace ota {
 namespace {
@@ -376,25 +376,23 @@ absl::Status RedisRateLimiter::Connect() {
 }
 
 void RedisRateLimiter::IoLoop() {
-  std::mt19937_64 rng{std::random_device{}()};
-  absl::Duration backoff = options_.reconnect_min;
+  // Half jitter, so replicas that lost Redis together do not all come back in the same instant.
+  const Backoff backoff(
+      {.initial = options_.reconnect_min, .max = options_.reconnect_max, .jitter = 0.5});
+  int failures = 0;
   while (true) {
     if (connection_ == nullptr) {
       const absl::Status connected = Connect();
       if (!connected.ok()) {
         connection_.reset();
         SetState(State::kDown, std::string(connected.message()));
-        // Jittered, so replicas that lost Redis together do not all come back in the same instant.
-        std::uniform_int_distribution<std::int64_t> pick(absl::ToInt64Microseconds(backoff) / 2,
-                                                         absl::ToInt64Microseconds(backoff));
-        const absl::Time retry_at = absl::Now() + absl::Microseconds(pick(rng));
-        backoff = std::min(backoff * 2, options_.reconnect_max);
+        const absl::Time retry_at = absl::Now() + backoff.Delay(++failures);
         std::unique_lock<std::mutex> lock(mu_);
         wake_.wait_until(lock, absl::ToChronoTime(retry_at), [this] { return stopping_; });
         if (stopping_) break;
         continue;
       }
-      backoff = options_.reconnect_min;
+      failures = 0;
       SetState(State::kUp, "");
     }
 

@@ -12,10 +12,18 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/testing/fake_clock.h"
 #include "server/testing/redis_test_server.h"
+#include "server/testing/status_matchers.h"
 
 namespace ota {
 namespace {
+
+using ::ota::testing::IsOk;
+using ::testing::Not;
+
+using ::ota::testing::FakeClock;
+using ::ota::testing::RedisTestServer;
 
 using ::testing::HasSubstr;
 
@@ -54,7 +62,7 @@ absl::StatusOr<Reservation> ReserveWhenBack(RateLimiter& limiter, const std::str
 std::unique_ptr<RedisConnection> Admin(const RedisTestServer& redis) {
   absl::StatusOr<std::unique_ptr<RedisConnection>> connection =
       RedisConnection::Open(redis.endpoint(), absl::Seconds(1));
-  EXPECT_TRUE(connection.ok()) << connection.status();
+  EXPECT_THAT(connection, IsOk());
   return connection.ok() ? *std::move(connection) : nullptr;
 }
 
@@ -62,7 +70,7 @@ class RedisRateLimiterTest : public ::testing::Test {
  protected:
   void SetUp() override {
     absl::StatusOr<std::unique_ptr<RedisTestServer>> redis = RedisTestServer::Start();
-    ASSERT_TRUE(redis.ok()) << redis.status();
+    ASSERT_THAT(redis, IsOk());
     redis_ = *std::move(redis);
   }
   std::unique_ptr<RedisTestServer> redis_;
@@ -77,7 +85,7 @@ TEST_F(RedisRateLimiterTest, PlacesSlotsExactlyLikeTheInProcessLimiter) {
   std::vector<absl::Time> shared_starts;
   for (int i = 0; i < 25; ++i) {
     absl::StatusOr<Reservation> r = ReserveSync(redis_limiter, "acct", absl::InfiniteFuture());
-    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_THAT(r, IsOk());
     ASSERT_TRUE(r->granted);
     shared_starts.push_back(r->start);
   }
@@ -102,7 +110,7 @@ TEST_F(RedisRateLimiterTest, RefusesPastTheLatestStartWithoutConsumingASlot) {
   // The 11th slot is a window after the first: ~1.05s away.
   const absl::Time now = absl::Now();
   absl::StatusOr<Reservation> refused = ReserveSync(limiter, "acct", now + absl::Milliseconds(200));
-  ASSERT_TRUE(refused.ok()) << refused.status();
+  ASSERT_THAT(refused, IsOk());
   EXPECT_FALSE(refused->granted);
   EXPECT_GT(refused->retry_after, absl::Milliseconds(800));
   EXPECT_LT(refused->retry_after, absl::Milliseconds(1100));
@@ -165,14 +173,14 @@ TEST_F(RedisRateLimiterTest, KeysArePrefixedAndExpireOnTheirOwn) {
   std::unique_ptr<RedisConnection> admin = Admin(*redis_);
   ASSERT_NE(admin, nullptr);
   absl::StatusOr<RedisReply> ttl = admin->Command({"PTTL", "test:acct:CancelOTAStrategyByJob"});
-  ASSERT_TRUE(ttl.ok()) << ttl.status();
+  ASSERT_THAT(ttl, IsOk());
   // One window plus margin after the newest start, which was now.
   EXPECT_GT(ttl->integer, 900);
   EXPECT_LE(ttl->integer, 1051);
   absl::SleepFor(absl::Milliseconds(1200));
   absl::StatusOr<RedisReply> exists =
       admin->Command({"EXISTS", "test:acct:CancelOTAStrategyByJob"});
-  ASSERT_TRUE(exists.ok());
+  ASSERT_THAT(exists, IsOk());
   EXPECT_EQ(exists->integer, 0);
 }
 
@@ -182,14 +190,14 @@ TEST_F(RedisRateLimiterTest, ReloadsTheScriptAfterNoscript) {
   ASSERT_TRUE(first.ok() && first->granted);
   std::unique_ptr<RedisConnection> admin = Admin(*redis_);
   ASSERT_NE(admin, nullptr);
-  ASSERT_TRUE(admin->Command({"SCRIPT", "FLUSH"}).ok());
+  ASSERT_THAT(admin->Command({"SCRIPT", "FLUSH"}), IsOk());
   for (int i = 0; i < 5; ++i) {
     absl::StatusOr<Reservation> r = ReserveSync(limiter, "acct", absl::InfiniteFuture());
-    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_THAT(r, IsOk());
     ASSERT_TRUE(r->granted);
   }
   absl::StatusOr<RedisReply> length = admin->Command({"LLEN", "test:acct:CancelOTAStrategyByJob"});
-  ASSERT_TRUE(length.ok());
+  ASSERT_THAT(length, IsOk());
   EXPECT_EQ(length->integer, 6);  // every reservation counted once, none twice
 }
 
@@ -216,12 +224,12 @@ TEST_F(RedisRateLimiterTest, OutageFailsFastAndRecoversWithoutRestart) {
   // Noticed within a heartbeat and a timeout, and answered at once from then on.
   EXPECT_LT(absl::Now() - killed, absl::Seconds(1));
   const absl::Time asked = absl::Now();
-  EXPECT_FALSE(ReserveSync(limiter, "acct", absl::InfiniteFuture()).ok());
+  EXPECT_THAT(ReserveSync(limiter, "acct", absl::InfiniteFuture()), Not(IsOk()));
   EXPECT_LT(absl::Now() - asked, absl::Milliseconds(50));
 
-  ASSERT_TRUE(redis_->Restart().ok());
+  ASSERT_THAT(redis_->Restart(), IsOk());
   absl::StatusOr<Reservation> after = ReserveWhenBack(limiter, "acct", absl::InfiniteFuture());
-  ASSERT_TRUE(after.ok()) << after.status();
+  ASSERT_THAT(after, IsOk());
   EXPECT_TRUE(after->granted);
   std::lock_guard<std::mutex> lock(mu);
   EXPECT_THAT(states, ::testing::ElementsAre(true, false, true));
@@ -235,9 +243,9 @@ TEST_F(RedisRateLimiterTest, RestartedEmptyRedisDoesNotGrantAFreshBurstOnTopOfPe
     ASSERT_TRUE(r.ok() && r->granted);
     newest = r->start;  // ~2.1s ahead: 20 slots are still pending
   }
-  ASSERT_TRUE(redis_->Restart().ok());
+  ASSERT_THAT(redis_->Restart(), IsOk());
   absl::StatusOr<Reservation> next = ReserveWhenBack(limiter, "acct", absl::InfiniteFuture());
-  ASSERT_TRUE(next.ok()) << next.status();
+  ASSERT_THAT(next, IsOk());
   ASSERT_TRUE(next->granted);
   // A full window of slots at `newest` is assumed, so the next one is a window + margin later.
   EXPECT_GE(next->start - newest, absl::Milliseconds(1050) - kTolerance);
@@ -281,7 +289,7 @@ class RedisRateLimiterTlsTest : public ::testing::Test {
   void SetUp() override {
     absl::StatusOr<std::unique_ptr<RedisTestServer>> redis =
         RedisTestServer::Start(RedisTestServer::Security::kTls);
-    ASSERT_TRUE(redis.ok()) << redis.status();
+    ASSERT_THAT(redis, IsOk());
     redis_ = *std::move(redis);
   }
   std::unique_ptr<RedisTestServer> redis_;
@@ -295,7 +303,7 @@ TEST_F(RedisRateLimiterTlsTest, ReservesOverTlsAndRecoversAfterAnOutage) {
   absl::Time first;
   for (int i = 0; i < 6; ++i) {
     absl::StatusOr<Reservation> r = ReserveSync(limiter, "acct", absl::InfiniteFuture());
-    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_THAT(r, IsOk());
     ASSERT_TRUE(r->granted);
     if (i == 0) first = r->start;
     if (i == 5) {
@@ -305,7 +313,7 @@ TEST_F(RedisRateLimiterTlsTest, ReservesOverTlsAndRecoversAfterAnOutage) {
   std::unique_ptr<RedisConnection> admin = Admin(*redis_);
   ASSERT_NE(admin, nullptr);
   absl::StatusOr<RedisReply> keys = admin->Command({"KEYS", "test:acct*"});
-  ASSERT_TRUE(keys.ok()) << keys.status();
+  ASSERT_THAT(keys, IsOk());
   EXPECT_FALSE(keys->elements.empty());
   admin.reset();
 
@@ -317,9 +325,9 @@ TEST_F(RedisRateLimiterTlsTest, ReservesOverTlsAndRecoversAfterAnOutage) {
     during = ReserveSync(limiter, "acct", absl::InfiniteFuture());
   } while (during.ok() && absl::Now() - killed < absl::Seconds(3));
   EXPECT_EQ(during.status().code(), absl::StatusCode::kUnavailable);
-  ASSERT_TRUE(redis_->Restart().ok());
+  ASSERT_THAT(redis_->Restart(), IsOk());
   absl::StatusOr<Reservation> after = ReserveWhenBack(limiter, "acct", absl::InfiniteFuture());
-  ASSERT_TRUE(after.ok()) << after.status();
+  ASSERT_THAT(after, IsOk());
   EXPECT_TRUE(after->granted);
 }
 
@@ -328,7 +336,7 @@ TEST_F(RedisRateLimiterTlsTest, UntrustedCertificateFailsClosedAndSaysWhy) {
   endpoint.tls_options.ca_file = redis_->other_ca_file();
   RedisRateLimiter limiter(Options(endpoint), SystemClock::Get());
   absl::StatusOr<Reservation> r = ReserveSync(limiter, "acct", absl::InfiniteFuture());
-  ASSERT_FALSE(r.ok());
+  ASSERT_THAT(r, Not(IsOk()));
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(r.status().message(), HasSubstr("rediss://127.0.0.1"));
   EXPECT_THAT(r.status().message(), HasSubstr("certificate rejected"));
@@ -339,7 +347,7 @@ TEST_F(RedisRateLimiterTlsTest, CertificateForAnotherNameIsRefused) {
   endpoint.tls_options.server_name = "redis.example.com";
   RedisRateLimiter limiter(Options(endpoint), SystemClock::Get());
   absl::StatusOr<Reservation> r = ReserveSync(limiter, "acct", absl::InfiniteFuture());
-  ASSERT_FALSE(r.ok());
+  ASSERT_THAT(r, Not(IsOk()));
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(r.status().message(), HasSubstr("hostname mismatch"));
 }

@@ -1,8 +1,8 @@
-// ChildProcess: a benchmark's own server process (ota-gateway, the ceiling server, nginx), started
-// with its output sent to a file so a chatty server never blocks on a full pipe, and stopped when
-// the handle goes away.
+// ChildProcess: a server process that a test or a benchmark starts (ota-gateway, iot-emulator, the
+// ceiling server, nginx), with its output sent to a file so a chatty server never blocks on a full
+// pipe, and stopped when the handle goes away.
 //
-//   absl::StatusOr<ota::ChildProcess> gw = ota::ChildProcess::Start(
+//   absl::StatusOr<ota::testing::ChildProcess> gw = ota::testing::ChildProcess::Start(
 //       {"build/server/ota-gateway", "--listen=127.0.0.1:5000"}, "/tmp/run/gateway.log");
 //   pid_t pid = gw->pid();
 //   gw->Stop();  // SIGTERM, then SIGKILL after a grace period
@@ -16,7 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
-namespace ota {
+namespace ota::testing {
 
 class ChildProcess {
  public:
@@ -45,4 +45,4 @@ class ChildProcess {
 // A TCP port on 127.0.0.1 that was free a moment ago (the usual small race is accepted).
 [[nodiscard]] int FreeLoopbackPort();
 
-}  // namespace ota
+}  // namespace ota::testing

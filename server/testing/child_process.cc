@@ -1,4 +1,4 @@
-#include "bench/child_process.h"
+#include "server/testing/child_process.h"
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -17,7 +17,7 @@
 
 extern char** environ;
 
-namespace ota {
+namespace ota::testing {
 
 absl::StatusOr<ChildProcess> ChildProcess::Start(const std::vector<std::string>& argv,
                                                  const std::string& log_path) {
@@ -113,4 +113,4 @@ int FreeLoopbackPort() {
   return port;
 }
 
-}  // namespace ota
+}  // namespace ota::testing

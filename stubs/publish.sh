@@ -98,7 +98,8 @@ if [ -n "${TWINE_USERNAME:-}" ]; then
   # The credentials go to curl on stdin, never on a command line that `ps` shows.
   curl_config=(-K -)
 fi
-page=$(printf 'user = "%s:%s"\n' "${TWINE_USERNAME:-}" "${TWINE_PASSWORD:-}" |
+curl_quote() { local s=${1//\\/\\\\}; printf '%s' "${s//\"/\\\"}"; }
+page=$(printf 'user = "%s:%s"\n' "$(curl_quote "${TWINE_USERNAME:-}")" "$(curl_quote "${TWINE_PASSWORD:-}")" |
   curl -sS --max-time 30 "${curl_config[@]}" "${simple_url%/}/ota-gateway-client/" || true)
 if grep -q "$(basename "$WHEEL")" <<<"$page"; then
   exists+=("ota-gateway-client $VERSION on $simple_url")

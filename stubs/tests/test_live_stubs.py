@@ -20,6 +20,7 @@ contract's ErrorReason enum lists exactly the reasons the gateway's sources send
 Process handling is the end-to-end harness's (tests/e2e/conftest.py), loaded under its own name so
 this suite stays out of the ctest glob over tests/e2e/test_*.py.
 """
+import hashlib
 import importlib.util
 import json
 import os
@@ -66,19 +67,74 @@ def run(argv, cwd, env=None, timeout=600):
                           timeout=timeout).returncode
 
 
+def openssl(*args, cwd):
+    result = subprocess.run(["openssl", *map(str, args)], cwd=cwd, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    """A throwaway CA, the gateway's certificate for 127.0.0.1, and a client certificate the CA
+    signed (so the mTLS handshake passes) whose name is in no callers file (so the bearer token
+    decides who calls)."""
+    d = tmp_path_factory.mktemp("pki")
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-subj", "/CN=test-ca",
+            "-days", "2", cwd=d)
+    for name, usage, san in (("server", "serverAuth", "IP:127.0.0.1"),
+                             ("client", "clientAuth", "URI:spiffe://test.example/example-client")):
+        openssl("req", "-new", *ec, "-keyout", f"{name}-key.pem", "-out", f"{name}.csr",
+                "-subj", f"/CN={name}", cwd=d)
+        (d / f"{name}.ext").write_text(f"basicConstraints=critical,CA:FALSE\n"
+                                       f"extendedKeyUsage={usage}\nsubjectAltName={san}\n")
+        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                "-CAcreateserial", "-days", "2", "-extfile", f"{name}.ext", "-out", f"{name}.pem",
+                cwd=d)
+    return d
+
+
+def copy_client_pki(pki, example):
+    """The files the README's TLS code reads, where the example runs."""
+    for name in ("ca.pem", "client.pem", "client-key.pem"):
+        shutil.copy(pki / name, example / name)
+
+
 @pytest.fixture
-def live(processes, request):
-    """An emulator, a gateway and a rate-limited gateway, as the environment the examples read."""
+def live(processes, request, pki, tmp_path):
+    """An emulator, a gateway, a rate-limited gateway, and a gateway that takes only TLS with
+    client certificates and knows two bearer tokens (one allowed only another IoT instance), as
+    the environment the examples read."""
     lang = request.param
-    dynamic_job, limited_job = f"JOB-{lang}-DYN", f"JOB-{lang}-LIMITED"
-    emulator = harness.Emulator(f"--job={dynamic_job}=dynamic", f"--job={limited_job}=dynamic")
+    dynamic_job, limited_job, secure_job = (f"JOB-{lang}-DYN", f"JOB-{lang}-LIMITED",
+                                            f"JOB-{lang}-SECURE")
+    emulator = harness.Emulator(f"--job={dynamic_job}=dynamic", f"--job={limited_job}=dynamic",
+                                f"--job={secure_job}=dynamic")
     processes.append(emulator)
     gateway = harness.Gateway(emulator)
     processes.append(gateway)
     limited = harness.Gateway(emulator, "--qps=1", "--burst=1")
     processes.append(limited)
+    tokens = {name: secrets.token_urlsafe(24) for name in ("good", "limited", "wrong")}
+    harness.SECRETS.update(tokens.values())
+    callers = tmp_path / "callers.json"
+    callers.write_text(json.dumps({"callers": [
+        {"name": "example-service", "identities": [{"token_sha256": sha256(tokens["good"])}]},
+        {"name": "other-instance-service",
+         "identities": [{"token_sha256": sha256(tokens["limited"])}],
+         "iot_instance_ids": ["iot-some-other-instance"]}]}))
+    secure = harness.Gateway(emulator, security=(
+        f"--tls-cert-file={pki / 'server.pem'}", f"--tls-key-file={pki / 'server-key.pem'}",
+        f"--tls-client-ca-file={pki / 'ca.pem'}", f"--callers-file={callers}"))
+    processes.append(secure)
     return {"OTA_TARGET": gateway.target, "OTA_LIMITED_TARGET": limited.target,
-            "OTA_DYNAMIC_JOB": dynamic_job, "OTA_LIMITED_JOB": limited_job}
+            "OTA_DYNAMIC_JOB": dynamic_job, "OTA_LIMITED_JOB": limited_job,
+            "OTA_SECURE_TARGET": secure.target, "OTA_SECURE_JOB": secure_job,
+            "OTA_TOKEN": tokens["good"], "OTA_LIMITED_TOKEN": tokens["limited"],
+            "OTA_WRONG_TOKEN": tokens["wrong"]}
+
+
+def sha256(text):
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def wait_http(url, timeout=60):
@@ -271,13 +327,14 @@ def test_republishing_the_same_version_fails_and_says_why(published):
 
 
 @pytest.mark.parametrize("live", ["PY"], indirect=True)
-def test_python_package_from_the_index(live, published, registries, tmp_path):
+def test_python_package_from_the_index(live, published, registries, pki, tmp_path):
     require_published(published)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", venv], check=True)
     python = venv / "bin" / "python"
     example = tmp_path / "example"
     shutil.copytree(STUBS / "examples" / "python", example)
+    copy_client_pki(pki, example)
     # The ordinary command, pointed at the company index (which sends the rest on to PyPI).
     assert run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check",
                 "--index-url", registries.pypi + "simple/", "-r", "requirements.txt",
@@ -297,10 +354,11 @@ def test_python_package_from_the_index(live, published, registries, tmp_path):
 
 
 @pytest.mark.parametrize("live", ["GO"], indirect=True)
-def test_go_module_from_the_module_proxy(live, published, registries, tmp_path):
+def test_go_module_from_the_module_proxy(live, published, registries, pki, tmp_path):
     require_published(published)
     example = tmp_path / "example"
     shutil.copytree(STUBS / "examples" / "go", example)
+    copy_client_pki(pki, example)
     cache = subprocess.run(["go", "env", "GOMODCACHE"], capture_output=True, text=True,
                            check=True).stdout.strip()
     # As a company sets it: its proxy first, then the public one; no checksum database for its
@@ -317,7 +375,7 @@ def test_go_module_from_the_module_proxy(live, published, registries, tmp_path):
 
 
 @pytest.mark.parametrize("live", ["JAVA"], indirect=True)
-def test_java_package_from_the_maven_repository(live, published, registries, tmp_path):
+def test_java_package_from_the_maven_repository(live, published, registries, pki, tmp_path):
     require_published(published)
     # The jar must come from the repository: drop a copy an earlier local build left behind.
     local = Path.home() / ".m2" / "repository" / MAVEN_ARTIFACT
@@ -325,6 +383,7 @@ def test_java_package_from_the_maven_repository(live, published, registries, tmp
     example = tmp_path / "example"
     shutil.copytree(STUBS / "examples" / "java", example,
                     ignore=shutil.ignore_patterns("target"))
+    copy_client_pki(pki, example)
     assert run(["mvn", "-B", "-ntp", "-Dstyle.color=never", "test", f"-Drevision={VERSION}",
                 f"-Dota.repository.url={registries.maven_repo.as_uri()}"],
                cwd=example, env=live) == 0
@@ -332,11 +391,12 @@ def test_java_package_from_the_maven_repository(live, published, registries, tmp
 
 
 @pytest.mark.parametrize("live", ["NODE"], indirect=True)
-def test_node_package_from_the_npm_registry(live, published, registries, tmp_path):
+def test_node_package_from_the_npm_registry(live, published, registries, pki, tmp_path):
     require_published(published)
     example = tmp_path / "example"
     shutil.copytree(STUBS / "examples" / "node", example,
                     ignore=shutil.ignore_patterns("node_modules"))
+    copy_client_pki(pki, example)
     # The company's scope goes to its registry, everything else to the usual one.
     (example / ".npmrc").write_text(f"@ota-gateway:registry={registries.npm}\n")
     npm = ["npm", "--no-audit", "--no-fund", "--loglevel=error"]
@@ -351,7 +411,7 @@ def test_node_package_from_the_npm_registry(live, published, registries, tmp_pat
     tsconfig = (example / "tsconfig.json").read_text()
     assert '"types": [],' in tsconfig
     (example / "tsconfig.json").write_text(tsconfig.replace('"types": [],', '"types": ["node"],'))
-    assert run(["npx", "--no-install", "tsc", "-p", ".", "--noEmit"], cwd=example) == 0
+    assert run(["npx", "--no-install", "tsc", "-p", "."], cwd=example) == 0  # live.test.js imports it
     assert run(["node", "--test"], cwd=example, env=live) == 0
 
 @pytest.mark.parametrize("live", ["CPP"], indirect=True)

@@ -142,3 +142,38 @@ func TestExhaustedQuotaIsResourceExhaustedWithRetryInfo(t *testing.T) {
 		t.Fatalf("RetryInfo = %v, want a positive retry_delay", got.retryInfo)
 	}
 }
+
+// TestTLSMTLSAndBearerTokenAsTheREADMEShows calls through secureClient, the README's TLS + mTLS +
+// token code (readme_usage.go); the test put ca.pem, client.pem and client-key.pem in this folder.
+// The gateway knows the callers by token only.
+func TestTLSMTLSAndBearerTokenAsTheREADMEShows(t *testing.T) {
+	target := env(t, "OTA_SECURE_TARGET")
+	call := func(token string) (*otav1.CancelByJobResponse, error) {
+		client, conn, err := secureClient(target, token)
+		if err != nil {
+			t.Fatalf("secureClient: %v", err)
+		}
+		defer conn.Close()
+		ctx, done := context.WithTimeout(context.Background(), 10*time.Second)
+		defer done()
+		return client.CancelByJob(ctx, &otav1.CancelByJobRequest{JobId: env(t, "OTA_SECURE_JOB")})
+	}
+	if resp, err := call(env(t, "OTA_TOKEN")); err != nil || resp.GetRequestId() == "" {
+		t.Fatalf("with the caller's token: %v, %v", resp, err)
+	}
+	for _, refused := range []struct {
+		token, reason string
+		code          codes.Code
+	}{
+		{env(t, "OTA_LIMITED_TOKEN"), otav1.ReasonCallerNotAllowed, codes.PermissionDenied},
+		{env(t, "OTA_WRONG_TOKEN"), otav1.ReasonCallerUnauthenticated, codes.Unauthenticated},
+	} {
+		_, err := call(refused.token)
+		got := decode(t, err)
+		if got.code != refused.code || got.errorInfo.GetReason() != refused.reason ||
+			got.errorInfo.GetDomain() != otav1.DomainGateway {
+			t.Fatalf("got %v %v, want %v with %s in %s", got.code, got.errorInfo, refused.code,
+				refused.reason, otav1.DomainGateway)
+		}
+	}
+}

@@ -20,8 +20,13 @@ import {
   REASON_INVALID_JOB_ID,
   REASON_JOB_NOT_FOUND,
   REASON_RATE_LIMITED,
+  REASON_CALLER_NOT_ALLOWED,
+  REASON_CALLER_UNAUTHENTICATED,
   RetryInfoSchema,
 } from "@ota-gateway/client";
+
+// The README's TLS + mTLS + token code, compiled from readme_usage.ts by stubs/test.sh (tsc).
+import { secure } from "./readme_usage.js";
 
 function env(name) {
   const value = process.env[name];
@@ -86,4 +91,24 @@ test("exhausted quota is RESOURCE_EXHAUSTED with RetryInfo", async () => {
   const delay = only(err, RetryInfoSchema).retryDelay;
   assert.ok(delay, "RetryInfo without retry_delay");
   assert.ok(delay.seconds > 0n || delay.nanos > 0, `retry_delay ${delay.seconds}s ${delay.nanos}ns`);
+});
+
+test("TLS, mTLS and the bearer token as the README shows", async () => {
+  // The test put ca.pem, client.pem and client-key.pem here; the gateway knows callers by token.
+  const target = env("OTA_SECURE_TARGET");
+  const request = { jobId: env("OTA_SECURE_JOB") };
+  const ok = await createClient(OtaStrategyService, secure(target, env("OTA_TOKEN")))
+    .cancelByJob(request, { timeoutMs: 10_000 });
+  assert.ok(ok.requestId.length > 0);
+  for (const [token, code, reason] of [
+    [env("OTA_LIMITED_TOKEN"), Code.PermissionDenied, REASON_CALLER_NOT_ALLOWED],
+    [env("OTA_WRONG_TOKEN"), Code.Unauthenticated, REASON_CALLER_UNAUTHENTICATED],
+  ]) {
+    const err = await createClient(OtaStrategyService, secure(target, token))
+      .cancelByJob(request, { timeoutMs: 10_000 })
+      .then(() => assert.fail("the call succeeded"), (e) => ConnectError.from(e));
+    assert.equal(err.code, code);
+    const info = only(err, ErrorInfoSchema);
+    assert.deepEqual([info.reason, info.domain], [reason, DOMAIN_GATEWAY]);
+  }
 });

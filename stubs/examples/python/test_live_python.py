@@ -89,3 +89,23 @@ def test_exhausted_quota_is_resource_exhausted_with_retry_info():
     assert found["ErrorInfo"].reason == errors.REASON_RATE_LIMITED
     delay = found["RetryInfo"].retry_delay
     assert delay.seconds > 0 or delay.nanos > 0
+
+
+def test_tls_mtls_and_bearer_token_as_the_readme_shows():
+    # typed_usage.secure_channel is the README's TLS + mTLS + token code; the test put ca.pem,
+    # client.pem and client-key.pem where it runs. The gateway knows the callers by token only.
+    from typed_usage import secure_channel
+
+    target = env("OTA_SECURE_TARGET")
+    request = ota_pb.CancelByJobRequest(job_id=env("OTA_SECURE_JOB"))
+    reply = ota_grpc.OtaStrategyServiceStub(secure_channel(target, env("OTA_TOKEN"))).CancelByJob(
+        request, timeout=10)
+    assert reply.request_id
+    for token, code, reason in (
+            (env("OTA_LIMITED_TOKEN"), grpc.StatusCode.PERMISSION_DENIED, errors.REASON_CALLER_NOT_ALLOWED),
+            (env("OTA_WRONG_TOKEN"), grpc.StatusCode.UNAUTHENTICATED, errors.REASON_CALLER_UNAUTHENTICATED)):
+        with pytest.raises(grpc.RpcError) as raised:
+            ota_grpc.OtaStrategyServiceStub(secure_channel(target, token)).CancelByJob(request, timeout=10)
+        assert raised.value.code() == code
+        info = details(raised.value)["ErrorInfo"]
+        assert (info.reason, info.domain) == (reason, errors.DOMAIN_GATEWAY)

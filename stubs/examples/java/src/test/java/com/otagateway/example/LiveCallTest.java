@@ -128,4 +128,30 @@ class LiveCallTest {
     RetryInfo retry = detail(status, RetryInfo.class);
     assertTrue(retry.getRetryDelay().getSeconds() > 0 || retry.getRetryDelay().getNanos() > 0);
   }
+
+  /**
+   * Calls through ReadmeUsage, the README's TLS + mTLS + token code; the test put ca.pem, client.pem
+   * and client-key.pem in the project folder. The gateway knows the callers by token only.
+   */
+  @Test
+  void tlsMtlsAndBearerTokenAsTheReadmeShows() throws Exception {
+    ManagedChannel channel = ReadmeUsage.secure(env("OTA_SECURE_TARGET"));
+    channels.add(channel);
+    CancelByJobRequest request = CancelByJobRequest.newBuilder().setJobId(env("OTA_SECURE_JOB")).build();
+    assertFalse(ReadmeUsage.stub(channel, env("OTA_TOKEN")).withDeadlineAfter(10, TimeUnit.SECONDS)
+        .cancelByJob(request).getRequestId().isEmpty());
+    String[][] refused = {
+      {env("OTA_LIMITED_TOKEN"), "PERMISSION_DENIED", ErrorInfoConstants.REASON_CALLER_NOT_ALLOWED},
+      {env("OTA_WRONG_TOKEN"), "UNAUTHENTICATED", ErrorInfoConstants.REASON_CALLER_UNAUTHENTICATED},
+    };
+    for (String[] call : refused) {
+      StatusRuntimeException error = assertThrows(StatusRuntimeException.class,
+          () -> ReadmeUsage.stub(channel, call[0]).withDeadlineAfter(10, TimeUnit.SECONDS)
+              .cancelByJob(request));
+      assertEquals(Status.Code.valueOf(call[1]), error.getStatus().getCode());
+      ErrorInfo info = detail(richStatus(error), ErrorInfo.class);
+      assertEquals(call[2], info.getReason());
+      assertEquals(ErrorInfoConstants.DOMAIN_GATEWAY, info.getDomain());
+    }
+  }
 }

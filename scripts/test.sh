@@ -6,7 +6,9 @@
 #      Alibaba Cloud Python SDKs), then every libFuzzer harness of fuzz/ for 15 s (clang build of
 #      its own, build-fuzz/)
 #   3. the client packages for Python, Go, Java, Node/TypeScript and C++ (stubs/test.sh): built,
-#      installed the way their users install them, and proven by live calls in each language
+#      published with stubs/publish.sh to registry servers it starts (pypiserver, verdaccio, a
+#      Maven repository, a Go module proxy), installed from them the way their users install
+#      them, and proven by live calls in each language
 #   4. a smoke run of the benchmark tool (the full report is scripts/bench.sh) and a 45 s soak
 #      (scripts/soak.sh) that fails on memory or fd growth
 #   5. the unit tests again under ASan+UBSan and under TSan
@@ -48,7 +50,7 @@ ctest --test-dir "$ROOT/build" --output-on-failure -j "$JOBS"
 log "fuzz harnesses, briefly (scripts/fuzz.sh; longer runs: fuzz/README.md)"
 scripts/fuzz.sh "${OTA_FUZZ_SECONDS:-15}"
 
-log "client packages for other languages (stubs/test.sh)"
+log "client packages: publish to test registries, install from them, live calls (stubs/test.sh)"
 OTA_BUILD_DIR="$ROOT/build" stubs/test.sh
 
 log "benchmark tool smoke run (scripts/bench.sh --smoke; figures are not judged here)"

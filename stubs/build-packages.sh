@@ -3,10 +3,12 @@
 # stubs/VERSION:
 #
 #   Python  stubs/build/python/ota_gateway_client-VERSION-py3-none-any.whl   (pip wheel)
-#   Go      module stubs/go (github.com/ota-gateway/ota-gateway/gen/go), vetted and built
-#   Java    com.otagateway:ota-gateway-client:VERSION jar, installed into ~/.m2 (mvn install)
+#   Go      module stubs/go, vetted and built (stubs/publish.sh gives it its module path)
+#   Java    stubs/java/target/ota-gateway-client-VERSION.jar + .flattened-pom.xml (mvn package)
 #   Node    stubs/build/ota-gateway-client-VERSION.tgz                       (npm pack)
 #   protoset stubs/build/ota-v1.protoset                                     (buf build)
+#
+# stubs/publish.sh publishes them to registries; nothing is installed locally here.
 set -euo pipefail
 STUBS=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$STUBS")
@@ -22,11 +24,11 @@ rm -rf "$BUILD/python"
   -w "$BUILD/python" "$STUBS/python"
 rm -rf "$STUBS/python/build" "$STUBS/python/src/"*.egg-info
 
-log "go: module github.com/ota-gateway/ota-gateway/gen/go (vet, build)"
+log "go: module stubs/go (vet, build)"
 (cd "$STUBS/go" && go vet ./... && go build ./...)
 
-log "java: mvn install com.otagateway:ota-gateway-client:$VERSION"
-mvn -q -B -Dstyle.color=never -f "$STUBS/java/pom.xml" install -Drevision="$VERSION"
+log "java: mvn package com.otagateway:ota-gateway-client:$VERSION"
+mvn -q -B -ntp -Dstyle.color=never -f "$STUBS/java/pom.xml" package -Drevision="$VERSION"
 
 log "node: npm pack @ota-gateway/client $VERSION"
 # npm takes the version only from package.json, so the package is staged with VERSION written in.

@@ -5,7 +5,7 @@
 # stubs/generate.sh.
 #
 #   Go proxy:      protoc-gen-go, protoc-gen-go-grpc          -> .tools/bin
-#   PyPI:          grpcio-tools (protoc + grpc_python built in) -> .tools/stubs-python (a venv)
+#   PyPI:          grpcio-tools (protoc + grpc_python built in), twine -> .tools/stubs-python (a venv)
 #   Maven Central: protoc (for Java messages, matching protobuf-java) and protoc-gen-grpc-java
 #                  -> .tools/bin; their versions live in stubs/java/pom.xml
 #   npm:           @bufbuild/protoc-gen-es                     -> stubs/node/node_modules (lockfile)
@@ -37,10 +37,10 @@ if [ ! -x "$PYVENV/bin/python" ]; then
   log "python venv $PYVENV"
   python3 -m venv "$PYVENV"
 fi
-if ! cmp -s "$STUBS/python/requirements-codegen.txt" "$PYVENV/.requirements.installed" 2>/dev/null; then
-  log "pip install -r stubs/python/requirements-codegen.txt"
-  "$PYVENV/bin/pip" install -q --disable-pip-version-check -r "$STUBS/python/requirements-codegen.txt"
-  cp "$STUBS/python/requirements-codegen.txt" "$PYVENV/.requirements.installed"
+if ! cmp -s "$STUBS/python/requirements-tools.txt" "$PYVENV/.requirements.installed" 2>/dev/null; then
+  log "pip install -r stubs/python/requirements-tools.txt"
+  "$PYVENV/bin/pip" install -q --disable-pip-version-check -r "$STUBS/python/requirements-tools.txt"
+  cp "$STUBS/python/requirements-tools.txt" "$PYVENV/.requirements.installed"
 fi
 
 # The pom's fetch-codegen-tools execution copies both executables at the versions the jar is built

@@ -3,7 +3,6 @@ module github.com/ota-gateway/ota-gateway/stubs/examples/go
 go 1.26.0
 
 require (
-	github.com/ota-gateway/ota-gateway/gen/go v0.0.0
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1
 	google.golang.org/grpc v1.85.0
 )
@@ -15,5 +14,6 @@ require (
 	google.golang.org/protobuf v1.36.12 // indirect
 )
 
-// The generated module is built locally by stubs/generate.sh (it is not committed or published).
-replace github.com/ota-gateway/ota-gateway/gen/go => ../../go
+// The client module itself is not listed here: stubs/tests/test_live_stubs.py adds it the way a
+// service does, `go get corp.example/ota-gateway/client@vX.Y.Z` from the company's Go proxy, then
+// `go mod tidy`.

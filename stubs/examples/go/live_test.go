@@ -1,4 +1,6 @@
-// Live calls to a running ota-gateway through the generated Go module.
+// Live calls to a running ota-gateway through the generated Go module, fetched with `go get` from a
+// Go module proxy under the company module path corp.example/ota-gateway/client; ErrorInfo is
+// compared with the module's generated Domain*/Reason* constants.
 //
 // Started by stubs/tests/test_live_stubs.py, which runs the gateway and the iot-emulator and sets
 // OTA_TARGET, OTA_LIMITED_TARGET (a gateway with --qps=1 --burst=1), OTA_DYNAMIC_JOB and
@@ -11,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	otav1 "github.com/ota-gateway/ota-gateway/gen/go/ota/v1"
+	otav1 "corp.example/ota-gateway/client/ota/v1"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -97,6 +99,9 @@ func TestUnknownJobIsNotFoundWithAlibabaCode(t *testing.T) {
 	if got.code != codes.NotFound {
 		t.Fatalf("code = %v, want NotFound", got.code)
 	}
+	if got.errorInfo.GetReason() != otav1.ReasonJobNotFound || got.errorInfo.GetDomain() != otav1.DomainAlibabaIot {
+		t.Fatalf("ErrorInfo = %v, want %s in %s", got.errorInfo, otav1.ReasonJobNotFound, otav1.DomainAlibabaIot)
+	}
 	if code := got.errorInfo.GetMetadata()["alibaba_code"]; code != "iot.ota.OtaJobNotExist" {
 		t.Fatalf("alibaba_code = %q", code)
 	}
@@ -110,6 +115,9 @@ func TestMalformedJobIDIsInvalidArgumentNamingTheField(t *testing.T) {
 	got := decode(t, err)
 	if got.code != codes.InvalidArgument {
 		t.Fatalf("code = %v, want InvalidArgument", got.code)
+	}
+	if got.errorInfo.GetReason() != otav1.ReasonInvalidJobId || got.errorInfo.GetDomain() != otav1.DomainGateway {
+		t.Fatalf("ErrorInfo = %v, want %s in %s", got.errorInfo, otav1.ReasonInvalidJobId, otav1.DomainGateway)
 	}
 	if got.badRequest == nil || len(got.badRequest.GetFieldViolations()) != 1 ||
 		got.badRequest.GetFieldViolations()[0].GetField() != "job_id" {
@@ -127,10 +135,45 @@ func TestExhaustedQuotaIsResourceExhaustedWithRetryInfo(t *testing.T) {
 	if got.code != codes.ResourceExhausted {
 		t.Fatalf("code = %v, want ResourceExhausted", got.code)
 	}
-	if got.errorInfo.GetReason() != "RATE_LIMITED" {
+	if got.errorInfo.GetReason() != otav1.ReasonRateLimited {
 		t.Fatalf("reason = %q", got.errorInfo.GetReason())
 	}
 	if got.retryInfo == nil || got.retryInfo.GetRetryDelay().AsDuration() <= 0 {
 		t.Fatalf("RetryInfo = %v, want a positive retry_delay", got.retryInfo)
+	}
+}
+
+// TestTLSMTLSAndBearerTokenAsTheREADMEShows calls through secureClient, the README's TLS + mTLS +
+// token code (readme_usage.go); the test put ca.pem, client.pem and client-key.pem in this folder.
+// The gateway knows the callers by token only.
+func TestTLSMTLSAndBearerTokenAsTheREADMEShows(t *testing.T) {
+	target := env(t, "OTA_SECURE_TARGET")
+	call := func(token string) (*otav1.CancelByJobResponse, error) {
+		client, conn, err := secureClient(target, token)
+		if err != nil {
+			t.Fatalf("secureClient: %v", err)
+		}
+		defer conn.Close()
+		ctx, done := context.WithTimeout(context.Background(), 10*time.Second)
+		defer done()
+		return client.CancelByJob(ctx, &otav1.CancelByJobRequest{JobId: env(t, "OTA_SECURE_JOB")})
+	}
+	if resp, err := call(env(t, "OTA_TOKEN")); err != nil || resp.GetRequestId() == "" {
+		t.Fatalf("with the caller's token: %v, %v", resp, err)
+	}
+	for _, refused := range []struct {
+		token, reason string
+		code          codes.Code
+	}{
+		{env(t, "OTA_LIMITED_TOKEN"), otav1.ReasonCallerNotAllowed, codes.PermissionDenied},
+		{env(t, "OTA_WRONG_TOKEN"), otav1.ReasonCallerUnauthenticated, codes.Unauthenticated},
+	} {
+		_, err := call(refused.token)
+		got := decode(t, err)
+		if got.code != refused.code || got.errorInfo.GetReason() != refused.reason ||
+			got.errorInfo.GetDomain() != otav1.DomainGateway {
+			t.Fatalf("got %v %v, want %v with %s in %s", got.code, got.errorInfo, refused.code,
+				refused.reason, otav1.DomainGateway)
+		}
 	}
 }

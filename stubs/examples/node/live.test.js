@@ -1,5 +1,6 @@
-// Live calls to a running ota-gateway through the @ota-gateway/client npm package, with Connect's
-// gRPC transport (HTTP/2, the standard gRPC protocol).
+// Live calls to a running ota-gateway through the @ota-gateway/client npm package, installed from an
+// npm registry, with Connect's gRPC transport (HTTP/2, the standard gRPC protocol); ErrorInfo is
+// compared with the package's generated DOMAIN_* / REASON_* constants.
 //
 // Started by stubs/tests/test_live_stubs.py, which runs the gateway and the iot-emulator and sets
 // OTA_TARGET, OTA_LIMITED_TARGET (a gateway with --qps=1 --burst=1), OTA_DYNAMIC_JOB and
@@ -10,11 +11,22 @@ import { test } from "node:test";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import {
+  ALL_REASONS,
   BadRequestSchema,
+  DOMAIN_ALIBABA_IOT,
+  DOMAIN_GATEWAY,
   ErrorInfoSchema,
   OtaStrategyService,
+  REASON_INVALID_JOB_ID,
+  REASON_JOB_NOT_FOUND,
+  REASON_RATE_LIMITED,
+  REASON_CALLER_NOT_ALLOWED,
+  REASON_CALLER_UNAUTHENTICATED,
   RetryInfoSchema,
 } from "@ota-gateway/client";
+
+// The README's TLS + mTLS + token code, compiled from readme_usage.ts by stubs/test.sh (tsc).
+import { secure } from "./readme_usage.js";
 
 function env(name) {
   const value = process.env[name];
@@ -52,6 +64,8 @@ test("unknown job is NOT_FOUND with the Alibaba code", async () => {
   const err = await callError(env("OTA_TARGET"), "NO-SUCH-JOB-NODE", 10_000);
   assert.equal(err.code, Code.NotFound);
   const info = only(err, ErrorInfoSchema);
+  assert.equal(info.reason, REASON_JOB_NOT_FOUND);
+  assert.equal(info.domain, DOMAIN_ALIBABA_IOT);
   assert.equal(info.metadata.alibaba_code, "iot.ota.OtaJobNotExist");
   assert.ok(info.metadata.alibaba_request_id);
 });
@@ -59,7 +73,10 @@ test("unknown job is NOT_FOUND with the Alibaba code", async () => {
 test("malformed job_id is INVALID_ARGUMENT naming the field", async () => {
   const err = await callError(env("OTA_TARGET"), "bad id!", 10_000);
   assert.equal(err.code, Code.InvalidArgument);
-  assert.equal(only(err, ErrorInfoSchema).domain, "ota-gateway");
+  const info = only(err, ErrorInfoSchema);
+  assert.equal(info.domain, DOMAIN_GATEWAY);
+  assert.equal(info.reason, REASON_INVALID_JOB_ID);
+  assert.ok(ALL_REASONS.includes(info.reason));
   const violations = only(err, BadRequestSchema).fieldViolations.map((v) => v.field);
   assert.deepEqual(violations, ["job_id"]);
 });
@@ -70,8 +87,28 @@ test("exhausted quota is RESOURCE_EXHAUSTED with RetryInfo", async () => {
   assert.ok(first.requestId.length > 0);
   const err = await callError(target, "ANY-JOB-NODE", 300);
   assert.equal(err.code, Code.ResourceExhausted);
-  assert.equal(only(err, ErrorInfoSchema).reason, "RATE_LIMITED");
+  assert.equal(only(err, ErrorInfoSchema).reason, REASON_RATE_LIMITED);
   const delay = only(err, RetryInfoSchema).retryDelay;
   assert.ok(delay, "RetryInfo without retry_delay");
   assert.ok(delay.seconds > 0n || delay.nanos > 0, `retry_delay ${delay.seconds}s ${delay.nanos}ns`);
+});
+
+test("TLS, mTLS and the bearer token as the README shows", async () => {
+  // The test put ca.pem, client.pem and client-key.pem here; the gateway knows callers by token.
+  const target = env("OTA_SECURE_TARGET");
+  const request = { jobId: env("OTA_SECURE_JOB") };
+  const ok = await createClient(OtaStrategyService, secure(target, env("OTA_TOKEN")))
+    .cancelByJob(request, { timeoutMs: 10_000 });
+  assert.ok(ok.requestId.length > 0);
+  for (const [token, code, reason] of [
+    [env("OTA_LIMITED_TOKEN"), Code.PermissionDenied, REASON_CALLER_NOT_ALLOWED],
+    [env("OTA_WRONG_TOKEN"), Code.Unauthenticated, REASON_CALLER_UNAUTHENTICATED],
+  ]) {
+    const err = await createClient(OtaStrategyService, secure(target, token))
+      .cancelByJob(request, { timeoutMs: 10_000 })
+      .then(() => assert.fail("the call succeeded"), (e) => ConnectError.from(e));
+    assert.equal(err.code, code);
+    const info = only(err, ErrorInfoSchema);
+    assert.deepEqual([info.reason, info.domain], [reason, DOMAIN_GATEWAY]);
+  }
 });

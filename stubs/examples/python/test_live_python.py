@@ -1,4 +1,5 @@
-"""Live calls to a running ota-gateway through the installed ota-gateway-client wheel.
+"""Live calls to a running ota-gateway through the ota-gateway-client wheel, installed from a
+PyPI-compatible index; ErrorInfo is compared with the package's generated constants.
 
 Started by stubs/tests/test_live_stubs.py, which runs the gateway and the iot-emulator and passes:
   OTA_TARGET          gateway host:port
@@ -13,8 +14,9 @@ import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from ota.v1 import ota_strategy_service_pb2 as ota_pb
-from ota.v1 import ota_strategy_service_pb2_grpc as ota_grpc
+from ota_gateway_client.v1 import errors
+from ota_gateway_client.v1 import ota_strategy_service_pb2 as ota_pb
+from ota_gateway_client.v1 import ota_strategy_service_pb2_grpc as ota_grpc
 
 
 def env(name):
@@ -61,6 +63,7 @@ def test_unknown_job_is_not_found_with_alibaba_code():
     error = call_error(env("OTA_TARGET"), ota_pb.CancelByJobRequest(job_id="NO-SUCH-JOB-PY"))
     assert error.code() == grpc.StatusCode.NOT_FOUND
     info = details(error)["ErrorInfo"]
+    assert (info.reason, info.domain) == (errors.REASON_JOB_NOT_FOUND, errors.DOMAIN_ALIBABA_IOT)
     assert info.metadata["alibaba_code"] == "iot.ota.OtaJobNotExist"
     assert info.metadata["alibaba_request_id"]
 
@@ -69,7 +72,9 @@ def test_malformed_job_id_is_invalid_argument_naming_the_field():
     error = call_error(env("OTA_TARGET"), ota_pb.CancelByJobRequest(job_id="bad id!"))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     found = details(error)
-    assert found["ErrorInfo"].domain == "ota-gateway"
+    assert found["ErrorInfo"].domain == errors.DOMAIN_GATEWAY
+    assert found["ErrorInfo"].reason == errors.REASON_INVALID_JOB_ID
+    assert found["ErrorInfo"].reason in errors.ALL_REASONS
     assert [v.field for v in found["BadRequest"].field_violations] == ["job_id"]
 
 
@@ -81,6 +86,26 @@ def test_exhausted_quota_is_resource_exhausted_with_retry_info():
     error = call_error(target, ota_pb.CancelByJobRequest(job_id="ANY-JOB-PY"), timeout=0.3)
     assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     found = details(error)
-    assert found["ErrorInfo"].reason == "RATE_LIMITED"
+    assert found["ErrorInfo"].reason == errors.REASON_RATE_LIMITED
     delay = found["RetryInfo"].retry_delay
     assert delay.seconds > 0 or delay.nanos > 0
+
+
+def test_tls_mtls_and_bearer_token_as_the_readme_shows():
+    # typed_usage.secure_channel is the README's TLS + mTLS + token code; the test put ca.pem,
+    # client.pem and client-key.pem where it runs. The gateway knows the callers by token only.
+    from typed_usage import secure_channel
+
+    target = env("OTA_SECURE_TARGET")
+    request = ota_pb.CancelByJobRequest(job_id=env("OTA_SECURE_JOB"))
+    reply = ota_grpc.OtaStrategyServiceStub(secure_channel(target, env("OTA_TOKEN"))).CancelByJob(
+        request, timeout=10)
+    assert reply.request_id
+    for token, code, reason in (
+            (env("OTA_LIMITED_TOKEN"), grpc.StatusCode.PERMISSION_DENIED, errors.REASON_CALLER_NOT_ALLOWED),
+            (env("OTA_WRONG_TOKEN"), grpc.StatusCode.UNAUTHENTICATED, errors.REASON_CALLER_UNAUTHENTICATED)):
+        with pytest.raises(grpc.RpcError) as raised:
+            ota_grpc.OtaStrategyServiceStub(secure_channel(target, token)).CancelByJob(request, timeout=10)
+        assert raised.value.code() == code
+        info = details(raised.value)["ErrorInfo"]
+        assert (info.reason, info.domain) == (reason, errors.DOMAIN_GATEWAY)

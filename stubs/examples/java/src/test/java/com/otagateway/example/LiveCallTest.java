@@ -1,4 +1,5 @@
-// Live calls to a running ota-gateway through the com.otagateway:ota-gateway-client jar.
+// Live calls to a running ota-gateway through the com.otagateway:ota-gateway-client jar, resolved from
+// a Maven repository; ErrorInfo is compared with the package's generated ErrorInfoConstants.
 //
 // Started by stubs/tests/test_live_stubs.py, which runs the gateway and the iot-emulator and sets
 // OTA_TARGET, OTA_LIMITED_TARGET (a gateway with --qps=1 --burst=1), OTA_DYNAMIC_JOB and
@@ -19,6 +20,7 @@ import com.google.rpc.ErrorInfo;
 import com.google.rpc.RetryInfo;
 import com.otagateway.ota.v1.CancelByJobRequest;
 import com.otagateway.ota.v1.CancelByJobResponse;
+import com.otagateway.ota.v1.ErrorInfoConstants;
 import com.otagateway.ota.v1.OtaStrategyServiceGrpc;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
@@ -93,6 +95,8 @@ class LiveCallTest {
         () -> cancel(env("OTA_TARGET"), "NO-SUCH-JOB-JAVA", 10_000));
     assertEquals(Status.Code.NOT_FOUND, error.getStatus().getCode());
     ErrorInfo info = detail(richStatus(error), ErrorInfo.class);
+    assertEquals(ErrorInfoConstants.REASON_JOB_NOT_FOUND, info.getReason());
+    assertEquals(ErrorInfoConstants.DOMAIN_ALIBABA_IOT, info.getDomain());
     assertEquals("iot.ota.OtaJobNotExist", info.getMetadataOrDefault("alibaba_code", ""));
     assertFalse(info.getMetadataOrDefault("alibaba_request_id", "").isEmpty());
   }
@@ -103,7 +107,10 @@ class LiveCallTest {
         () -> cancel(env("OTA_TARGET"), "bad id!", 10_000));
     assertEquals(Status.Code.INVALID_ARGUMENT, error.getStatus().getCode());
     com.google.rpc.Status status = richStatus(error);
-    assertEquals("ota-gateway", detail(status, ErrorInfo.class).getDomain());
+    ErrorInfo info = detail(status, ErrorInfo.class);
+    assertEquals(ErrorInfoConstants.DOMAIN_GATEWAY, info.getDomain());
+    assertEquals(ErrorInfoConstants.REASON_INVALID_JOB_ID, info.getReason());
+    assertTrue(ErrorInfoConstants.ALL_REASONS.contains(info.getReason()));
     BadRequest badRequest = detail(status, BadRequest.class);
     assertEquals(1, badRequest.getFieldViolationsCount());
     assertEquals("job_id", badRequest.getFieldViolations(0).getField());
@@ -117,8 +124,34 @@ class LiveCallTest {
         () -> cancel(target, "ANY-JOB-JAVA", 300));
     assertEquals(Status.Code.RESOURCE_EXHAUSTED, error.getStatus().getCode());
     com.google.rpc.Status status = richStatus(error);
-    assertEquals("RATE_LIMITED", detail(status, ErrorInfo.class).getReason());
+    assertEquals(ErrorInfoConstants.REASON_RATE_LIMITED, detail(status, ErrorInfo.class).getReason());
     RetryInfo retry = detail(status, RetryInfo.class);
     assertTrue(retry.getRetryDelay().getSeconds() > 0 || retry.getRetryDelay().getNanos() > 0);
+  }
+
+  /**
+   * Calls through ReadmeUsage, the README's TLS + mTLS + token code; the test put ca.pem, client.pem
+   * and client-key.pem in the project folder. The gateway knows the callers by token only.
+   */
+  @Test
+  void tlsMtlsAndBearerTokenAsTheReadmeShows() throws Exception {
+    ManagedChannel channel = ReadmeUsage.secure(env("OTA_SECURE_TARGET"));
+    channels.add(channel);
+    CancelByJobRequest request = CancelByJobRequest.newBuilder().setJobId(env("OTA_SECURE_JOB")).build();
+    assertFalse(ReadmeUsage.stub(channel, env("OTA_TOKEN")).withDeadlineAfter(10, TimeUnit.SECONDS)
+        .cancelByJob(request).getRequestId().isEmpty());
+    String[][] refused = {
+      {env("OTA_LIMITED_TOKEN"), "PERMISSION_DENIED", ErrorInfoConstants.REASON_CALLER_NOT_ALLOWED},
+      {env("OTA_WRONG_TOKEN"), "UNAUTHENTICATED", ErrorInfoConstants.REASON_CALLER_UNAUTHENTICATED},
+    };
+    for (String[] call : refused) {
+      StatusRuntimeException error = assertThrows(StatusRuntimeException.class,
+          () -> ReadmeUsage.stub(channel, call[0]).withDeadlineAfter(10, TimeUnit.SECONDS)
+              .cancelByJob(request));
+      assertEquals(Status.Code.valueOf(call[1]), error.getStatus().getCode());
+      ErrorInfo info = detail(richStatus(error), ErrorInfo.class);
+      assertEquals(call[2], info.getReason());
+      assertEquals(ErrorInfoConstants.DOMAIN_GATEWAY, info.getDomain());
+    }
   }
 }

@@ -119,6 +119,10 @@ grpc::ServerUnaryReactor* OtaStrategyService::CancelByJob(
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const absl::Time started = clock_.Now();
   if (options_.metrics != nullptr) options_.metrics->CallStarted();
+  // Every answer says which version of the contract served it, refusals included.
+  if (!options_.contract_version.empty()) {
+    context->AddInitialMetadata(std::string(kContractVersionHeader), options_.contract_version);
+  }
 
   // Who is calling is settled before anything else looks at the request.
   AuthDecision caller = options_.authorizer != nullptr

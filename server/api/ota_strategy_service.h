@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "absl/time/time.h"
 #include "ota/v1/ota_strategy_service.grpc.pb.h"
@@ -27,6 +28,9 @@ namespace ota {
 
 class GatewayMetrics;
 
+// The response header that names the contract version (stubs/VERSION) the gateway serves.
+inline constexpr char kContractVersionHeader[] = "ota-contract-version";
+
 struct ServiceOptions {
   absl::Duration default_timeout = absl::Seconds(10);  // for callers that set no deadline
   const CallerAuthorizer* authorizer = nullptr;        // null: nobody is checked
@@ -34,6 +38,8 @@ struct ServiceOptions {
   GatewayMetrics* metrics = nullptr;                   // optional: calls by code, latency
   // Calls accepted and not yet answered; beyond it, RESOURCE_EXHAUSTED (GATEWAY_OVERLOADED).
   std::int64_t max_pending_calls = 10000;
+  // Sent as the kContractVersionHeader initial metadata of every answer; empty: not sent.
+  std::string contract_version = {};
 };
 
 class OtaStrategyService final : public ota::v1::OtaStrategyService::CallbackService {

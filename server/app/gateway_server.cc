@@ -196,7 +196,8 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
                      .authorizer = p.authorizer.get(),
                      .audit = p.audit.get(),
                      .metrics = p.metrics.get(),
-                     .max_pending_calls = config.max_pending_calls});
+                     .max_pending_calls = config.max_pending_calls,
+                     .contract_version = CurrentBuild().version});
 
   // Up before the gRPC port, so /readyz answers 503 rather than nothing while the server starts.
   p.admin = std::make_unique<AdminServer>(

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "server/base/build_info.h"
 #include "server/base/json_logger.h"
 
 namespace ota {
@@ -59,6 +60,8 @@ void LogServing(const GatewaySettings& settings, const ServingReport& report) {
       {"max_pending_calls", config.max_pending_calls},
       {"dedup_inflight", config.dedup_inflight}};
   fields["admin"] = report.admin_address.empty() ? std::string("off") : report.admin_address;
+  // The project and the contract (proto/ota/v1, stubs/VERSION) share one version.
+  fields["contract_version"] = CurrentBuild().version;
   Log(LogLevel::kInfo, "ota-gateway serving", fields);
 }
 

@@ -451,6 +451,7 @@ def test_cpp_package_from_find_package(live, tmp_path):
     assert code == 1 and printed.startswith("NOT_FOUND: ")
     assert "alibaba_code=iot.ota.OtaJobNotExist" in printed
     assert "domain=iot.aliyuncs.com" in printed and "alibaba_request_id=" in printed
+    assert printed.endswith("known_reason=ERROR_REASON_JOB_NOT_FOUND")
 
     code, printed = cancel(live["OTA_TARGET"], "bad id!")
     assert code == 1 and printed.startswith("INVALID_ARGUMENT: ")
@@ -462,7 +463,7 @@ def test_cpp_package_from_find_package(live, tmp_path):
     assert code == 0 and printed.startswith("request_id=")
     code, printed = cancel(live["OTA_LIMITED_TARGET"], "ANY-JOB-CPP", "300")
     assert code == 1 and printed.startswith("RESOURCE_EXHAUSTED: ")
-    assert "reason=RATE_LIMITED" in printed
+    assert "reason=RATE_LIMITED" in printed and "known_reason=ERROR_REASON_RATE_LIMITED" in printed
     retry_after = re.search(r"retry_after=(\S+)", printed)
     assert retry_after and retry_after.group(1).rstrip(")") not in ("0", "0s")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DEMO_KEY_ID, Emulator, Gateway, grpcurl, ota_cancel
+from conftest import DEMO_KEY_ID, ROOT, Emulator, Gateway, grpcurl, ota_cancel
 
 SERVICE = "ota.v1.OtaStrategyService"
 METHOD = f"{SERVICE}/CancelByJob"
@@ -61,6 +61,14 @@ def test_success_with_grpcurl_cancels_the_job(gateway, emulator):
     again = call_grpcurl(gateway, {"job_id": "JOB-DYN-1"})
     assert again.returncode != 0
     assert "Code: FailedPrecondition" in again.stderr
+
+
+def test_every_answer_names_the_contract_version_it_serves(gateway):
+    version = (ROOT / "stubs" / "VERSION").read_text().strip()
+    for request in ({"job_id": "NO-SUCH-JOB-VERSION"}, {"job_id": "bad id!"}):
+        out = call_grpcurl(gateway, request, "-v")
+        assert out.returncode != 0
+        assert f"ota-contract-version: {version}" in out.stdout + out.stderr, out.stdout
 
 
 def test_success_with_ota_cancel_and_instance_id(gateway, emulator):

@@ -18,6 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "client/error_reason.h"
 #include "client/ota_client.h"
 
 namespace {
@@ -56,7 +57,11 @@ int main(int argc, char** argv) {
     std::cout << "request_id=" << result.request_id << "\n";
     return EXIT_SUCCESS;
   }
-  // The decoded google.rpc details, one line: what a caller logs or branches on.
-  std::cout << ota::client::FormatCallError(*result.error) << "\n";
+  // The decoded google.rpc details, one line: what a caller logs or branches on; the reason also
+  // as the contract's enum, which is what to branch on (ERROR_REASON_UNSPECIFIED: a reason this
+  // contract version does not know).
+  std::cout << ota::client::FormatCallError(*result.error) << " known_reason="
+            << ota::v1::ErrorReason_Name(ota::client::ReasonFromString(result.error->reason))
+            << "\n";
   return EXIT_FAILURE;
 }

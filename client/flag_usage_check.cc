@@ -6,8 +6,10 @@
 #include "absl/flags/commandlineflag.h"
 #include "absl/flags/reflection.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace ota::client {
 namespace {
@@ -28,6 +30,15 @@ std::string Shown(absl::string_view name) {
   std::string shown = absl::StrCat("--", name);
   std::replace(shown.begin(), shown.end(), '_', '-');
   return shown;
+}
+
+// What a duration flag needs, in place of Abseil's terse parse error. "5" is the usual slip.
+std::string DurationHint(absl::string_view value) {
+  double number = 0;
+  if (absl::SimpleAtod(value, &number)) {
+    return absl::StrCat("a duration needs a unit, e.g. ", value, "s or ", value, "ms");
+  }
+  return "not a duration; write a number with a unit, e.g. 500ms, 10s or 1m";
 }
 
 }  // namespace
@@ -56,6 +67,7 @@ absl::Status CheckFlagUsage(const std::vector<char*>& args) {
       // Parsing only validates here: absl::ParseCommandLine sets the same value again.
       std::string error;
       if (!flag->ParseFrom(value, &error)) {
+        if (flag->IsOfType<absl::Duration>()) error = DurationHint(value);
         return absl::InvalidArgumentError(
             absl::StrCat("bad value '", value, "' for flag ", Shown(name), ": ", error));
       }

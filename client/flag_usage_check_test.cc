@@ -67,5 +67,13 @@ TEST(CheckFlagUsageTest, ValueTheTypeCannotParseIsAnError) {
   EXPECT_THAT(Check({"--loud=maybe"}), Not(IsOk()));
 }
 
+TEST(CheckFlagUsageTest, ADurationWithoutAUnitSaysAUnitIsNeeded) {
+  EXPECT_THAT(MessageOf(Check({"--wait_for", "5"})),
+              HasSubstr("bad value '5' for flag --wait-for: a duration needs a unit, e.g. 5s or "
+                        "5ms"));
+  EXPECT_THAT(MessageOf(Check({"--wait_for=soon"})),
+              HasSubstr("not a duration; write a number with a unit, e.g. 500ms, 10s or 1m"));
+}
+
 }  // namespace
 }  // namespace ota::client

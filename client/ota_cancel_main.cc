@@ -1,5 +1,7 @@
 // ota-cancel: cancels the dynamic update policy of one OTA update batch through ota-gateway.
 // Flags, output and exit codes are documented in client/README.md.
+#include <grpc/support/log.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -132,4 +134,9 @@ int Run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) { return Run(argc, argv); }
+int main(int argc, char** argv) {
+  // gRPC's own log lines (a failed TLS handshake, a refused connection) are for gRPC's developers;
+  // ota-cancel reports every failure itself, as one line or one JSON object.
+  gpr_set_log_function([](gpr_log_func_args* /*args*/) {});
+  return Run(argc, argv);
+}

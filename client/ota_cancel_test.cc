@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -206,6 +207,24 @@ TEST(OtaCancelUsageTest, UsageErrorsExit2WithoutCallingAnyone) {
     EXPECT_THAT(run.err, HasSubstr("ota-cancel: ")) << absl::StrJoin(args, " ");
   }
   EXPECT_THAT(RunCli({"--target", "127.0.0.1:1"}).err, HasSubstr("--job-id is required"));
+}
+
+TEST(OtaCancelUsageTest, ATimeoutWithoutAUnitSaysAUnitIsNeeded) {
+  const CliRun run = RunCli({"--target", "127.0.0.1:1", "--job-id", "j", "--timeout", "5"});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_THAT(run.err, HasSubstr("ota-cancel: bad value '5' for flag --timeout: a duration needs "
+                                 "a unit, e.g. 5s or 5ms"));
+}
+
+TEST_F(OtaCancelTest, TlsAgainstAPlaintextPortSaysOnlyItsOwnClearMessage) {
+  const CliRun run = RunCli({"--target", gateway_.target(), "--job-id", "j", "--tls"});
+  EXPECT_EQ(run.exit_code, 7);
+  EXPECT_TRUE(gateway_.calls().empty());
+  // One line of ota-cancel's own: none of gRPC's log lines ("E1207 ... ssl_transport_security.cc").
+  EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << run.err;
+  EXPECT_THAT(run.err, ::testing::StartsWith("ota-cancel: UNAVAILABLE: the TLS handshake with the "
+                                             "gateway failed: if it serves plaintext, connect "
+                                             "without TLS (ota-cancel: leave out --tls)"));
 }
 
 TEST(OtaCancelUnreachableTest, NoServerExits7) {

@@ -10,6 +10,8 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -91,6 +93,16 @@ CallError DecodeCallError(const grpc::Status& status) {
   CallError error;
   error.code = status.error_code();
   error.message = status.error_message();
+  // gRPC's own words for a TLS client meeting a plaintext port (or an unknown CA) name OpenSSL
+  // internals; say what to do first.
+  if (error.code == grpc::StatusCode::UNAVAILABLE &&
+      absl::StrContains(absl::AsciiStrToLower(error.message), "handshake failed")) {
+    error.message = absl::StrCat(
+        "the TLS handshake with the gateway failed: if it serves plaintext, connect without TLS "
+        "(ota-cancel: leave out --tls); otherwise check that the CA file holds the CA that signed "
+        "the gateway's certificate (gRPC: ",
+        error.message, ")");
+  }
   if (status.error_details().empty()) return error;
 
   google::rpc::Status details;

@@ -92,7 +92,8 @@ struct CancelResult {
 };
 
 // Decodes a non-OK status. Malformed or missing details leave the detail fields empty rather than
-// failing: the code and message alone are still worth reporting.
+// failing: the code and message alone are still worth reporting. A failed TLS handshake (say, a
+// TLS client at a plaintext port) gets a message saying what to do, gRPC's words in parentheses.
 [[nodiscard]] CallError DecodeCallError(const grpc::Status& status);
 
 // The status code's canonical name, for example "RESOURCE_EXHAUSTED".

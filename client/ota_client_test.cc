@@ -108,6 +108,23 @@ TEST(DecodeCallErrorTest, StatusWithoutDetailsKeepsCodeAndMessage) {
   EXPECT_EQ(error.reason, "");
 }
 
+TEST(DecodeCallErrorTest, AFailedTlsHandshakeSaysWhatToDo) {
+  const std::string grpc_words =
+      "failed to connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.1:50051: Ssl "
+      "handshake failed: SSL_ERROR_SSL: error:0A00010B:SSL routines::wrong version number";
+  const CallError error = DecodeCallError(grpc::Status(grpc::StatusCode::UNAVAILABLE, grpc_words));
+  EXPECT_EQ(error.code, grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(error.message,
+            "the TLS handshake with the gateway failed: if it serves plaintext, connect without "
+            "TLS (ota-cancel: leave out --tls); otherwise check that the CA file holds the CA that "
+            "signed the gateway's certificate (gRPC: " +
+                grpc_words + ")");
+  // Other UNAVAILABLE answers keep their words.
+  EXPECT_EQ(
+      DecodeCallError(grpc::Status(grpc::StatusCode::UNAVAILABLE, "Connection refused")).message,
+      "Connection refused");
+}
+
 TEST(DecodeCallErrorTest, MalformedDetailsAreIgnored) {
   const CallError error =
       DecodeCallError(grpc::Status(grpc::StatusCode::UNAVAILABLE, "down", "\xff\xff\xff garbage"));

@@ -10,6 +10,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "demo_credentials/demo_credentials.h"
@@ -28,10 +29,11 @@ ABSL_FLAG(int, qps, 10,
           "are answered Throttling.User.");
 ABSL_FLAG(std::vector<std::string>, job, {},
           "An OTA batch as ID=STATE[@INSTANCE], STATE one of dynamic|static|finished|cancelled; "
-          "repeatable. Without --job and --jobs-file the demo jobs are served.");
+          "repeatable. Added to the demo jobs (demo-dynamic-0001..0020, demo-static-0001, "
+          "demo-finished-0001); a job with a demo job's id replaces it.");
 ABSL_FLAG(std::string, jobs_file, "",
           "JSON file of jobs: {\"jobs\":[{\"job_id\":..,\"state\":..,\"iot_instance_id\":..}],"
-          "\"iot_instances\":[..]}.");
+          "\"iot_instances\":[..]}. Added to the demo jobs, like --job.");
 ABSL_FLAG(std::vector<std::string>, iot_instance, {},
           "A known IotInstanceId (instances named by jobs are known too); repeatable.");
 ABSL_FLAG(absl::Duration, max_skew, absl::Minutes(15),
@@ -57,13 +59,16 @@ ABSL_FLAG(int, threads, 64, "HTTP worker threads; each open keep-alive connectio
 namespace ota {
 
 std::vector<JobSpec> DefaultDemoJobs() {
-  return {
-      {.job_id = "demo-dynamic-0001", .state = JobState::kDynamic, .iot_instance_id = ""},
-      {.job_id = "demo-dynamic-0002", .state = JobState::kDynamic, .iot_instance_id = ""},
-      {.job_id = "demo-dynamic-0003", .state = JobState::kDynamic, .iot_instance_id = ""},
-      {.job_id = "demo-static-0001", .state = JobState::kStatic, .iot_instance_id = ""},
-      {.job_id = "demo-finished-0001", .state = JobState::kFinished, .iot_instance_id = ""},
-  };
+  std::vector<JobSpec> jobs;
+  for (int n = 1; n <= kDemoDynamicJobs; ++n) {
+    jobs.push_back({.job_id = absl::StrFormat("demo-dynamic-%04d", n),
+                    .state = JobState::kDynamic,
+                    .iot_instance_id = ""});
+  }
+  jobs.push_back({.job_id = "demo-static-0001", .state = JobState::kStatic, .iot_instance_id = ""});
+  jobs.push_back(
+      {.job_id = "demo-finished-0001", .state = JobState::kFinished, .iot_instance_id = ""});
+  return jobs;
 }
 
 AccessKey DemoAccessKey() {
@@ -223,6 +228,8 @@ absl::StatusOr<EmulatorOptions> EmulatorOptionsFromFlags() {
   options.qps = absl::GetFlag(FLAGS_qps);
   if (options.qps < 0) return absl::InvalidArgumentError("--qps must be >= 0");
 
+  // The demo jobs first: a --job or jobs-file entry with the same id comes later and wins.
+  options.jobs = DefaultDemoJobs();
   for (const std::string& spec : absl::GetFlag(FLAGS_job)) {
     absl::StatusOr<JobSpec> job = ParseJobSpec(spec);
     if (!job.ok()) return job.status();
@@ -241,8 +248,6 @@ absl::StatusOr<EmulatorOptions> EmulatorOptionsFromFlags() {
     options.jobs.insert(options.jobs.end(), file->jobs.begin(), file->jobs.end());
     options.iot_instances.insert(options.iot_instances.end(), file->iot_instances.begin(),
                                  file->iot_instances.end());
-  } else if (options.jobs.empty()) {
-    options.jobs = DefaultDemoJobs();
   }
 
   options.max_skew = absl::GetFlag(FLAGS_max_skew);

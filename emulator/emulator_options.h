@@ -44,7 +44,10 @@ struct EmulatorOptions {
   int threads = 64;  // HTTP worker threads (each keep-alive connection holds one while open)
 };
 
-// The demo jobs served when neither --job nor --jobs-file is given.
+// How many dynamic demo jobs there are: demo-dynamic-0001 .. demo-dynamic-0020.
+inline constexpr int kDemoDynamicJobs = 20;
+// The demo jobs, always served (--job and --jobs-file add to them): kDemoDynamicJobs dynamic ones,
+// demo-static-0001 and demo-finished-0001, none in an instance.
 [[nodiscard]] std::vector<JobSpec> DefaultDemoJobs();
 // The demo AccessKey (demo_credentials/demo_credentials.h) served when no --access-key is given.
 [[nodiscard]] AccessKey DemoAccessKey();

@@ -3,9 +3,15 @@
 #include <string>
 #include <vector>
 
+#include "absl/flags/declare.h"
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "emulator/job_table.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/testing/status_matchers.h"
+
+ABSL_DECLARE_FLAG(std::vector<std::string>, job);
 
 namespace ota {
 namespace {
@@ -103,16 +109,35 @@ TEST(EmulatorOptionsTest, JoinLeavesOtherArgumentsAlone) {
               ElementsAre("iot-emulator", "--jobs_file=f.json", "--", "--job=x"));
 }
 
-TEST(EmulatorOptionsTest, DemoDefaultsAreDynamicAndStaticJobsAndTheDemoKey) {
+TEST(EmulatorOptionsTest, DemoJobsLastASession) {
   const std::vector<JobSpec> jobs = DefaultDemoJobs();
-  ASSERT_GE(jobs.size(), 2u);
+  ASSERT_EQ(jobs.size(), 22u);
+  for (int n = 1; n <= 20; ++n) {
+    const std::string id =
+        n < 10 ? absl::StrCat("demo-dynamic-000", n) : absl::StrCat("demo-dynamic-00", n);
+    EXPECT_EQ(jobs[n - 1],
+              (JobSpec{.job_id = id, .state = JobState::kDynamic, .iot_instance_id = ""}));
+  }
   EXPECT_EQ(
-      jobs[0],
-      (JobSpec{.job_id = "demo-dynamic-0001", .state = JobState::kDynamic, .iot_instance_id = ""}));
-  bool has_static = false;
-  for (const JobSpec& job : jobs) has_static |= job.job_id == "demo-static-0001";
-  EXPECT_TRUE(has_static);
+      jobs[20],
+      (JobSpec{.job_id = "demo-static-0001", .state = JobState::kStatic, .iot_instance_id = ""}));
+  EXPECT_EQ(jobs[21], (JobSpec{.job_id = "demo-finished-0001",
+                               .state = JobState::kFinished,
+                               .iot_instance_id = ""}));
   EXPECT_EQ(DemoAccessKey().id, "EMULATORDEMOKEYID0001");
+}
+
+TEST(EmulatorOptionsTest, JobFlagsAddToTheDemoJobsAndWinOnTheSameId) {
+  absl::SetFlag(&FLAGS_job, {"JOB-1=static@iot-1", "demo-dynamic-0002=finished"});
+  absl::StatusOr<EmulatorOptions> options = EmulatorOptionsFromFlags();
+  absl::SetFlag(&FLAGS_job, {});
+  ASSERT_THAT(options, IsOk());
+  JobTable jobs(options->jobs, options->iot_instances);
+  EXPECT_EQ(jobs.Snapshot().size(), 23u);  // 22 demo jobs + JOB-1, demo-dynamic-0002 replaced
+  EXPECT_EQ(jobs.CancelStrategy("demo-dynamic-0001", ""), CancelResult::kCancelled);
+  EXPECT_EQ(jobs.CancelStrategy("demo-dynamic-0020", ""), CancelResult::kCancelled);
+  EXPECT_EQ(jobs.CancelStrategy("demo-dynamic-0002", ""), CancelResult::kJobStatusNotSupported);
+  EXPECT_EQ(jobs.CancelStrategy("JOB-1", "iot-1"), CancelResult::kJobTypeNotSupported);
 }
 
 }  // namespace

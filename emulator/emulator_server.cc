@@ -15,6 +15,7 @@
 #include "emulator/open_connections.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
+#include "server/base/exclusive_port.h"
 
 namespace ota {
 namespace {
@@ -101,6 +102,9 @@ absl::StatusOr<std::unique_ptr<EmulatorServer>> EmulatorServer::Create(
     return new httplib::ThreadPool(static_cast<std::size_t>(threads));
   };
   server->http_->set_keep_alive_max_count(10000);
+  // httplib sets SO_REUSEPORT by default: a second emulator on a busy port would start and take a
+  // share of the calls (and keep a record of its own).
+  server->http_->set_socket_options(SetExclusiveListenOptions);
   server->InstallRoutes();
   return server;
 }
@@ -278,12 +282,13 @@ absl::StatusOr<std::string> EmulatorServer::Bind() {
     port = 0;
   }
   bound_port_ = port;
-  if (port == 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", listen.host, ":", listen.port));
-  }
   const bool ipv6 = absl::StrContains(listen.host, ':');
-  return absl::StrCat(options_.tls_cert_file.empty() ? "http" : "https", "://", ipv6 ? "[" : "",
-                      listen.host, ipv6 ? "]" : "", ":", port);
+  const std::string host = absl::StrCat(ipv6 ? "[" : "", listen.host, ipv6 ? "]" : "");
+  if (port == 0) {
+    return absl::UnavailableError(
+        ExplainListenFailure(absl::StrCat(host, ":", listen.port), "--listen"));
+  }
+  return absl::StrCat(options_.tls_cert_file.empty() ? "http" : "https", "://", host, ":", port);
 }
 
 void EmulatorServer::Serve() { http_->listen_after_bind(); }

@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
   absl::StatusOr<std::string> url = (*server)->Bind();
   if (!url.ok()) {
     std::cerr << "iot-emulator: " << url.status().message() << "\n";
-    return 1;
+    return 2;
   }
 
   std::thread stopper([&server, stop_signals] {

@@ -54,9 +54,14 @@ if [ "${OTA_SKIP_APT:-0}" != 1 ]; then
   fi
 fi
 
-# npm: buf (proto lint/breaking) and the google.rpc protos, pinned by package-lock.json.
-log "npm ci (buf, google-proto-files)"
-npm ci --no-audit --no-fund --loglevel=error
+# npm: buf (proto lint/breaking) and the google.rpc protos, pinned by package-lock.json. Only when
+# the lockfile changed since the last install (a stamp records it): `npm ci` rewrites node_modules,
+# and the build generates code from the .proto files there, so a needless one rebuilds half the tree.
+if ! cmp -s package-lock.json node_modules/.ota-installed-lock 2>/dev/null; then
+  log "npm ci (buf, google-proto-files)"
+  npm ci --no-audit --no-fund --loglevel=error
+  cp package-lock.json node_modules/.ota-installed-lock
+fi
 
 # Go: grpcurl, pinned, installed into ./.tools/bin.
 mkdir -p "$ROOT/.tools/bin"
@@ -86,7 +91,16 @@ fi
 
 log "configure + build ($BUILD_DIR)"
 read -r -a extra_cmake_args <<<"${OTA_CMAKE_ARGS:-}"
-cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${extra_cmake_args[@]}"
+configure_args=(-S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${extra_cmake_args[@]}")
+# Configure again only for other arguments or another commit (build_info reports the commit seen
+# at configure time); otherwise the build re-runs CMake itself when a CMakeLists.txt changed, and
+# builds nothing when no source did.
+configure_stamp="${configure_args[*]} @ $(git rev-parse HEAD 2>/dev/null || echo no-git)"
+if [ ! -f "$BUILD_DIR/build.ninja" ] \
+  || [ "$(cat "$BUILD_DIR/.ota-configure-stamp" 2>/dev/null)" != "$configure_stamp" ]; then
+  cmake "${configure_args[@]}"
+  echo "$configure_stamp" >"$BUILD_DIR/.ota-configure-stamp"
+fi
 cmake --build "$BUILD_DIR"
 
 # Client stubs (stubs/, see stubs/README.md): Java + Maven for the Java package (Debian's, when the

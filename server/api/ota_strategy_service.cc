@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "server/api/caller_deadline.h"
 #include "server/api/grpc_status.h"
 #include "server/api/request_id.h"
 #include "server/api/request_validator.h"
@@ -15,14 +16,6 @@
 
 namespace ota {
 namespace {
-
-// The caller's deadline as an absl::Time; an unset (infinite) deadline gets `fallback` from now.
-absl::Time CallerDeadline(const grpc::CallbackServerContext& context, absl::Time now,
-                          absl::Duration fallback) {
-  const auto deadline = context.deadline();
-  if (deadline == std::chrono::system_clock::time_point::max()) return now + fallback;
-  return std::min(absl::FromChrono(deadline), now + absl::Hours(24));
-}
 
 // A view into the call's metadata (valid while the call is); "" when absent.
 std::string_view MetadataValue(const grpc::CallbackServerContext& context, absl::string_view key) {
@@ -160,13 +153,17 @@ grpc::ServerUnaryReactor* OtaStrategyService::CancelByJob(
     finish(CallResult{.outcome = *std::move(invalid)});
     return reactor;
   }
+  const CallerDeadline deadline =
+      ResolveCallerDeadline(context->deadline(), started, options_.default_timeout);
   runner_.Run(
-      {.job_id = request->job_id(), .iot_instance_id = request->iot_instance_id()},
-      CallerDeadline(*context, started, options_.default_timeout),
+      {.job_id = request->job_id(), .iot_instance_id = request->iot_instance_id()}, deadline.at,
       [pending = pending_, ticket, context] {
         return pending->GaveUp(*ticket, [context] { return context->IsCancelled(); });
       },
-      std::move(finish));
+      [deadline, finish = std::move(finish)](CallResult result) {
+        MentionDefaultDeadline(deadline, result.outcome);
+        finish(std::move(result));
+      });
   return reactor;
 }
 

@@ -16,6 +16,7 @@
 #include "server/app/startup_report.h"
 #include "server/base/build_info.h"
 #include "server/base/clock.h"
+#include "server/base/exclusive_port.h"
 #include "server/base/json_logger.h"
 #include "server/call/cancel_call.h"
 #include "server/call/error_mapping.h"
@@ -215,12 +216,14 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   (void)grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  // gRPC sets SO_REUSEPORT by default: a second gateway on a busy port would start and take a
+  // share of the connections. Without it, a busy port fails BuildAndStart below.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(config.listen, server_credentials, &p.port);
   builder.RegisterService(p.service.get());
   p.server = builder.BuildAndStart();
   if (p.server == nullptr || p.port == 0) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot listen on ", config.listen, ": address in use or not local? (--listen HOST:PORT)"));
+    return absl::UnavailableError(ExplainListenFailure(config.listen, "--listen"));
   }
   p.serving->AttachHealthService(p.server->GetHealthCheckService());
   p.serving->SetLimiterHealthy(true);

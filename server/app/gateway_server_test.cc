@@ -1,5 +1,6 @@
 #include "server/app/gateway_server.h"
 
+#include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
@@ -24,6 +25,8 @@ namespace {
 using ::ota::testing::ChildProcess;
 using ::ota::testing::FreeLoopbackPort;
 using ::ota::testing::IsOk;
+using ::ota::testing::StatusIs;
+using ::testing::HasSubstr;
 using ::testing::Not;
 
 // A real iot-emulator process on a free port, with its demo key and demo jobs.
@@ -96,6 +99,26 @@ TEST(GatewayServerTest, StartsOnAFreePortCancelsAgainstTheEmulatorAndDrains) {
 
   (*server)->Drain(0);
   (*server)->Wait();
+}
+
+TEST(GatewayServerTest, RefusesABusyPortInsteadOfSharingIt) {
+  // gRPC's default SO_REUSEPORT would let both servers listen and split the connections.
+  absl::StatusOr<std::unique_ptr<GatewayServer>> first = GatewayServer::Start(
+      SettingsFromFlags({"--emulator", "--endpoint=http://127.0.0.1:9/", "--listen=127.0.0.1:0",
+                         "--admin_listen=", "--log_level=error"}),
+      NoEnvironment);
+  ASSERT_THAT(first, IsOk());
+  const std::string busy = absl::StrCat("127.0.0.1:", (*first)->port());
+  absl::StatusOr<std::unique_ptr<GatewayServer>> second = GatewayServer::Start(
+      SettingsFromFlags({"--emulator", "--endpoint=http://127.0.0.1:9/", "--listen=" + busy,
+                         "--admin_listen=", "--log_level=error"}),
+      NoEnvironment);
+  EXPECT_THAT(
+      second,
+      StatusIs(absl::StatusCode::kUnavailable,
+               HasSubstr(absl::StrCat("cannot listen on ", busy, ": the port is already in use"))));
+  (*first)->Drain(0);
+  (*first)->Wait();
 }
 
 TEST(GatewayServerTest, RefusesToStartWithoutCredentialsOutsideEmulatorMode) {

@@ -43,7 +43,9 @@ struct KnownCode {
 
 constexpr char kCheckIds[] =
     "check job_id, and iot_instance_id when the batch belongs to an Enterprise Edition instance";
-constexpr char kNothingToCancel[] = "there is no update policy left to cancel; do not retry";
+constexpr char kNothingLeftToCancel[] = "there is no update policy left to cancel; do not retry";
+constexpr char kNoDynamicPolicy[] =
+    "there is no dynamic policy to cancel (only a dynamic batch has one); do not retry";
 constexpr char kOperatorCredentials[] =
     "the gateway is misconfigured, not your request; its operator must check the gateway's "
     "credentials";
@@ -62,12 +64,10 @@ constexpr std::array kKnownCodes = {
                "the OTA update batch does not exist", kCheckIds}},
     KnownCode{"iot.ota.OtaJobTypeNotSupported",
               {absl::StatusCode::kFailedPrecondition, "JOB_NOT_CANCELLABLE", false,
-               "the OTA update batch is static; only a dynamic batch has an update policy to "
-               "cancel",
-               kNothingToCancel}},
+               "the OTA update batch is static", kNoDynamicPolicy}},
     KnownCode{"iot.ota.OtaJobStatusNotSupported",
               {absl::StatusCode::kFailedPrecondition, "JOB_NOT_CANCELLABLE", false,
-               "the OTA update batch is already finished or cancelled", kNothingToCancel}},
+               "the OTA update batch is already finished or cancelled", kNothingLeftToCancel}},
     KnownCode{"iot.system.InstanceNotFound",
               {absl::StatusCode::kNotFound, "INSTANCE_NOT_FOUND", false,
                "the IoT Platform instance does not exist in the gateway's Alibaba Cloud account",

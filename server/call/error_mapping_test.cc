@@ -80,10 +80,14 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         Expected{"iot.ota.OtaJobNotExist", 200, absl::StatusCode::kNotFound, "JOB_NOT_FOUND", false,
                  "batch does not exist"},
-        Expected{"iot.ota.OtaJobTypeNotSupported", 200, absl::StatusCode::kFailedPrecondition,
-                 "JOB_NOT_CANCELLABLE", false, "is static"},
+        Expected{
+            "iot.ota.OtaJobTypeNotSupported", 200, absl::StatusCode::kFailedPrecondition,
+            "JOB_NOT_CANCELLABLE", false,
+            "is static (iot.ota.OtaJobTypeNotSupported): there is no dynamic policy to cancel"},
         Expected{"iot.ota.OtaJobStatusNotSupported", 200, absl::StatusCode::kFailedPrecondition,
-                 "JOB_NOT_CANCELLABLE", false, "already finished or cancelled"},
+                 "JOB_NOT_CANCELLABLE", false,
+                 "already finished or cancelled (iot.ota.OtaJobStatusNotSupported): there is no "
+                 "update policy left"},
         Expected{"iot.system.InstanceNotFound", 200, absl::StatusCode::kNotFound,
                  "INSTANCE_NOT_FOUND", false, "check iot_instance_id"},
         Expected{"iot.Sre.IotInstanceNotFound", 200, absl::StatusCode::kNotFound,

@@ -7,6 +7,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "server/base/exclusive_port.h"
 #include "server/observability/prometheus_text.h"
 
 namespace ota {
@@ -52,12 +53,8 @@ absl::StatusOr<int> AdminServer::Start(const std::string& host_port) {
   auto server = std::make_unique<httplib::Server>();
   server->new_task_queue = [] { return new httplib::ThreadPool(kAdminThreads); };
   // httplib's default sets SO_REUSEPORT, which lets a second process bind the same port and take
-  // half the scrapes and probes meant for this one. SO_REUSEADDR alone still allows a quick
-  // restart past TIME_WAIT but makes a busy port an error.
-  server->set_socket_options([](socket_t socket) {
-    const int yes = 1;
-    setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-  });
+  // half the scrapes and probes meant for this one.
+  server->set_socket_options(SetExclusiveListenOptions);
   server->Get("/metrics", [this](const httplib::Request&, httplib::Response& response) {
     response.set_content(render_metrics_(), kPrometheusTextContentType);
   });
@@ -74,7 +71,7 @@ absl::StatusOr<int> AdminServer::Start(const std::string& host_port) {
       port == 0 ? server->bind_to_any_port(host) : (server->bind_to_port(host, port) ? port : -1);
   if (bound <= 0) {
     return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", host_port, " (admin): address in use or not local?"));
+        absl::StrCat(ExplainListenFailure(host_port, "--admin-listen"), " (admin port)"));
   }
   server_ = std::move(server);
   thread_ = std::thread([server = server_.get()] { server->listen_after_bind(); });

@@ -38,7 +38,10 @@ events_logger = "file"
 EOF
 mv "$IMAGE_DIR/containers.conf.new" "$IMAGE_DIR/containers.conf"
 export CONTAINERS_CONF=$IMAGE_DIR/containers.conf
-STORE=(--root "$IMAGE_DIR/storage" --runroot "$IMAGE_DIR/run" --storage-driver vfs)
+# overlay (the kernel's overlayfs, as root) shares layers; vfs works on any filesystem but copies
+# the whole root filesystem for every build step and container (minutes for this build).
+DRIVER=${OTA_IMAGE_STORAGE_DRIVER:-overlay}
+STORE=(--root "$IMAGE_DIR/storage-$DRIVER" --runroot "$IMAGE_DIR/run-$DRIVER" --storage-driver "$DRIVER")
 
 podman_() { podman "${STORE[@]}" "$@"; }
 

@@ -20,7 +20,8 @@ if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
 
 # Debian packages: compiler toolchain, gRPC/Protobuf/Abseil, libcurl (OpenSSL flavour), OpenSSL 3,
 # GoogleTest/GoogleMock, hiredis, cpp-httplib (the emulator's HTTP server), libmicrohttpd (the
-# gateway's admin port: one event loop, so held connections cost no thread), nlohmann-json,
+# gateway's admin port: one event loop, so held connections cost no thread), prometheus-cpp (the
+# gateway's metrics registry and text exposition), nlohmann-json,
 # redis-server (distributed limiter tests), clang tools, Go/Node/Python for the tooling, nginx and
 # Google Benchmark (ota-bench: the loopback upstream and the signer micro-benchmark), gperftools
 # (ota-gateway allocates with its tcmalloc_minimal), shellcheck,
@@ -32,6 +33,7 @@ APT_PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libcurl4-openssl-dev libssl-dev libgtest-dev libgmock-dev googletest
   libhiredis-dev libcpp-httplib-dev nlohmann-json3-dev redis-server libmicrohttpd-dev
+  prometheus-cpp-dev
   clang clang-format clang-tidy libclang-rt-14-dev
   golang-go nodejs npm python3 python3-venv python3-pip
   nginx-light libbenchmark-dev libgoogle-perftools-dev

@@ -11,7 +11,7 @@
 // and a few KiB each, never a thread, so probes keep answering while they are held (up to 256
 // connections; idle ones are closed after 15 s). Nothing here is on the call path.
 //
-//   ota::AdminServer admin([&] { return metrics.registry().RenderText(); }, serving);
+//   ota::AdminServer admin([&] { return metrics.RenderText(); }, serving);
 //   absl::StatusOr<int> port = admin.Start("127.0.0.1:0");  // port 0: any free port
 //   ...
 //   admin.Stop();

@@ -14,7 +14,6 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/observability/prometheus_text.h"
 #include "server/testing/status_matchers.h"
 
 namespace ota {
@@ -56,7 +55,7 @@ TEST_F(AdminServerTest, ServesMetricsHealthzAndReadyzOnAFreePort) {
   httplib::Result metrics = Get(*port, "/metrics");
   ASSERT_TRUE(metrics) << httplib::to_string(metrics.error());
   EXPECT_EQ(metrics->status, 200);
-  EXPECT_EQ(metrics->get_header_value("Content-Type"), kPrometheusTextContentType);
+  EXPECT_EQ(metrics->get_header_value("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
   EXPECT_EQ(metrics->body, "# HELP up Up.\n# TYPE up gauge\nup 1\n");
   EXPECT_EQ(scrapes_.load(), 1);
 

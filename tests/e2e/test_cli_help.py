@@ -10,6 +10,9 @@ import pytest
 from conftest import BUILD_DIR, ROOT
 
 TOOLS = {
+    "ota-gateway": (BUILD_DIR / "server" / "ota-gateway",
+                    ["--max-wait=DURATION (default: 30s)",
+                     "--redis-url=URL (default: redis://127.0.0.1:6379/0)", "--plaintext"]),
     "ota-cancel": (BUILD_DIR / "client" / "ota-cancel", ["--job-id=ID", "--timeout=DURATION (default: 10s)", "--json"]),
     "iot-emulator": (BUILD_DIR / "emulator" / "iot-emulator",
                      ["--listen=HOST:PORT (default: 127.0.0.1:18080)", "--fault-latency=DURATION (default: 0)", "--fault-reset"]),

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -12,12 +13,11 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "cli_flags/hyphenated_flags.h"
+#include "cli_flags/program_help.h"
 #include "client/cancel_report.h"
 #include "client/flag_usage_check.h"
 #include "client/ota_client.h"
@@ -42,14 +42,30 @@ namespace {
 
 using ota::client::kExitUsage;
 
-constexpr char kUsage[] =
-    "Cancels the dynamic update policy of an Alibaba Cloud IoT OTA update batch via ota-gateway.\n"
-    "  ota-cancel --target HOST:PORT --job-id ID [--iot-instance-id ID] [--timeout 10s] [--json]\n"
-    "             [--tls [--ca-file F] [--cert-file F --key-file F]] [--token-file F]\n"
-    "The bearer token comes from --token-file or $OTA_TOKEN, never from a flag value.\n"
-    "Exit codes: 0 ok, 1 other error, 2 usage error, 3 invalid argument, 4 not found,\n"
-    "            5 failed precondition, 6 resource exhausted, 7 unavailable or deadline exceeded.\n"
-    "Flag names take '-' or '_' alike (--job-id, --job_id).";
+ota::ProgramHelp Help() {
+  return {
+      .program = "ota-cancel",
+      .summary =
+          "cancels the dynamic update policy of an Alibaba Cloud IoT OTA update batch via "
+          "ota-gateway.",
+      .usage =
+          "ota-cancel --target HOST:PORT --job-id ID [--iot-instance-id ID] [--timeout 10s] "
+          "[--json]\n"
+          "           [--tls [--ca-file FILE] [--cert-file FILE --key-file FILE]] "
+          "[--token-file FILE]",
+      .groups = {{"Call", {"job-id=ID", "iot-instance-id=ID", "timeout"}},
+                 {"Gateway",
+                  {"target=HOST:PORT", "tls", "ca-file=FILE", "cert-file=FILE", "key-file=FILE",
+                   "token-file=FILE"}},
+                 {"Output", {"json"}}},
+      .notes =
+          "Environment: OTA_GATEWAY_TARGET (when --target is not given), OTA_TOKEN (the bearer\n"
+          "token, when --token-file is not given; never a flag value).\n"
+          "Exit codes: 0 ok, 1 other error, 2 usage error, 3 invalid argument, 4 not found,\n"
+          "            5 failed precondition, 6 resource exhausted, 7 unavailable or deadline "
+          "exceeded.\n"
+          "Example: ota-cancel --target 127.0.0.1:50051 --job-id JOB-1 --json"};
+}
 
 int UsageError(absl::string_view message) {
   std::cerr << "ota-cancel: " << message << "\nRun 'ota-cancel --help' for usage.\n";
@@ -69,15 +85,12 @@ absl::StatusOr<std::string> ReadToken(const std::string& path) {
 }
 
 int Run(int argc, char** argv) {
-  absl::SetProgramUsageMessage(kUsage);
-  // --help lists the flags defined in this file (Abseil's default looks for a file named after
-  // the binary, which "ota-cancel" with its hyphen never matches).
-  absl::FlagsUsageConfig usage_config;
-  usage_config.contains_help_flags = [](absl::string_view file) {
-    return absl::EndsWith(file, "client/ota_cancel_main.cc");
-  };
-  usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
-  absl::SetFlagsUsageConfig(usage_config);
+  const ota::ProgramHelp help = Help();
+  if (std::optional<int> exit_code = ota::HandleHelpAndVersion(argc, argv, help)) {
+    return *exit_code;
+  }
+  // Abseil's messages about a bad flag point at --help (ours, above).
+  absl::SetProgramUsageMessage(absl::string_view(help.summary.data(), help.summary.size()));
   std::vector<std::string> storage;
   std::vector<char*> args = ota::NormalizeFlagNames(argc, argv, storage);
   if (absl::Status usage = ota::client::CheckFlagUsage(args); !usage.ok()) {

@@ -5,31 +5,52 @@
 
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
-#include "absl/strings/match.h"
 #include "cli_flags/hyphenated_flags.h"
+#include "cli_flags/program_help.h"
 #include "emulator/emulator_options.h"
 #include "emulator/emulator_server.h"
 #include "server/base/clock.h"
 
+namespace {
+
+ota::ProgramHelp Help() {
+  return {
+      .program = "iot-emulator",
+      .summary =
+          "a local stand-in for Alibaba Cloud IoT Platform's CancelOTAStrategyByJob API "
+          "(signatures verified, a table of jobs, the quota enforced, faults on request).",
+      .usage =
+          "iot-emulator [--listen HOST:PORT] [--access-key ID:SECRET[:ACCOUNT]]...\n"
+          "             [--job ID=STATE[@INSTANCE]]... [--fault-...]",
+      .groups = {{"Serving",
+                  {"listen=HOST:PORT", "tls-cert=FILE", "tls-key=FILE", "threads",
+                   "record-file=FILE"}},
+                 {"Accounts and quota",
+                  {"access-key=ID:SECRET[:ACCOUNT[:STS_TOKEN]]", "qps", "max-skew"}},
+                 {"Jobs", {"job=ID=STATE[@INSTANCE]", "jobs-file=FILE", "iot-instance=ID"}},
+                 {"Faults",
+                  {"fault-latency", "fault-status", "fault-reset", "fault-garbage",
+                   "fault-slow-body", "fault-oversized", "fault-clock-skew", "fault-rate"}}},
+      .notes =
+          "--access-key, --job and --iot-instance may be repeated. The control endpoints\n"
+          "(/_emulator/calls, /_emulator/faults, /_emulator/jobs, ...) are in emulator/README.md."};
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "Local stand-in for Alibaba Cloud IoT Platform's CancelOTAStrategyByJob API.\n"
-      "Usage: iot-emulator [--listen HOST:PORT] [--access-key ID:SECRET[:ACCOUNT]]... "
-      "[--job ID=STATE[@INSTANCE]]...");
-  absl::FlagsUsageConfig usage_config;
-  // --help lists the flags of the emulator's own sources, not only those of a file named after
-  // the binary (Abseil's default).
-  usage_config.contains_help_flags = [](absl::string_view path) {
-    return absl::StrContains(path, "emulator/");
-  };
-  absl::SetFlagsUsageConfig(usage_config);
+  const ota::ProgramHelp help = Help();
+  if (std::optional<int> exit_code = ota::HandleHelpAndVersion(argc, argv, help)) {
+    return *exit_code;
+  }
+  absl::SetProgramUsageMessage(absl::string_view(help.summary.data(), help.summary.size()));
 
   std::vector<std::string> normalized_storage;
   std::vector<char*> normalized = ota::NormalizeFlagNames(argc, argv, normalized_storage);

@@ -10,6 +10,7 @@ ROOT=$(pwd)
 
 GRPCURL_VERSION=v1.9.3
 GHZ_VERSION=v0.120.0
+KUSTOMIZE_VERSION=v5.7.1
 BUILD_DIR=${OTA_BUILD_DIR:-$ROOT/build}
 
 log() { printf '\n==> %s\n' "$*"; }
@@ -18,20 +19,26 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
 
 # Debian packages: compiler toolchain, gRPC/Protobuf/Abseil, libcurl (OpenSSL flavour), OpenSSL 3,
-# GoogleTest/GoogleMock, hiredis, cpp-httplib (the emulator's HTTP server), nlohmann-json,
+# GoogleTest/GoogleMock, hiredis, cpp-httplib (the emulator's HTTP server), libmicrohttpd (the
+# gateway's admin port: one event loop, so held connections cost no thread), prometheus-cpp (the
+# gateway's metrics registry and text exposition), nlohmann-json,
 # redis-server (distributed limiter tests), clang tools, Go/Node/Python for the tooling, nginx and
 # Google Benchmark (ota-bench: the loopback upstream and the signer micro-benchmark), gperftools
-# (ota-gateway allocates with its tcmalloc_minimal), shellcheck and
-# prometheus (its promtool checks deploy/prometheus/alerts.yaml; the server is not used).
+# (ota-gateway allocates with its tcmalloc_minimal), shellcheck,
+# prometheus (its promtool checks deploy/prometheus/alerts.yaml and the Grafana dashboard's queries;
+# the server is not used), and buildah, podman, runc and mmdebstrap (scripts/image.sh builds
+# deploy/Dockerfile from Debian-made base images without Docker; tests/image runs the image).
 APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl openssl
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libcurl4-openssl-dev libssl-dev libgtest-dev libgmock-dev googletest
-  libhiredis-dev libcpp-httplib-dev nlohmann-json3-dev redis-server
+  libhiredis-dev libcpp-httplib-dev nlohmann-json3-dev redis-server libmicrohttpd-dev
+  prometheus-cpp-dev
   clang clang-format clang-tidy libclang-rt-14-dev
   golang-go nodejs npm python3 python3-venv python3-pip
   nginx-light libbenchmark-dev libgoogle-perftools-dev
   shellcheck prometheus
+  buildah podman runc mmdebstrap
 )
 if [ "${OTA_SKIP_APT:-0}" != 1 ]; then
   missing=()
@@ -76,6 +83,13 @@ if [ "$(cat "$ROOT/.tools/bin/.ghz-version" 2>/dev/null)" != "$GHZ_VERSION" ]; t
   log "go install ghz@${GHZ_VERSION}"
   GOBIN="$ROOT/.tools/bin" go install "github.com/bojand/ghz/cmd/ghz@${GHZ_VERSION}"
   echo "$GHZ_VERSION" >"$ROOT/.tools/bin/.ghz-version"
+fi
+
+# kustomize, pinned: tests/deploy renders deploy/kubernetes with it (kustomize.py).
+if [ "$(cat "$ROOT/.tools/bin/.kustomize-version" 2>/dev/null)" != "$KUSTOMIZE_VERSION" ]; then
+  log "go install kustomize@${KUSTOMIZE_VERSION}"
+  GOBIN="$ROOT/.tools/bin" go install "sigs.k8s.io/kustomize/kustomize/v5@${KUSTOMIZE_VERSION}"
+  echo "$KUSTOMIZE_VERSION" >"$ROOT/.tools/bin/.kustomize-version"
 fi
 
 # Python: a venv for the end-to-end tests and the official Alibaba Cloud SDK peer checks.

@@ -57,7 +57,7 @@ gateway_port=$(free_port)
 # --plaintext/--allow-unauthenticated: required by gateways with the caller-security flags, unknown
 # to older ones.
 security_flags=()
-if "$BUILD_DIR/server/ota-gateway" --helpfull 2>&1 | grep -q allow_unauthenticated; then
+if "$BUILD_DIR/server/ota-gateway" --helpfull 2>&1 | grep -q -E -- "--allow.unauthenticated"; then
   security_flags=(--plaintext --allow-unauthenticated)
 fi
 "$BUILD_DIR/server/ota-gateway" --emulator "${security_flags[@]}" \

@@ -3,8 +3,9 @@
 #   1. format check (clang-format), static analysis (clang-tidy) and contract lint (buf lint, STANDARD)
 #   2. unit + end-to-end tests (ctest: GoogleTest binaries, then pytest suites that start the real
 #      iot-emulator and ota-gateway and call them with grpcurl, ota-cancel and the official
-#      Alibaba Cloud Python SDKs), then every libFuzzer harness of fuzz/ for 15 s (clang build of
-#      its own, build-fuzz/)
+#      Alibaba Cloud Python SDKs), then the container image built from deploy/Dockerfile with
+#      buildah and run with podman (scripts/image.sh, tests/image), then every libFuzzer harness
+#      of fuzz/ for 15 s (clang build of its own, build-fuzz/)
 #   3. the client packages for Python, Go, Java, Node/TypeScript and C++ (stubs/test.sh): built,
 #      published with stubs/publish.sh to registry servers it starts (pypiserver, verdaccio, a
 #      Maven repository, a Go module proxy), installed from them the way their users install
@@ -46,6 +47,10 @@ shellcheck "${shell_scripts[@]}"
 
 log "ctest: unit + end-to-end"
 ctest --test-dir "$ROOT/build" --output-on-failure -j "$JOBS"
+
+log "container image: deploy/Dockerfile built with buildah (scripts/image.sh) and run (tests/image)"
+scripts/image.sh
+"$ROOT/.venv/bin/python" -m pytest -q -p no:cacheprovider tests/image
 
 log "fuzz harnesses, briefly (scripts/fuzz.sh; longer runs: fuzz/README.md)"
 scripts/fuzz.sh "${OTA_FUZZ_SECONDS:-15}"

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -13,23 +14,66 @@
 #include "absl/flags/usage.h"
 #include "absl/synchronization/mutex.h"
 #include "cli_flags/hyphenated_flags.h"
+#include "cli_flags/program_help.h"
 #include "server/app/gateway_server.h"
 #include "server/app/gateway_settings.h"
 #include "server/base/json_logger.h"
 #include "server/security/token_hash.h"
 
+namespace {
+
+ota::ProgramHelp Help() {
+  return {
+      .program = "ota-gateway",
+      .summary =
+          "gRPC service (ota.v1.OtaStrategyService) that cancels the dynamic update policy "
+          "of Alibaba Cloud IoT OTA batches for internal callers: it holds the AccessKey, "
+          "signs, and shares the account's quota among them.",
+      .usage =
+          "ota-gateway --listen 0.0.0.0:50051 --region cn-shanghai --qps 10 "
+          "--tls-cert-file F ...\n"
+          "ota-gateway --hash-token < token-file",
+      .groups = {{"Serving",
+                  {"listen=HOST:PORT", "admin-listen=HOST:PORT", "max-pending-calls",
+                   "default-timeout", "drain-timeout", "log-level=LEVEL"}},
+                 {"Callers: TLS and who may call",
+                  {"tls-cert-file=FILE", "tls-key-file=FILE", "tls-client-ca-file=FILE",
+                   "tls-reload-interval", "plaintext", "callers-file=FILE", "allow-unauthenticated",
+                   "audit-log=FILE", "hash-token"}},
+                 {"Upstream (Alibaba Cloud IoT Platform)",
+                  {"region=REGION", "endpoint=URL", "signature-version=v1|v3", "ca-file=FILE",
+                   "connect-timeout", "request-timeout", "max-attempts", "max-connections",
+                   "error-map=FILE", "dedup-inflight", "emulator"}},
+                 {"Credentials (besides the ALIBABA_CLOUD_* environment)",
+                  {"sts-endpoint=URL", "ecs-metadata-endpoint=URL"}},
+                 {"Rate limit: the account's quota",
+                  {"qps", "burst", "rate-margin", "max-wait", "limiter=local|redis",
+                   "limiter-key=NAME", "expected-replicas"}},
+                 {"Shared limiter (Redis)",
+                  {"redis-url=URL", "redis-timeout", "redis-failure-mode=MODE",
+                   "limiter-key-prefix", "redis-ca-file=FILE", "redis-cert-file=FILE",
+                   "redis-key-file=FILE", "redis-tls-server-name=NAME"}}},
+      .notes =
+          "Every flag --x-y may also be set as OTA_X_Y in the environment; the command line wins.\n"
+          "Credentials: the standard Alibaba Cloud chain: ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET\n"
+          "(+ _SECURITY_TOKEN), OIDC (ALIBABA_CLOUD_ROLE_ARN, _OIDC_PROVIDER_ARN, "
+          "_OIDC_TOKEN_FILE),\n"
+          "~/.aliyun/config.json, ~/.alibabacloud/credentials, ECS RAM role.\n"
+          "Operators' guide: deploy/README.md."};
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   // Debian's Abseil checks every absl::Mutex acquisition (gRPC's included) for lock-order cycles,
   // about 4% of the CPU per call in the benchmark; that is a debugging aid, not a production need.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  absl::SetProgramUsageMessage(
-      "ota-gateway: gRPC service (ota.v1.OtaStrategyService) that cancels the dynamic update "
-      "policy of Alibaba Cloud IoT OTA batches.\n"
-      "Credentials: the standard Alibaba Cloud chain: ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET "
-      "(+ _SECURITY_TOKEN), OIDC (ALIBABA_CLOUD_ROLE_ARN, _OIDC_PROVIDER_ARN, _OIDC_TOKEN_FILE), "
-      "~/.aliyun/config.json, ~/.alibabacloud/credentials, ECS RAM role.\nEvery flag --x-y may "
-      "also be set as OTA_X_Y in the environment; the command line wins.\n"
-      "Example: ota-gateway --listen 0.0.0.0:50051 --region cn-shanghai --qps 10");
+  // Before the environment fallbacks: help shows defaults, never a value from the environment.
+  const ota::ProgramHelp help = Help();
+  if (std::optional<int> exit_code = ota::HandleHelpAndVersion(argc, argv, help)) {
+    return *exit_code;
+  }
+  absl::SetProgramUsageMessage(absl::string_view(help.summary.data(), help.summary.size()));
   ota::ApplyGatewayEnvironment();
   std::vector<std::string> storage;
   std::vector<char*> args = ota::NormalizeFlagNames(argc, argv, storage);

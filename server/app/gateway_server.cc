@@ -202,7 +202,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
 
   // Up before the gRPC port, so /readyz answers 503 rather than nothing while the server starts.
   p.admin = std::make_unique<AdminServer>(
-      [metrics = p.metrics.get()] { return metrics->registry().RenderText(); }, *p.serving);
+      [metrics = p.metrics.get()] { return metrics->RenderText(); }, *p.serving);
   if (!config.admin_listen.empty()) {
     absl::StatusOr<int> admin_port = p.admin->Start(config.admin_listen);
     if (!admin_port.ok()) return admin_port.status();

@@ -13,7 +13,7 @@
 ABSL_FLAG(std::string, limiter, "local",
           "Where the quota budget lives: 'local' (in this process; one replica) or 'redis' (shared "
           "by every replica through --redis-url).");
-// UrlWithCredentials: --helpfull shows the URL with its password masked.
+// UrlWithCredentials: a URL flag whose password is masked wherever Abseil prints its value.
 ABSL_FLAG(ota::UrlWithCredentials, redis_url, {"redis://127.0.0.1:6379/0"},
           "Redis for --limiter=redis: redis://[[USER]:PASSWORD@]HOST:PORT/DB, or rediss://... for "
           "TLS. Prefer the OTA_REDIS_PASSWORD environment variable for the password; it is never "

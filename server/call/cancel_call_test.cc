@@ -305,22 +305,20 @@ class CancelByJobRunnerMetricsTest : public CancelByJobRunnerTest {
         gateway_metrics_({"v", "sha"}, serving_, credentials_, KnownAlibabaCodes()) {
     metrics_ = &gateway_metrics_;
   }
+  // A counter's or gauge's value.
   double Value(std::string_view name, const MetricLabels& labels = {}) {
-    const std::vector<FamilySnapshot> snapshot = gateway_metrics_.registry().Snapshot();
-    const SeriesSnapshot* series = FindSeries(snapshot, name, labels);
-    EXPECT_NE(series, nullptr) << name;
-    return series == nullptr ? -1 : series->value;
+    const std::optional<double> value = SampleValue(gateway_metrics_.Collect(), name, labels);
+    EXPECT_TRUE(value.has_value()) << name;
+    return value.value_or(-1);
   }
-  HistogramSnapshot Histogram(std::string_view name) {
-    const std::vector<FamilySnapshot> snapshot = gateway_metrics_.registry().Snapshot();
-    const SeriesSnapshot* series = FindSeries(snapshot, name);
+  prometheus::ClientMetric::Histogram Histogram(std::string_view name) {
+    const std::vector<prometheus::MetricFamily> families = gateway_metrics_.Collect();
+    const prometheus::ClientMetric* series = FindSeries(families, name);
     EXPECT_NE(series, nullptr) << name;
-    return series == nullptr ? HistogramSnapshot{} : series->histogram;
+    return series == nullptr ? prometheus::ClientMetric::Histogram{} : series->histogram;
   }
-  static uint64_t Count(const HistogramSnapshot& histogram) {
-    uint64_t count = 0;
-    for (uint64_t bucket : histogram.bucket_counts) count += bucket;
-    return count;
+  static uint64_t Count(const prometheus::ClientMetric::Histogram& histogram) {
+    return histogram.sample_count;
   }
 
   ServingState serving_;
@@ -350,10 +348,10 @@ TEST_F(CancelByJobRunnerMetricsTest, WaitingCallsAreQueuedWaitersUntilTheirSlot)
   EXPECT_EQ(Value("ota_gateway_queued_waiters"), 7);
   scheduler_.RunAll();
   EXPECT_EQ(Value("ota_gateway_queued_waiters"), 0);
-  const HistogramSnapshot waits = Histogram("ota_gateway_limiter_wait_seconds");
+  const prometheus::ClientMetric::Histogram waits = Histogram("ota_gateway_limiter_wait_seconds");
   EXPECT_EQ(Count(waits), 12U);
-  EXPECT_EQ(waits.bucket_counts[0], 5U);  // the burst: no wait (<= 1 ms)
-  EXPECT_GT(waits.sum, 0);
+  EXPECT_EQ(waits.bucket[0].cumulative_count, 5U);  // the burst: no wait (<= 1 ms)
+  EXPECT_GT(waits.sample_sum, 0);
   EXPECT_EQ(Value("ota_gateway_upstream_attempts_total"), 12);
 }
 

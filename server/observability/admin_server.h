@@ -6,25 +6,24 @@
 //   GET /readyz   200 while ota.v1.OtaStrategyService's gRPC health status is SERVING, else 503
 //                 (readiness); the body names the status of the service and of the limiter entry
 //
-// It runs cpp-httplib on its own two threads; nothing here is on the call path.
+// It runs libmicrohttpd's event loop on one thread of its own: idle, half-open and slowly reading
+// connections (a port scanner, Prometheus servers keeping scrape connections open) cost a socket
+// and a few KiB each, never a thread, so probes keep answering while they are held (up to 256
+// connections; idle ones are closed after 15 s). Nothing here is on the call path.
 //
-//   ota::AdminServer admin([&] { return metrics.registry().RenderText(); }, serving);
+//   ota::AdminServer admin([&] { return metrics.RenderText(); }, serving);
 //   absl::StatusOr<int> port = admin.Start("127.0.0.1:0");  // port 0: any free port
 //   ...
 //   admin.Stop();
 #pragma once
 
 #include <functional>
-#include <memory>
 #include <string>
-#include <thread>
 
 #include "absl/status/statusor.h"
 #include "server/observability/serving_state.h"
 
-namespace httplib {
-class Server;
-}  // namespace httplib
+struct MHD_Daemon;
 
 namespace ota {
 
@@ -44,10 +43,11 @@ class AdminServer {
   void Stop();
 
  private:
+  struct Handler;  // libmicrohttpd's callback (admin_server.cc)
+
   std::function<std::string()> render_metrics_;
   const ServingState& serving_;
-  std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;
+  MHD_Daemon* daemon_ = nullptr;
 };
 
 // The /readyz answer: whether ready (200, else 503) and a body naming each health entry's status.

@@ -1,5 +1,8 @@
 #include "server/observability/gateway_metrics.h"
 
+#include <prometheus/text_serializer.h>
+
+#include <algorithm>
 #include <limits>
 
 #include "absl/strings/match.h"
@@ -28,90 +31,134 @@ std::vector<double> Bounds(const std::array<double, N>& bounds) {
   return {bounds.begin(), bounds.end()};
 }
 
+prometheus::Family<prometheus::Counter>& CounterFamily(prometheus::Registry& registry,
+                                                       std::string_view suffix,
+                                                       const std::string& help) {
+  return prometheus::BuildCounter().Name(Name(suffix)).Help(help).Register(registry);
+}
+
+prometheus::Family<prometheus::Gauge>& GaugeFamily(prometheus::Registry& registry,
+                                                   std::string_view suffix,
+                                                   const std::string& help) {
+  return prometheus::BuildGauge().Name(Name(suffix)).Help(help).Register(registry);
+}
+
 }  // namespace
+
+AtomicHistogram::AtomicHistogram(std::vector<double> upper_bounds)
+    : upper_bounds_(std::move(upper_bounds)),
+      counts_(std::make_unique<std::atomic<uint64_t>[]>(upper_bounds_.size() + 1)) {}
+
+void AtomicHistogram::Observe(double value) {
+  const auto bucket = static_cast<std::size_t>(
+      std::lower_bound(upper_bounds_.begin(), upper_bounds_.end(), value) - upper_bounds_.begin());
+  counts_[bucket].fetch_add(1, std::memory_order_relaxed);
+  sum_.fetch_add(value, std::memory_order_relaxed);
+}
+
+prometheus::ClientMetric::Histogram AtomicHistogram::Collect() const {
+  prometheus::ClientMetric::Histogram out;
+  uint64_t cumulative = 0;
+  for (std::size_t i = 0; i <= upper_bounds_.size(); ++i) {
+    cumulative += counts_[i].load(std::memory_order_relaxed);
+    out.bucket.push_back({.cumulative_count = cumulative,
+                          .upper_bound = i < upper_bounds_.size()
+                                             ? upper_bounds_[i]
+                                             : std::numeric_limits<double>::infinity()});
+  }
+  out.sample_count = cumulative;
+  out.sample_sum = sum_.load(std::memory_order_relaxed);
+  return out;
+}
 
 GatewayMetrics::GatewayMetrics(const BuildInfo& build, const ServingState& serving,
                                CredentialsProvider& credentials,
-                               const std::vector<std::string_view>& alibaba_codes) {
-  registry_.AddGaugeCallback(
-      Name("build_info"), "Always 1; the labels say which ota-gateway build is running.",
-      {{"version", build.version}, {"git_sha", build.git_sha}}, [] { return 1.0; });
+                               const std::vector<std::string_view>& alibaba_codes)
+    : serving_(serving), credentials_(credentials) {
+  GaugeFamily(registry_, "build_info",
+              "Always 1; the labels say which ota-gateway build is running.")
+      .Add({{"version", build.version}, {"git_sha", build.git_sha}})
+      .Set(1);
 
+  auto& calls =
+      CounterFamily(registry_, "calls_total", "CancelByJob calls answered, by gRPC status code.");
   for (int code = 0; code < kGrpcCodes; ++code) {
-    calls_by_code_[static_cast<std::size_t>(code)] = &registry_.AddCounter(
-        Name("calls_total"), "CancelByJob calls answered, by gRPC status code.",
-        {{"code", absl::StatusCodeToString(static_cast<absl::StatusCode>(code))}});
+    calls_by_code_[static_cast<std::size_t>(code)] =
+        &calls.Add({{"code", absl::StatusCodeToString(static_cast<absl::StatusCode>(code))}});
   }
-  call_duration_ = &registry_.AddHistogram(
-      Name("call_duration_seconds"),
+  call_duration_ = &AddHistogram(
+      "call_duration_seconds",
       "CancelByJob end to end, from arrival to answer (limiter wait and retries included).",
       Bounds(kCallBuckets));
-  in_flight_ = &registry_.AddGauge(Name("in_flight_calls"), "Calls accepted and not yet answered.");
+  in_flight_ =
+      &GaugeFamily(registry_, "in_flight_calls", "Calls accepted and not yet answered.").Add({});
 
-  upstream_duration_ = &registry_.AddHistogram(
-      Name("upstream_duration_seconds"),
+  upstream_duration_ = &AddHistogram(
+      "upstream_duration_seconds",
       "One upstream attempt: from sending the signed request to Alibaba's answer or the transport "
       "error.",
       Bounds(kUpstreamBuckets));
-  upstream_attempts_ = &registry_.AddCounter(Name("upstream_attempts_total"),
-                                             "Requests sent to Alibaba, retries included.");
-  upstream_retries_ = &registry_.AddCounter(
-      Name("upstream_retries_total"), "Requests sent to Alibaba that retried an earlier attempt.");
-  const char* alibaba_help =
+  upstream_attempts_ = &CounterFamily(registry_, "upstream_attempts_total",
+                                      "Requests sent to Alibaba, retries included.")
+                            .Add({});
+  upstream_retries_ = &CounterFamily(registry_, "upstream_retries_total",
+                                     "Requests sent to Alibaba that retried an earlier attempt.")
+                           .Add({});
+  auto& alibaba_errors = CounterFamily(
+      registry_, "alibaba_errors_total",
       "Error answers from Alibaba (every attempt's), by Alibaba Code; codes outside the built-in "
-      "table are counted as other.";
+      "table are counted as other.");
   for (std::string_view code : alibaba_codes) {
-    alibaba_errors_.emplace_back(code,
-                                 &registry_.AddCounter(Name("alibaba_errors_total"), alibaba_help,
-                                                       {{"alibaba_code", std::string(code)}}));
+    alibaba_errors_.emplace_back(code, &alibaba_errors.Add({{"alibaba_code", std::string(code)}}));
   }
-  alibaba_errors_other_ = &registry_.AddCounter(Name("alibaba_errors_total"), alibaba_help,
-                                                {{"alibaba_code", "other"}});
+  alibaba_errors_other_ = &alibaba_errors.Add({{"alibaba_code", "other"}});
 
-  limiter_wait_ = &registry_.AddHistogram(
-      Name("limiter_wait_seconds"),
+  limiter_wait_ = &AddHistogram(
+      "limiter_wait_seconds",
       "How long granted limiter slots made their attempt wait (0 when a slot was free).",
       Bounds(kLimiterWaitBuckets));
-  const char* rejection_help =
+  auto& rejections = CounterFamily(
+      registry_, "limiter_rejections_total",
       "Attempts the rate limiter gave no slot: rate_limited (none free before the deadline or "
-      "--max-wait), unavailable (the shared limiter could not answer).";
-  rejected_rate_limited_ = &registry_.AddCounter(Name("limiter_rejections_total"), rejection_help,
-                                                 {{"reason", "rate_limited"}});
-  rejected_unavailable_ = &registry_.AddCounter(Name("limiter_rejections_total"), rejection_help,
-                                                {{"reason", "unavailable"}});
-  queued_waiters_ = &registry_.AddGauge(Name("queued_waiters"),
-                                        "Calls waiting for their rate limiter slot to start.");
-  const char* backend_help =
+      "--max-wait), unavailable (the shared limiter could not answer).");
+  rejected_rate_limited_ = &rejections.Add({{"reason", "rate_limited"}});
+  rejected_unavailable_ = &rejections.Add({{"reason", "unavailable"}});
+  queued_waiters_ = &GaugeFamily(registry_, "queued_waiters",
+                                 "Calls waiting for their rate limiter slot to start.")
+                         .Add({});
+  auto& backend = GaugeFamily(
+      registry_, "limiter_backend",
       "1 on where the rate limiter's budget lives now: local (in-process), redis (shared), "
-      "degraded (Redis unreachable: failing closed or on the local fallback share).";
+      "degraded (Redis unreachable: failing closed or on the local fallback share).");
   constexpr std::array<const char*, 3> kBackendNames = {"local", "redis", "degraded"};
   for (std::size_t i = 0; i < kBackendNames.size(); ++i) {
-    limiter_backend_[i] =
-        &registry_.AddGauge(Name("limiter_backend"), backend_help, {{"backend", kBackendNames[i]}});
+    limiter_backend_[i] = &backend.Add({{"backend", kBackendNames[i]}});
   }
 
-  registry_.AddGaugeCallback(
-      Name("credentials_expiry_timestamp_seconds"),
-      "When the Alibaba credentials in use expire (Unix time); +Inf for a long-lived AccessKey, 0 "
-      "when no usable credentials can be had.",
-      {}, [&credentials] {
-        absl::StatusOr<Credentials> current = credentials.Get();
-        if (!current.ok()) return 0.0;
-        if (current->expiration == absl::InfiniteFuture()) {
-          return std::numeric_limits<double>::infinity();
-        }
-        return absl::ToDoubleSeconds(current->expiration - absl::UnixEpoch());
-      });
-  registry_.AddGaugeCallback(
-      Name("serving"),
-      "1 while the gRPC health status of ota.v1.OtaStrategyService is SERVING, else 0.", {},
-      [&serving] { return serving.Get().serving ? 1.0 : 0.0; });
+  credentials_expiry_ =
+      &GaugeFamily(registry_, "credentials_expiry_timestamp_seconds",
+                   "When the Alibaba credentials in use expire (Unix time); +Inf for a long-lived "
+                   "AccessKey, 0 when no usable credentials can be had.")
+           .Add({});
+  serving_gauge_ =
+      &GaugeFamily(
+           registry_, "serving",
+           "1 while the gRPC health status of ota.v1.OtaStrategyService is SERVING, else 0.")
+           .Add({});
 }
 
-void GatewayMetrics::CallStarted() { in_flight_->Add(1); }
+AtomicHistogram& GatewayMetrics::AddHistogram(std::string_view suffix, std::string help,
+                                              std::vector<double> upper_bounds) {
+  histograms_.push_back({.name = Name(suffix),
+                         .help = std::move(help),
+                         .histogram = std::make_unique<AtomicHistogram>(std::move(upper_bounds))});
+  return *histograms_.back().histogram;
+}
+
+void GatewayMetrics::CallStarted() { in_flight_->Increment(); }
 
 void GatewayMetrics::CallFinished(absl::StatusCode code, absl::Duration latency) {
-  in_flight_->Add(-1);
+  in_flight_->Decrement();
   const int index = static_cast<int>(code);
   // Codes outside gRPC's (absl reserves a few) are what gRPC would send: UNKNOWN.
   calls_by_code_[index >= 0 && index < kGrpcCodes
@@ -121,9 +168,9 @@ void GatewayMetrics::CallFinished(absl::StatusCode code, absl::Duration latency)
   call_duration_->Observe(Seconds(latency));
 }
 
-void GatewayMetrics::SlotWaitStarted() { queued_waiters_->Add(1); }
+void GatewayMetrics::SlotWaitStarted() { queued_waiters_->Increment(); }
 
-void GatewayMetrics::SlotWaitEnded() { queued_waiters_->Add(-1); }
+void GatewayMetrics::SlotWaitEnded() { queued_waiters_->Decrement(); }
 
 void GatewayMetrics::SlotGranted(absl::Duration wait) { limiter_wait_->Observe(Seconds(wait)); }
 
@@ -154,6 +201,58 @@ void GatewayMetrics::SetLimiterBackend(LimiterBackend backend) {
   for (std::size_t i = 0; i < limiter_backend_.size(); ++i) {
     limiter_backend_[i]->Set(i == static_cast<std::size_t>(backend) ? 1 : 0);
   }
+}
+
+std::vector<prometheus::MetricFamily> GatewayMetrics::Collect() const {
+  absl::StatusOr<Credentials> current = credentials_.Get();
+  credentials_expiry_->Set(!current.ok() ? 0.0
+                           : current->expiration == absl::InfiniteFuture()
+                               ? std::numeric_limits<double>::infinity()
+                               : absl::ToDoubleSeconds(current->expiration - absl::UnixEpoch()));
+  serving_gauge_->Set(serving_.Get().serving ? 1.0 : 0.0);
+
+  std::vector<prometheus::MetricFamily> families = registry_.Collect();
+  for (const HistogramFamily& family : histograms_) {
+    prometheus::ClientMetric series;
+    series.histogram = family.histogram->Collect();
+    families.push_back({.name = family.name,
+                        .help = family.help,
+                        .type = prometheus::MetricType::Histogram,
+                        .metric = {std::move(series)}});
+  }
+  return families;
+}
+
+std::string GatewayMetrics::RenderText() const {
+  return prometheus::TextSerializer().Serialize(Collect());
+}
+
+const prometheus::ClientMetric* FindSeries(const std::vector<prometheus::MetricFamily>& families,
+                                           std::string_view name, const MetricLabels& labels) {
+  for (const prometheus::MetricFamily& family : families) {
+    if (family.name != name) continue;
+    for (const prometheus::ClientMetric& series : family.metric) {
+      std::vector<prometheus::ClientMetric::Label> wanted;
+      for (const auto& [label, value] : labels) wanted.push_back({label, value});
+      std::vector<prometheus::ClientMetric::Label> have = series.label;
+      std::sort(wanted.begin(), wanted.end());
+      std::sort(have.begin(), have.end());
+      if (have == wanted) return &series;
+    }
+  }
+  return nullptr;
+}
+
+std::optional<double> SampleValue(const std::vector<prometheus::MetricFamily>& families,
+                                  std::string_view name, const MetricLabels& labels) {
+  const prometheus::ClientMetric* series = FindSeries(families, name, labels);
+  if (series == nullptr) return std::nullopt;
+  for (const prometheus::MetricFamily& family : families) {
+    if (family.name == name && family.type == prometheus::MetricType::Counter) {
+      return series->counter.value;
+    }
+  }
+  return series->gauge.value;
 }
 
 }  // namespace ota

@@ -1,20 +1,32 @@
-// GatewayMetrics: every ota_gateway_* Prometheus metric, registered once at start-up, with one
-// method per event the service and the call runner report.
+// GatewayMetrics: every ota_gateway_* Prometheus metric, registered once at start-up in a
+// prometheus-cpp registry, with one method per event the service and the call runner report.
 //
 // The hot-path methods touch only pre-registered series (a relaxed atomic add or two, no lock, no
 // allocation), so passing a GatewayMetrics* through the deps structs costs a call nothing
-// measurable; tests pass nullptr. Label values are fixed sets: gRPC code names, the Alibaba codes
-// of the built-in error table (anything else is "other"), limiter backends and rejection reasons.
-// State that already lives elsewhere (serving, credential expiry) is read at scrape time.
+// measurable; tests pass nullptr. Counters and gauges are prometheus-cpp's (lock-free atomics);
+// histograms are AtomicHistogram below, because prometheus-cpp 1.0's Histogram::Observe takes a
+// mutex. Label values are fixed sets: gRPC code names, the Alibaba codes of the built-in error
+// table (anything else is "other"), limiter backends and rejection reasons. State that already
+// lives elsewhere (serving, credential expiry) is read at scrape time.
 //
 //   ota::GatewayMetrics metrics({.version = "0.1.0", .git_sha = "1a2b3c4d5e6f"}, serving,
 //                               *credentials, ota::KnownAlibabaCodes());
 //   metrics.CallStarted();
 //   metrics.CallFinished(absl::StatusCode::kOk, absl::Milliseconds(40));
-//   std::string body = metrics.registry().RenderText();
+//   std::string body = metrics.RenderText();  // prometheus-cpp's TextSerializer, format 0.0.4
 #pragma once
 
+#include <prometheus/client_metric.h>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/metric_family.h>
+#include <prometheus/registry.h>
+
 #include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -24,7 +36,6 @@
 #include "absl/time/time.h"
 #include "server/base/build_info.h"
 #include "server/credentials/credentials.h"
-#include "server/observability/metrics_registry.h"
 #include "server/observability/serving_state.h"
 
 namespace ota {
@@ -33,6 +44,27 @@ namespace ota {
 enum class LimiterBackend { kLocal, kRedis, kDegraded };
 // Why the limiter gave a call no slot.
 enum class LimiterRejection { kRateLimited, kUnavailable };
+
+// Counts observations into buckets fixed at construction: Observe is a search over a dozen bounds
+// and two relaxed atomic adds. A scrape racing an Observe may see the observation in its bucket
+// but not yet in the sum; the count is derived from the buckets, so _count always equals the +Inf
+// bucket.
+class AtomicHistogram {
+ public:
+  // `upper_bounds`: finite, strictly ascending; the +Inf bucket is implied.
+  explicit AtomicHistogram(std::vector<double> upper_bounds);
+
+  void Observe(double value);
+  // Cumulative buckets, as prometheus-cpp's serializer writes them.
+  [[nodiscard]] prometheus::ClientMetric::Histogram Collect() const;
+
+ private:
+  const std::vector<double> upper_bounds_;
+  // One per bound plus the +Inf bucket, not cumulative; an array because std::atomic cannot live
+  // in a vector.
+  const std::unique_ptr<std::atomic<uint64_t>[]> counts_;
+  std::atomic<double> sum_{0};
+};
 
 class GatewayMetrics {
  public:
@@ -65,26 +97,57 @@ class GatewayMetrics {
 
   void SetLimiterBackend(LimiterBackend backend);
 
-  [[nodiscard]] MetricsRegistry& registry() { return registry_; }
+  // Every family, read now (scrape-time gauges included).
+  [[nodiscard]] std::vector<prometheus::MetricFamily> Collect() const;
+  // Collect() as Prometheus text exposition format 0.0.4, for GET /metrics.
+  [[nodiscard]] std::string RenderText() const;
 
  private:
   static constexpr int kGrpcCodes = 17;  // OK (0) .. UNAUTHENTICATED (16)
 
-  MetricsRegistry registry_;
-  std::array<Counter*, kGrpcCodes> calls_by_code_{};
-  Histogram* call_duration_;
-  Gauge* in_flight_;
-  Histogram* upstream_duration_;
-  Counter* upstream_attempts_;
-  Counter* upstream_retries_;
-  Histogram* limiter_wait_;
-  Counter* rejected_rate_limited_;
-  Counter* rejected_unavailable_;
-  Gauge* queued_waiters_;
-  std::array<Gauge*, 3> limiter_backend_{};  // indexed by LimiterBackend
+  struct HistogramFamily {
+    std::string name;
+    std::string help;
+    std::unique_ptr<AtomicHistogram> histogram;
+  };
+  AtomicHistogram& AddHistogram(std::string_view suffix, std::string help,
+                                std::vector<double> upper_bounds);
+
+  const ServingState& serving_;
+  CredentialsProvider& credentials_;
+  prometheus::Registry registry_;
+  std::vector<HistogramFamily> histograms_;
+
+  std::array<prometheus::Counter*, kGrpcCodes> calls_by_code_{};
+  AtomicHistogram* call_duration_;
+  prometheus::Gauge* in_flight_;
+  AtomicHistogram* upstream_duration_;
+  prometheus::Counter* upstream_attempts_;
+  prometheus::Counter* upstream_retries_;
+  AtomicHistogram* limiter_wait_;
+  prometheus::Counter* rejected_rate_limited_;
+  prometheus::Counter* rejected_unavailable_;
+  prometheus::Gauge* queued_waiters_;
+  std::array<prometheus::Gauge*, 3> limiter_backend_{};  // indexed by LimiterBackend
   // Known Alibaba codes (searched ignoring case, as the error table matches them), then "other".
-  std::vector<std::pair<std::string_view, Counter*>> alibaba_errors_;
-  Counter* alibaba_errors_other_;
+  std::vector<std::pair<std::string_view, prometheus::Counter*>> alibaba_errors_;
+  prometheus::Counter* alibaba_errors_other_;
+  // Set from their sources at each scrape.
+  prometheus::Gauge* credentials_expiry_;
+  prometheus::Gauge* serving_gauge_;
 };
+
+// Label name/value pairs of one series.
+using MetricLabels = std::vector<std::pair<std::string, std::string>>;
+
+// The series of family `name` with exactly `labels`, or nullptr (for tests and probes that read
+// one value back).
+[[nodiscard]] const prometheus::ClientMetric* FindSeries(
+    const std::vector<prometheus::MetricFamily>& families, std::string_view name,
+    const MetricLabels& labels = {});
+// The value of the counter or gauge series `name{labels}`, or nullopt.
+[[nodiscard]] std::optional<double> SampleValue(
+    const std::vector<prometheus::MetricFamily>& families, std::string_view name,
+    const MetricLabels& labels = {});
 
 }  // namespace ota

@@ -31,8 +31,8 @@ from urllib.parse import urlparse
 
 import pytest
 
-from deploy_model import (KUBERNETES, MATCHER, METRICS, ROOT, SELECTOR, Dockerfile, Rendered,
-                          alert_rules, host_port)
+from deploy_contract import MATCHER, METRICS, ROOT, SELECTOR, Dockerfile, alert_rules
+from kustomize import KUBERNETES, Rendered, host_port
 
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 from conftest import BUILD_DIR, Emulator, Process, free_port, grpcurl, ota_cancel  # noqa: E402

@@ -99,8 +99,8 @@ OtaStrategyService::OtaStrategyService(const CancelByJobCaller& runner, const Cl
                                        ServiceOptions options)
     : runner_(runner),
       clock_(clock),
-      options_(options),
-      pending_(std::make_shared<PendingCalls>(options.max_pending_calls)) {}
+      options_(std::move(options)),
+      pending_(std::make_shared<PendingCalls>(options_.max_pending_calls)) {}
 
 int64_t OtaStrategyService::AnswerAllShuttingDown() {
   return pending_->AnswerAll(CallResult{.outcome = ShuttingDownOutcome()});

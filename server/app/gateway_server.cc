@@ -86,6 +86,10 @@ absl::StatusOr<std::unique_ptr<CallerAuthorizer>> MakeAuthorizer(const SecurityC
   return CallerAuthorizer::FromFile(security.callers_file);
 }
 
+bool IsTemporary(const absl::StatusOr<Credentials>& credentials) {
+  return credentials.ok() && credentials->expiration != absl::InfiniteFuture();
+}
+
 // The budget is keyed by --limiter-key, else by whom the credentials act for: a temporary key's
 // AccessKeyId changes at every refresh and differs between replicas.
 RateBudgetKey ChooseBudgetKey(const std::string& configured, CredentialsProvider& credentials) {
@@ -93,9 +97,7 @@ RateBudgetKey ChooseBudgetKey(const std::string& configured, CredentialsProvider
   if (key.source == RateBudgetKey::Source::kPrincipal) {
     Log(LogLevel::kInfo, "rate budget keyed by the credentials' principal (--limiter-key unset)",
         {{"limiter_key", key.fixed}});
-  } else if (absl::StatusOr<Credentials> first = credentials.Get();
-             key.source == RateBudgetKey::Source::kAccessKeyId && first.ok() &&
-             first->expiration != absl::InfiniteFuture()) {
+  } else if (key.source == RateBudgetKey::Source::kAccessKeyId && IsTemporary(credentials.Get())) {
     Log(LogLevel::kWarning,
         "temporary credentials get a new AccessKeyId at every refresh, and the rate budget is "
         "keyed by it: set --limiter-key to the Alibaba account ID");

@@ -1,18 +1,21 @@
 #include "emulator/accept_stamping_pool.h"
 
+#include <cstdint>
 #include <utility>
 
 namespace ota {
 namespace {
 
-// The connection the calling worker thread is serving.
+// The connection the calling worker thread is serving (plain fields: a thread_local must not need a
+// constructor that could throw).
 struct ServedConnection {
-  bool in_pool = false;
-  bool first_request_pending = false;
-  absl::Duration waited_for_worker = absl::ZeroDuration();
+  bool in_pool;
+  bool first_request_pending;
+  std::int64_t waited_for_worker_us;
 };
 
-thread_local ServedConnection served;
+thread_local ServedConnection served{
+    .in_pool = false, .first_request_pending = false, .waited_for_worker_us = 0};
 
 }  // namespace
 
@@ -24,9 +27,9 @@ void AcceptStampingPool::enqueue(std::function<void()> fn) {
   workers_.enqueue([this, accepted, fn = std::move(fn)] {
     served = {.in_pool = true,
               .first_request_pending = true,
-              .waited_for_worker = clock_.Now() - accepted};
+              .waited_for_worker_us = absl::ToInt64Microseconds(clock_.Now() - accepted)};
     fn();
-    served = {};
+    served = {.in_pool = false, .first_request_pending = false, .waited_for_worker_us = 0};
   });
 }
 
@@ -35,7 +38,8 @@ void AcceptStampingPool::shutdown() { workers_.shutdown(); }
 RequestArrival AcceptStampingPool::ArrivalOfCurrentRequest(absl::Time read_at) {
   if (!served.in_pool || !served.first_request_pending) return {.received = read_at};
   served.first_request_pending = false;
-  return {.received = read_at - served.waited_for_worker, .new_connection = true};
+  return {.received = read_at - absl::Microseconds(served.waited_for_worker_us),
+          .new_connection = true};
 }
 
 }  // namespace ota

@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
-#include <cstring>
+#include <system_error>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -30,8 +30,13 @@ constexpr absl::Duration kNonceRetention = absl::Minutes(15);
 // arrivals the clients never sent that way.
 constexpr int kListenBacklog = 1024;
 
-// When the request the calling worker thread is serving reached the process (set before routing).
-thread_local RequestArrival current_arrival;
+// When the request the calling worker thread is serving reached the process (set before routing),
+// in plain fields: a thread_local must not need a constructor that could throw.
+struct CurrentArrival {
+  std::int64_t received_us;
+  bool new_connection;
+};
+thread_local CurrentArrival current_arrival{.received_us = 0, .new_connection = false};
 
 // The "arrival_jitter" field of a faults document (FaultInjector knows the others): taken out of
 // `doc`, so the rest parses as a FaultConfig. Absent: off.
@@ -176,7 +181,9 @@ void EmulatorServer::MarkBusy(const httplib::Request& req, bool busy) {
 
 void EmulatorServer::InstallRoutes() {
   http_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response&) {
-    current_arrival = AcceptStampingPool::ArrivalOfCurrentRequest(clock_.Now());
+    const RequestArrival arrival = AcceptStampingPool::ArrivalOfCurrentRequest(clock_.Now());
+    current_arrival = {.received_us = absl::ToUnixMicros(arrival.received),
+                       .new_connection = arrival.new_connection};
     MarkBusy(req, true);
     return httplib::Server::HandlerResponse::Unhandled;
   });
@@ -244,15 +251,14 @@ void EmulatorServer::InstallRoutes() {
 void EmulatorServer::HandleApiCall(const httplib::Request& req, httplib::Response& res) {
   // The arrival jitter fault: the request reaches "Alibaba" (is counted and recorded) only after
   // its network delay, measured from when it reached this process.
-  const RequestArrival arrival = current_arrival;
-  const absl::Duration jitter = jitter_.Draw(arrival.new_connection);
-  if (const absl::Duration left = arrival.received + jitter - clock_.Now();
-      left > absl::ZeroDuration()) {
+  const absl::Time received = absl::FromUnixMicros(current_arrival.received_us);
+  const absl::Duration jitter = jitter_.Draw(current_arrival.new_connection);
+  if (const absl::Duration left = received + jitter - clock_.Now(); left > absl::ZeroDuration()) {
     absl::SleepFor(left);
   }
   CallRecord record;
   record.time_us = absl::ToUnixMicros(clock_.Now());
-  record.received_us = absl::ToUnixMicros(arrival.received);
+  record.received_us = current_arrival.received_us;
   record.arrival_jitter_micros = absl::ToInt64Microseconds(jitter);
   const FaultDecision fault = faults_.Draw();
   record.latency_micros = absl::ToInt64Microseconds(fault.latency);
@@ -343,8 +349,9 @@ absl::StatusOr<std::string> EmulatorServer::Bind() {
   }
   // listen(2) again on the listening socket only raises its backlog.
   if (port != 0 && listen_fd_ >= 0 && ::listen(listen_fd_, kListenBacklog) != 0) {
-    return absl::InternalError(absl::StrCat("cannot raise the listen backlog to ", kListenBacklog,
-                                            ": ", std::strerror(errno)));
+    return absl::InternalError(
+        absl::StrCat("cannot raise the listen backlog to ", kListenBacklog, ": ",
+                     std::error_code(errno, std::generic_category()).message()));
   }
   bound_port_ = port;
   const bool ipv6 = absl::StrContains(listen.host, ':');

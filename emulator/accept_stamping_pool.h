@@ -8,8 +8,10 @@
 // connection's first request waits in that queue, and a clock read in the handler would record it
 // late by the wait, showing bunches the client never sent. So each connection is stamped when it
 // is queued, the wait is measured when a worker takes it, and the first request's arrival is the
-// moment it was read minus that wait. Later requests on the connection are read by a worker that
-// was already waiting for them, so the moment they are read is when they arrived.
+// moment it was read minus that wait. (That assumes its bytes were there when the worker took the
+// connection, as they are for clients that send at once after connecting; one that connects early
+// and sends later is recorded up to that wait early.) Later requests on the connection are read by
+// a worker that was already waiting for them, so the moment they are read is when they arrived.
 //
 //   server.new_task_queue = [&] { return new ota::AcceptStampingPool(128, clock); };
 //   // in a handler, on the worker thread serving the request:

@@ -145,27 +145,29 @@ JOBS = [f"COLD-{n:02d}" for n in range(1, CLIENTS + 1)]
 
 
 def test_a_burst_of_new_connections_is_recorded_as_it_was_sent(processes):
-    """64 connections opened and written at once: the emulator must record each request when it
-    reached the process, not after waiting for the listen backlog or a worker."""
+    """64 connections opened at once, then written: the emulator must take each connection at
+    once (a full listen backlog drops the handshake, which the client's kernel retries a second
+    later) and record each request when it reached the process, not after waiting for a worker."""
     emulator = Instrument("--qps=0")
     processes.append(emulator)
-    sockets, sent_us = [], []
-    request = (f"GET /?Action={ACTION}&JobId=BURST HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-               "Connection: close\r\n\r\n").encode()
+    sockets, connected_us, sent_us = [], [], []
     try:
         for _ in range(64):
             s = socket.socket()
             s.setblocking(False)
+            connected_us.append(time.time_ns() // 1000)
             s.connect_ex(("127.0.0.1", emulator.port))
             sockets.append(s)
-        for s in sockets:
+        for i, s in enumerate(sockets):
+            request = (f"GET /?Action={ACTION}&JobId=BURST-{i} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                       "Connection: close\r\n\r\n").encode()
             deadline = time.monotonic() + 5
             while True:
                 try:
                     s.send(request)
                     break
-                except (BlockingIOError, OSError):
-                    # Not connected yet: a full listen backlog shows here as a late send.
+                except OSError:
+                    # Not connected yet: a dropped handshake shows here as a late send.
                     assert time.monotonic() < deadline, "a connection was never accepted"
                     time.sleep(0.001)
             sent_us.append(time.time_ns() // 1000)
@@ -176,16 +178,16 @@ def test_a_burst_of_new_connections_is_recorded_as_it_was_sent(processes):
     finally:
         for s in sockets:
             s.close()
-    received = sorted(c["received_us"] for c in emulator.calls())
-    counted = sorted(c["time_us"] for c in emulator.calls())
-    # All 64 were written within a few milliseconds...
-    assert sent_us[-1] - sent_us[0] < 100_000, sent_us[-1] - sent_us[0]
-    # ...and recorded as such: none earlier than the first send, none later than 50 ms after the
-    # last (the issue saw 30-70 ms of the emulator's own queueing; a dropped connection costs
-    # its retransmitted handshake, a second).
-    assert received[0] >= sent_us[0] - 5_000, (received[0], sent_us[0])
-    assert received[-1] - sent_us[-1] < 50_000, (received[-1] - sent_us[-1])
-    assert counted[-1] - sent_us[-1] < 50_000, (counted[-1] - sent_us[-1])
+    # Every handshake completed at once (with a backlog of 5, most waited a second).
+    slowest = max(sent - connected for sent, connected in zip(sent_us, connected_us))
+    assert slowest < 500_000, f"a connection took {slowest / 1e3:.0f} ms to be accepted"
+    # Each request recorded between its connect and 50 ms after it was written (the issue saw
+    # 30-70 ms of the emulator's own queueing), and counted (no jitter) as it was recorded.
+    for call in emulator.calls():
+        i = int(call["job_id"].split("-")[1])
+        assert connected_us[i] - 5_000 <= call["received_us"] <= sent_us[i] + 50_000, \
+            (i, call["received_us"] - sent_us[i])
+        assert call["time_us"] - sent_us[i] < 50_000, (i, call["time_us"] - sent_us[i])
 
 
 def test_the_arrival_jitter_fault_delays_counting_and_is_set_at_run_time(processes):

@@ -105,7 +105,8 @@ int RunLimiterReport() {
     endpoint = *std::move(parsed);
   }
 
-  const RateLimitOptions rate;  // the gateway's defaults: 10 per 1s, burst 5, 50ms margin
+  RateLimitOptions rate;  // the gateway's defaults: 10 per 1s, burst 5, 250ms margin
+  rate.margin = kDefaultGatewayRateMargin;
   const absl::Duration duration = absl::GetFlag(FLAGS_duration);
   std::vector<LimiterBenchResult> results;
   for (int level : levels) {

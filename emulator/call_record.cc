@@ -9,6 +9,8 @@ namespace {
 nlohmann::json ToJson(const CallRecord& r) {
   return {
       {"time_us", r.time_us},
+      {"received_us", r.received_us},
+      {"arrival_jitter_micros", r.arrival_jitter_micros},
       {"action", r.action},
       {"job_id", r.job_id},
       {"iot_instance_id", r.iot_instance_id},

@@ -23,7 +23,9 @@
 namespace ota {
 
 struct CallRecord {
-  std::int64_t time_us = 0;  // arrival, unix microseconds
+  std::int64_t time_us = 0;      // arrival as the quota counts it (after any jitter), unix micros
+  std::int64_t received_us = 0;  // when the request reached the emulator, unix micros
+  std::int64_t arrival_jitter_micros = 0;  // injected delay between the two
   std::string action;
   std::string job_id;
   std::string iot_instance_id;

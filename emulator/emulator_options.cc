@@ -52,9 +52,15 @@ ABSL_FLAG(
     bool, fault_clock_skew, false,
     "Fault: answer InvalidTimeStamp.Expired, as Alibaba does when the caller's clock is off.");
 ABSL_FLAG(double, fault_rate, 1.0, "Probability 0..1 that a call is hit by the configured faults.");
+ABSL_FLAG(absl::Duration, fault_arrival_jitter, absl::ZeroDuration(),
+          "Fault: delay each call's arrival (before it is counted against the quota) by a random "
+          "0..D, plus another 0..D for the first call of a new connection, as network paths and "
+          "Alibaba's front ends do; applies to every call, whatever --fault-rate says.");
 ABSL_FLAG(std::string, record_file, "",
           "Append every API call received to this file, one JSON object per line.");
-ABSL_FLAG(int, threads, 64, "HTTP worker threads; each open keep-alive connection occupies one.");
+ABSL_FLAG(int, threads, 128,
+          "HTTP worker threads; each open keep-alive connection occupies one (a connection beyond "
+          "them waits for a worker, though its arrival is still recorded when it came).");
 
 namespace ota {
 
@@ -264,6 +270,10 @@ absl::StatusOr<EmulatorOptions> EmulatorOptionsFromFlags() {
                                .clock_skew = absl::GetFlag(FLAGS_fault_clock_skew),
                                .rate = absl::GetFlag(FLAGS_fault_rate)};
   if (absl::Status valid = ValidateFaultConfig(options.faults); !valid.ok()) return valid;
+  options.arrival_jitter = absl::GetFlag(FLAGS_fault_arrival_jitter);
+  if (absl::Status valid = ValidateArrivalJitter(options.arrival_jitter); !valid.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--fault-arrival-jitter: ", valid.message()));
+  }
 
   options.record_file = absl::GetFlag(FLAGS_record_file);
   options.threads = absl::GetFlag(FLAGS_threads);

@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "emulator/arrival_jitter.h"
 #include "emulator/fault_injector.h"
 #include "emulator/job_table.h"
 #include "emulator/request_authenticator.h"
@@ -40,8 +41,9 @@ struct EmulatorOptions {
   std::vector<std::string> iot_instances;
   absl::Duration max_skew = absl::Minutes(15);
   FaultConfig faults;
+  absl::Duration arrival_jitter = absl::ZeroDuration();  // see ArrivalJitter
   std::string record_file;
-  int threads = 64;  // HTTP worker threads (each keep-alive connection holds one while open)
+  int threads = 128;  // HTTP worker threads (each keep-alive connection holds one while open)
 };
 
 // How many dynamic demo jobs there are: demo-dynamic-0001 .. demo-dynamic-0020.

@@ -3,8 +3,10 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstdlib>
+#include <system_error>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -12,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
+#include "emulator/accept_stamping_pool.h"
 #include "emulator/open_connections.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
@@ -21,6 +24,48 @@ namespace ota {
 namespace {
 
 constexpr absl::Duration kNonceRetention = absl::Minutes(15);
+// Connections the kernel completes before the listening thread accepts them. cpp-httplib listens
+// with a backlog of 5: a burst of new connections overflowed it, and the dropped handshakes were
+// retried by the clients' kernels tens of milliseconds to a second later, so the record showed
+// arrivals the clients never sent that way.
+constexpr int kListenBacklog = 1024;
+
+// When the request the calling worker thread is serving reached the process (set before routing),
+// in plain fields: a thread_local must not need a constructor that could throw.
+struct CurrentArrival {
+  std::int64_t received_us;
+  bool new_connection;
+};
+thread_local CurrentArrival current_arrival{.received_us = 0, .new_connection = false};
+
+// The "arrival_jitter" field of a faults document (FaultInjector knows the others): taken out of
+// `doc`, so the rest parses as a FaultConfig. Absent: off.
+absl::StatusOr<absl::Duration> TakeArrivalJitter(nlohmann::json& doc) {
+  absl::Duration jitter = absl::ZeroDuration();
+  if (!doc.is_object()) return jitter;
+  if (auto it = doc.find("arrival_jitter"); it != doc.end()) {
+    if (!it->is_string() || !absl::ParseDuration(it->get<std::string>(), &jitter)) {
+      return absl::InvalidArgumentError(
+          "\"arrival_jitter\" must be a duration string like \"100ms\"");
+    }
+    doc.erase(it);
+  }
+  if (auto it = doc.find("arrival_jitter_ms"); it != doc.end()) {
+    if (!it->is_number()) {
+      return absl::InvalidArgumentError("\"arrival_jitter_ms\" must be a number");
+    }
+    jitter = absl::Milliseconds(it->get<double>());
+    doc.erase(it);
+  }
+  if (absl::Status valid = ValidateArrivalJitter(jitter); !valid.ok()) return valid;
+  return jitter;
+}
+
+std::string FaultsToJson(const FaultConfig& faults, absl::Duration arrival_jitter) {
+  nlohmann::json doc = nlohmann::json::parse(FaultConfigToJson(faults));
+  doc["arrival_jitter"] = absl::FormatDuration(arrival_jitter);
+  return doc.dump();
+}
 constexpr char kJson[] = "application/json;charset=utf-8";
 
 IncomingRequest ToIncomingRequest(const httplib::Request& req) {
@@ -97,14 +142,16 @@ absl::StatusOr<std::unique_ptr<EmulatorServer>> EmulatorServer::Create(
     }
     server->http_ = std::move(tls);
   }
-  const int threads = options.threads;
-  server->http_->new_task_queue = [threads] {
-    return new httplib::ThreadPool(static_cast<std::size_t>(threads));
+  server->http_->new_task_queue = [threads = options.threads, &clock] {
+    return new AcceptStampingPool(static_cast<std::size_t>(threads), clock);
   };
   server->http_->set_keep_alive_max_count(10000);
   // httplib sets SO_REUSEPORT by default: a second emulator on a busy port would start and take a
   // share of the calls (and keep a record of its own).
-  server->http_->set_socket_options(SetExclusiveListenOptions);
+  server->http_->set_socket_options([raw = server.get()](int socket_fd) {
+    SetExclusiveListenOptions(socket_fd);
+    raw->listen_fd_ = socket_fd;  // only the listening socket comes here
+  });
   server->InstallRoutes();
   return server;
 }
@@ -117,7 +164,8 @@ EmulatorServer::EmulatorServer(const EmulatorOptions& options, const Clock& cloc
       quota_(options.qps, clock),
       jobs_(options.jobs, options.iot_instances),
       api_(authenticator_, quota_, jobs_),
-      faults_(options.faults) {}
+      faults_(options.faults),
+      jitter_(options.arrival_jitter) {}
 
 EmulatorServer::~EmulatorServer() = default;
 
@@ -133,6 +181,9 @@ void EmulatorServer::MarkBusy(const httplib::Request& req, bool busy) {
 
 void EmulatorServer::InstallRoutes() {
   http_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response&) {
+    const RequestArrival arrival = AcceptStampingPool::ArrivalOfCurrentRequest(clock_.Now());
+    current_arrival = {.received_us = absl::ToUnixMicros(arrival.received),
+                       .new_connection = arrival.new_connection};
     MarkBusy(req, true);
     return httplib::Server::HandlerResponse::Unhandled;
   });
@@ -160,17 +211,23 @@ void EmulatorServer::InstallRoutes() {
     res.set_content(answer.body, kJson);
   });
   http_->Get("/_emulator/faults", [this](const httplib::Request&, httplib::Response& res) {
-    ReplyJson(res, 200, FaultConfigToJson(faults_.Get()));
+    ReplyJson(res, 200, FaultsToJson(faults_.Get(), jitter_.Get()));
   });
   http_->Post("/_emulator/faults", [this](const httplib::Request& req, httplib::Response& res) {
-    absl::StatusOr<FaultConfig> config = FaultConfigFromJson(req.body);
+    nlohmann::json doc = nlohmann::json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+    absl::StatusOr<absl::Duration> jitter = TakeArrivalJitter(doc);
+    if (!jitter.ok()) return ReplyControlError(res, jitter.status().message());
+    absl::StatusOr<FaultConfig> config =
+        FaultConfigFromJson(doc.is_object() ? doc.dump() : req.body);
     if (!config.ok()) return ReplyControlError(res, config.status().message());
     faults_.Set(*config);
-    ReplyJson(res, 200, FaultConfigToJson(*config));
+    jitter_.Set(*jitter);
+    ReplyJson(res, 200, FaultsToJson(*config, *jitter));
   });
   http_->Post("/_emulator/reset", [this](const httplib::Request&, httplib::Response& res) {
     jobs_.Reset();
     faults_.Reset();
+    jitter_.Reset();
     quota_.Reset();
     nonces_.Reset();
     recorder_->Clear();
@@ -192,8 +249,17 @@ void EmulatorServer::InstallRoutes() {
 }
 
 void EmulatorServer::HandleApiCall(const httplib::Request& req, httplib::Response& res) {
+  // The arrival jitter fault: the request reaches "Alibaba" (is counted and recorded) only after
+  // its network delay, measured from when it reached this process.
+  const absl::Time received = absl::FromUnixMicros(current_arrival.received_us);
+  const absl::Duration jitter = jitter_.Draw(current_arrival.new_connection);
+  if (const absl::Duration left = received + jitter - clock_.Now(); left > absl::ZeroDuration()) {
+    absl::SleepFor(left);
+  }
   CallRecord record;
   record.time_us = absl::ToUnixMicros(clock_.Now());
+  record.received_us = current_arrival.received_us;
+  record.arrival_jitter_micros = absl::ToInt64Microseconds(jitter);
   const FaultDecision fault = faults_.Draw();
   record.latency_micros = absl::ToInt64Microseconds(fault.latency);
   const IncomingRequest request = ToIncomingRequest(req);
@@ -280,6 +346,12 @@ absl::StatusOr<std::string> EmulatorServer::Bind() {
     if (port < 0) port = 0;
   } else if (!http_->bind_to_port(listen.host, port)) {
     port = 0;
+  }
+  // listen(2) again on the listening socket only raises its backlog.
+  if (port != 0 && listen_fd_ >= 0 && ::listen(listen_fd_, kListenBacklog) != 0) {
+    return absl::InternalError(
+        absl::StrCat("cannot raise the listen backlog to ", kListenBacklog, ": ",
+                     std::error_code(errno, std::generic_category()).message()));
   }
   bound_port_ = port;
   const bool ipv6 = absl::StrContains(listen.host, ':');

@@ -3,12 +3,16 @@
 //
 // Serves the RPC API at "/" (GET or POST, see EmulatedIotApi) with injected faults applied, and
 // the control endpoints tests use on a running emulator:
-//   POST /_emulator/faults  JSON FaultConfig, replaces the current faults (GET shows them)
+//   POST /_emulator/faults  JSON FaultConfig plus "arrival_jitter" (ArrivalJitter), replaces the
+//                           current faults (GET shows them)
 //   POST /_emulator/reset   jobs, faults, quota, nonces back to the start; call record cleared
 //   GET  /_emulator/calls   JSON array of every API call received (see CallRecord)
 //   GET  /_emulator/jobs    JSON array of the jobs and their current states
 //   POST /_emulator/jobs    JSON {"jobs":[...],"iot_instances":[...]}: adds or replaces jobs
-// Multi-threaded (a pool of --threads workers) with HTTP keep-alive.
+// Multi-threaded (a pool of --threads workers, each serving one connection) with HTTP keep-alive.
+// As the tests' measuring instrument, it records each API call's arrival as the moment it reached
+// the process (AcceptStampingPool), listens with a backlog that holds a burst of new connections,
+// and counts a call against the quota only after any injected arrival jitter.
 //
 //   auto server = ota::EmulatorServer::Create(options, ota::SystemClock::Get());
 //   absl::StatusOr<std::string> url = (*server)->Bind();   // "http://127.0.0.1:18080"
@@ -23,6 +27,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
+#include "emulator/arrival_jitter.h"
 #include "emulator/call_record.h"
 #include "emulator/emulated_iot_api.h"
 #include "emulator/emulator_options.h"
@@ -72,9 +77,11 @@ class EmulatorServer {
   JobTable jobs_;
   EmulatedIotApi api_;
   FaultInjector faults_;
+  ArrivalJitter jitter_;
   std::unique_ptr<CallRecorder> recorder_;
   std::unique_ptr<httplib::Server> http_;
   std::atomic<int> bound_port_{0};
+  int listen_fd_ = -1;  // set while binding
   std::mutex busy_mu_;
   absl::flat_hash_set<std::string> busy_connections_ ABSL_GUARDED_BY(busy_mu_);  // remote ip:port
 };

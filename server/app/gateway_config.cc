@@ -29,10 +29,12 @@ ABSL_FLAG(int, qps, 10,
           "its RAM users and by every replica sharing the limiter).");
 ABSL_FLAG(int, burst, 0,
           "How many calls may start back to back (1..qps); 0 = half of --qps (5 for 10/s).");
-ABSL_FLAG(absl::Duration, rate_margin, absl::Milliseconds(50),
-          "Safety margin added to each 1s window so network jitter cannot push 11 calls into "
-          "one second at Alibaba's end; actual departures are paced over 1s + half of it "
-          "(0s: not paced).");
+ABSL_FLAG(absl::Duration, rate_margin, ota::kDefaultGatewayRateMargin,
+          "Safety margin added to each 1s window so arrival jitter cannot push 11 calls into "
+          "one second at Alibaba's end: it must exceed the largest difference in delay between "
+          "two requests (the default covers up to 100ms per request plus 100ms for a new "
+          "connection). It costs quota: sustained throughput is qps / (1s + margin), 8/s at "
+          "10/s. Actual departures are also paced over 1s + half of it (0s: not paced).");
 ABSL_FLAG(std::string, limiter_key, "",
           "Name of the shared budget. Use the Alibaba account ID so every AccessKey of the account "
           "shares one budget; default: the AccessKeyId.");

@@ -217,6 +217,11 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   // service that the default implementation serves without one.
   (void)grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  // A busy port is found before gRPC tries it: gRPC would log a raw error line of its own before
+  // our message.
+  if (absl::Status free = CheckListenAddressFree(config.listen, "--listen"); !free.ok()) {
+    return free;
+  }
   grpc::ServerBuilder builder;
   // gRPC sets SO_REUSEPORT by default: a second gateway on a busy port would start and take a
   // share of the connections. Without it, a busy port fails BuildAndStart below.

@@ -48,6 +48,18 @@ void SetExclusiveListenOptions(int socket_fd) {
   setsockopt(socket_fd, SOL_SOCKET, SO_REUSEPORT, &no, sizeof(no));
 }
 
+absl::Status CheckListenAddressFree(absl::string_view host_port, absl::string_view flag) {
+  const std::size_t colon = host_port.rfind(':');
+  if (colon == absl::string_view::npos || colon + 1 == host_port.size()) return absl::OkStatus();
+  std::string host(host_port.substr(0, colon));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  const int error = ProbeBind(host, std::string(host_port.substr(colon + 1)));
+  if (error != EADDRINUSE && error != EACCES) return absl::OkStatus();
+  return absl::UnavailableError(ExplainListenFailure(host_port, flag));
+}
+
 std::string ExplainListenFailure(absl::string_view host_port, absl::string_view flag) {
   const std::string prefix = absl::StrCat("cannot listen on ", host_port, ": ");
   const std::string choose = absl::StrCat("choose another address with ", flag, " HOST:PORT");

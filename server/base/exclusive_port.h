@@ -11,6 +11,7 @@
 
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 
 namespace ota {
@@ -22,5 +23,12 @@ void SetExclusiveListenOptions(int socket_fd);
 // probed with a bind of its own (in use, not an address of this machine, needs privileges,
 // malformed), and the message names `flag` as the way to choose another address.
 [[nodiscard]] std::string ExplainListenFailure(absl::string_view host_port, absl::string_view flag);
+
+// Before handing `host_port` to a library that would log its own raw lines about a failed bind
+// (gRPC): UNAVAILABLE with ExplainListenFailure's message when a probe bind finds the port in use
+// or reserved for privileged processes; OK otherwise, including for addresses the probe cannot
+// judge, which are left to the library.
+[[nodiscard]] absl::Status CheckListenAddressFree(absl::string_view host_port,
+                                                  absl::string_view flag);
 
 }  // namespace ota

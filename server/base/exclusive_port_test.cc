@@ -72,6 +72,18 @@ TEST(ExclusivePortTest, ExplainsABusyPort) {
   EXPECT_THAT(message, HasSubstr("--listen HOST:PORT"));
 }
 
+TEST(ExclusivePortTest, CheckFindsABusyPortBeforeAnyoneBinds) {
+  const Listener busy(/*exclusive=*/true);
+  ASSERT_TRUE(busy.bound());
+  const absl::Status status =
+      CheckListenAddressFree(absl::StrCat("127.0.0.1:", busy.port()), "--listen");
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("already in use by another process"));
+  // A free port, and addresses the probe cannot judge, are left to whoever binds them.
+  EXPECT_TRUE(CheckListenAddressFree("127.0.0.1:0", "--listen").ok());
+  EXPECT_TRUE(CheckListenAddressFree("localhost", "--listen").ok());
+}
+
 TEST(ExclusivePortTest, ExplainsAnAddressThatIsNotLocal) {
   // 192.0.2.0/24 (TEST-NET-1) is never an address of this machine.
   EXPECT_THAT(ExplainListenFailure("192.0.2.1:50051", "--listen"),

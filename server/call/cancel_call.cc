@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/call/upstream_reply.h"
+#include "server/call/upstream_throttle.h"
 #include "server/observability/gateway_metrics.h"
 #include "server/signing/iot_api.h"
 
@@ -84,7 +85,8 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
                                  absl::StrCat("ota-gateway has no usable Alibaba credentials: ",
                                               credentials.status().message())));
     }
-    const std::string& key = policy.budget_key.For(*credentials);
+    budget_key = policy.budget_key.For(*credentials);
+    const std::string& key = budget_key;
     const absl::Time latest_start =
         std::min(deadline - policy.min_attempt_time, now + policy.max_limiter_wait);
     const absl::Time asked_at = now;
@@ -170,7 +172,11 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
     if (deps.metrics != nullptr) {
       deps.metrics->AttemptFinished(deps.clock->Now() - sent_at, outcome.alibaba_code);
     }
-    if (outcome.ok() || !outcome.retryable || attempts >= policy.max_attempts) {
+    if (const std::optional<absl::Duration> pause = ThrottlePause(outcome)) {
+      return RetryAfterThrottle(std::move(outcome), *pause);
+    }
+    if (outcome.ok() || !outcome.retryable ||
+        attempts - throttled_attempts >= policy.max_attempts) {
       return Finish(std::move(outcome));
     }
     absl::Duration delay = shared->backoff.Delay(attempts);
@@ -178,6 +184,24 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
     const absl::Time retry_at = deps.clock->Now() + delay;
     if (deadline - retry_at < policy.min_attempt_time) return Finish(std::move(outcome));
     deps.scheduler->RunAt(retry_at, [self = shared_from_this(), outcome = std::move(outcome)]() {
+      self->Reserve(outcome);
+    });
+  }
+
+  // Alibaba throttled the attempt, so its window is full by its own count: the whole budget rests
+  // for the retry hint (every replica's, when shared), and the call asks for a slot after the
+  // pause at once. The limiter then places it, in turn, as the first slot its deadline allows, or
+  // refuses (the caller then gets the throttle, with RetryInfo). A throttled attempt was not
+  // carried out, so it does not count against max_attempts: only the deadline bounds these
+  // retries, each of which waits out a pause.
+  void RetryAfterThrottle(CallOutcome outcome, absl::Duration pause) {
+    ++throttled_attempts;
+    if (deps.metrics != nullptr) deps.metrics->UpstreamThrottled();
+    const absl::Time now = deps.clock->Now();
+    deps.limiter->PauseUntil(budget_key, now + pause);
+    outcome.retryable = true;
+    // Through the scheduler, as every retry: this runs on the transport's thread.
+    deps.scheduler->RunAt(now, [self = shared_from_this(), outcome = std::move(outcome)]() {
       self->Reserve(outcome);
     });
   }
@@ -191,6 +215,8 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
   Done done;
   // The outcome is built only when the call finishes: queued calls carry no CallOutcome.
   int attempts = 0;
+  int throttled_attempts = 0;  // of `attempts`, those Alibaba throttled
+  std::string budget_key;      // of the latest reservation
   absl::Duration limiter_wait = absl::ZeroDuration();
   bool waiting_for_slot = false;
   absl::Time sent_at;  // of the attempt in flight

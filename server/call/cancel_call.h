@@ -4,7 +4,8 @@
 //   -> sign with fresh nonce and timestamp -> send -> read Alibaba's answer -> map it
 //   -> retry only what retrying can fix (throttling, 5xx, SystemException, network), with jittered
 //      exponential backoff, honouring x-acs-retry-after, each attempt taking a new slot, never past
-//      the caller's deadline.
+//      the caller's deadline. A throttle also pauses the account's budget for the retry hint
+//      (RateLimiter::PauseUntil) and is retried within the deadline however many came before.
 //
 //   ota::CancelByJobRunner runner(deps, policy);
 //   runner.Run({.job_id = "J1"}, deadline, /*is_cancelled=*/nullptr,

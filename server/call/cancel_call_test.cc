@@ -202,6 +202,63 @@ TEST_F(CancelByJobRunnerTest, RetryThatCannotFitTheDeadlineReportsTheLastError) 
   EXPECT_EQ(result.attempts, 1);
 }
 
+TEST_F(CancelByJobRunnerTest, ThrottlePausesTheBudgetForTheRetryHint) {
+  transport_.script.push_back(Json(400, kThrottled, {{"x-acs-retry-after", "1500"}}));
+  transport_.script.push_back(Json(200, kSuccess));
+  std::optional<CallResult> result;
+  CancelByJobRunner runner = Runner();
+  runner.Run(Params("J1"), kStart + absl::Seconds(10), nullptr,
+             [&](CallResult r) { result = std::move(r); });
+  scheduler_.RunUntil(kStart);
+  ASSERT_EQ(limiter_.pauses.size(), 1U);
+  EXPECT_EQ(limiter_.pauses[0].first, "account-1");
+  EXPECT_EQ(limiter_.pauses[0].second, kStart + absl::Milliseconds(1500));
+  // Every other caller of the account waits for the pause too, not only the throttled one.
+  const Reservation other = limiter_.ReserveNow("account-1", absl::InfiniteFuture());
+  ASSERT_TRUE(other.granted);
+  EXPECT_GE(other.start, kStart + absl::Milliseconds(1500));
+  scheduler_.RunAll();
+  ASSERT_TRUE(result.has_value());
+  EXPECT_THAT(result->outcome, IsOk());
+  EXPECT_EQ(result->attempts, 2);
+}
+
+TEST_F(CancelByJobRunnerTest, ThrottlesAreRetriedWhileTheDeadlineLeavesRoomPastMaxAttempts) {
+  for (int i = 0; i < 4; ++i) {
+    transport_.script.push_back(Json(400, kThrottled, {{"x-acs-retry-after", "500"}}));
+  }
+  transport_.script.push_back(Json(200, kSuccess));
+  CallResult result = RunCall(Params("J1"), absl::Seconds(5));
+  EXPECT_THAT(result.outcome, IsOk()) << result.outcome.message;
+  EXPECT_EQ(result.attempts, 5);
+  EXPECT_GT(result.attempts, policy_.max_attempts);
+  EXPECT_EQ(limiter_.pauses.size(), 4U);
+  // Each retry waited out its pause.
+  EXPECT_GE(clock_.Now(), kStart + absl::Seconds(2));
+}
+
+TEST_F(CancelByJobRunnerTest, ThrottleWithoutAHintPausesOneWindowAndOtherErrorsPauseNothing) {
+  transport_.script.push_back(Json(400, kThrottled));
+  transport_.script.push_back(Json(200, kSystemError));
+  transport_.script.push_back(absl::UnavailableError("connection reset by peer"));
+  transport_.script.push_back(Json(200, kSuccess));
+  CallResult result = RunCall(Params("J1"));
+  EXPECT_THAT(result.outcome, IsOk()) << result.outcome.message;
+  ASSERT_EQ(limiter_.pauses.size(), 1U);
+  EXPECT_EQ(limiter_.pauses[0].second, kStart + absl::Seconds(1));
+}
+
+TEST_F(CancelByJobRunnerTest, ThrottleThatTheDeadlineCannotOutwaitReachesTheCaller) {
+  transport_.script.push_back(Json(400, kThrottled, {{"x-acs-retry-after", "1000"}}));
+  CallResult result = RunCall(Params("J1"), absl::Milliseconds(900));
+  EXPECT_EQ(result.outcome.code, absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(result.outcome.alibaba_code, "Throttling.User");
+  ASSERT_TRUE(result.outcome.retry_after.has_value());
+  EXPECT_GE(*result.outcome.retry_after, absl::Seconds(1));
+  EXPECT_EQ(result.attempts, 1);
+  EXPECT_EQ(transport_.sent.size(), 1U);
+}
+
 TEST_F(CancelByJobRunnerTest, NoSlotBeforeTheDeadlineFailsFastWithRetryInfo) {
   // Fill the next second of the budget.
   for (int i = 0; i < 10; ++i) {
@@ -333,6 +390,7 @@ TEST_F(CancelByJobRunnerMetricsTest, RetryCountsAttemptsRetriesAndAlibabaCodes) 
   EXPECT_EQ(Value("ota_gateway_upstream_attempts_total"), 2);
   EXPECT_EQ(Value("ota_gateway_upstream_retries_total"), 1);
   EXPECT_EQ(Value("ota_gateway_alibaba_errors_total", {{"alibaba_code", "Throttling.User"}}), 1);
+  EXPECT_EQ(Value("ota_gateway_upstream_throttles_total"), 1);
   EXPECT_EQ(Count(Histogram("ota_gateway_upstream_duration_seconds")), 2U);
   EXPECT_EQ(Count(Histogram("ota_gateway_limiter_wait_seconds")), 2U);
   EXPECT_EQ(Value("ota_gateway_queued_waiters"), 0);
@@ -371,6 +429,7 @@ class BrokenLimiter final : public RateLimiter {
   void Reserve(const std::string&, absl::Time, Callback done) override {
     done(absl::UnavailableError("redis unreachable"));
   }
+  void PauseUntil(const std::string&, absl::Time) override {}
   [[nodiscard]] std::string Describe() const override { return "broken"; }
 };
 

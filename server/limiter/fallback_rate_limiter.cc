@@ -92,6 +92,17 @@ void FallbackRateLimiter::Reserve(const std::string& key, absl::Time latest_star
                    });
 }
 
+void FallbackRateLimiter::PauseUntil(const std::string& key, absl::Time until) {
+  shared_->PauseUntil(key, until);
+  std::lock_guard<std::mutex> lock(mu_);
+  const absl::Time now = clock_.Now();
+  // Forget pauses that are over, so the map holds only what still matters.
+  absl::erase_if(paused_until_, [&](const auto& entry) { return entry.second <= now; });
+  absl::Time& paused = paused_until_[key];
+  paused = std::max(paused, until);
+  if (auto it = local_.find(key); it != local_.end()) it->second->limiter.PauseUntil(key, paused);
+}
+
 void FallbackRateLimiter::ReserveLocally(const std::string& key, absl::Time latest_start,
                                          Callback done) {
   const absl::Time now = clock_.Now();
@@ -101,7 +112,12 @@ void FallbackRateLimiter::ReserveLocally(const std::string& key, absl::Time late
     std::lock_guard<std::mutex> lock(mu_);
     std::unique_ptr<LocalBudget>& slot = local_[key];
     const bool fresh = slot == nullptr;
-    if (fresh) slot = std::make_unique<LocalBudget>(clock_, share_);
+    if (fresh) {
+      slot = std::make_unique<LocalBudget>(clock_, share_);
+      if (auto paused = paused_until_.find(key); paused != paused_until_.end()) {
+        slot->limiter.PauseUntil(key, paused->second);
+      }
+    }
     budget = slot.get();
     if (pending_until.has_value()) {
       // One full window after the newest shared slot: no window then holds shared and local slots.

@@ -65,6 +65,9 @@ class FallbackRateLimiter final : public RateLimiter {
   FallbackRateLimiter& operator=(const FallbackRateLimiter&) = delete;
 
   void Reserve(const std::string& key, absl::Time latest_start, Callback done) override;
+  // Pauses the shared budget (for the fleet) and this replica's local one (used while Redis is
+  // unreachable, and by budgets made later).
+  void PauseUntil(const std::string& key, absl::Time until) override;
   [[nodiscard]] std::string Describe() const override;
 
   // Calls `listener` now and on every change of the shared limiter's reachability.
@@ -101,6 +104,8 @@ class FallbackRateLimiter final : public RateLimiter {
   const Clock& clock_;
   std::mutex mu_;
   absl::flat_hash_map<std::string, std::unique_ptr<LocalBudget>> local_ ABSL_GUARDED_BY(mu_);
+  // Pauses not yet over, for local budgets made after them.
+  absl::flat_hash_map<std::string, absl::Time> paused_until_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace ota

@@ -31,6 +31,9 @@ class FakeShared final : public SharedRateLimiter {
   void RecordFallbackGrant(const std::string& key, absl::Time start) override {
     fallback_grants.emplace_back(key, start);
   }
+  void PauseUntil(const std::string& key, absl::Time until) override {
+    pauses.emplace_back(key, until);
+  }
   void WatchConnection(ConnectionListener l) override {
     listener = std::move(l);
     listener(true, "connected");
@@ -40,6 +43,7 @@ class FakeShared final : public SharedRateLimiter {
   std::optional<absl::Time> newest;
   std::vector<std::string> asked;
   std::vector<std::pair<std::string, absl::Time>> fallback_grants;
+  std::vector<std::pair<std::string, absl::Time>> pauses;
   ConnectionListener listener;
 };
 
@@ -175,6 +179,44 @@ TEST(FallbackRateLimiterTest, HealthSaysDegradedAndWhichModeIsActive) {
   EXPECT_THAT(seen[1].second, HasSubstr("3 calls per 1s"));
   EXPECT_FALSE(seen[2].first);
   EXPECT_THAT(f.limiter->Describe(), HasSubstr("fail-local"));
+}
+
+}  // namespace
+}  // namespace ota
+
+namespace ota {
+namespace {
+
+TEST(FallbackRateLimiterTest, APauseReachesTheSharedBudgetAndTheLocalOne) {
+  Fixture f(RedisFailureMode::kFailLocal);
+  const absl::Time t0 = f.clock.Now();
+  f.shared->newest = t0 - absl::Seconds(10);  // nothing pending from before the outage
+  // A local budget exists already (the outage began earlier) and is paused in place.
+  absl::StatusOr<Reservation> first = ReserveInline(*f.limiter, absl::InfiniteFuture());
+  ASSERT_TRUE(first.ok() && first->granted);
+  EXPECT_EQ(first->start, t0);
+  f.limiter->PauseUntil("acct", t0 + absl::Seconds(2));
+  ASSERT_EQ(f.shared->pauses.size(), 1u);
+  EXPECT_EQ(f.shared->pauses[0], std::make_pair(std::string("acct"), t0 + absl::Seconds(2)));
+  absl::StatusOr<Reservation> r = ReserveInline(*f.limiter, t0 + absl::Seconds(1));
+  ASSERT_THAT(r, IsOk());
+  EXPECT_FALSE(r->granted);
+  EXPECT_EQ(r->retry_after, absl::Seconds(2));
+  r = ReserveInline(*f.limiter, absl::InfiniteFuture());
+  ASSERT_TRUE(r.ok() && r->granted);
+  EXPECT_EQ(r->start, t0 + absl::Seconds(2));
+}
+
+TEST(FallbackRateLimiterTest, APauseBeforeTheOutageHoldsTheLocalBudgetMadeLater) {
+  Fixture f(RedisFailureMode::kFailLocal);
+  const absl::Time t0 = f.clock.Now();
+  f.shared->newest = t0 - absl::Seconds(10);
+  f.limiter->PauseUntil("acct", t0 + absl::Milliseconds(1500));
+  absl::StatusOr<Reservation> r = ReserveInline(*f.limiter, absl::InfiniteFuture());
+  ASSERT_TRUE(r.ok() && r->granted);
+  EXPECT_EQ(r->start, t0 + absl::Milliseconds(1500));
+  ASSERT_EQ(f.shared->pauses.size(), 1u);
+  EXPECT_EQ(f.shared->pauses[0].second, t0 + absl::Milliseconds(1500));
 }
 
 }  // namespace

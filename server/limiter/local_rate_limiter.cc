@@ -21,7 +21,7 @@ LocalRateLimiter::LocalRateLimiter(RateLimitOptions options, const Clock& clock)
 absl::Time LocalRateLimiter::EarliestStart(const Budget& budget, absl::Time now) const {
   const auto& starts = budget.starts;
   const auto count = static_cast<int>(starts.size());
-  absl::Time start = now;
+  absl::Time start = std::max(now, budget.paused_until);
   if (!starts.empty()) {
     // FIFO: never place a slot before one granted earlier, even if the clock stepped back.
     start = std::max(start, starts.back());
@@ -70,11 +70,21 @@ void LocalRateLimiter::Reserve(const std::string& key, absl::Time latest_start, 
   std::move(done)(reservation);
 }
 
+void LocalRateLimiter::PauseUntil(const std::string& key, absl::Time until) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Budget& budget = budgets_[key];
+  budget.paused_until = std::max(budget.paused_until, until);
+}
+
 void LocalRateLimiter::SweepIdle(absl::Time now) {
-  // Once the newest start is `window + margin` old, both rules allow `now` for the next slot,
-  // exactly as for a key never seen: dropping the budget changes no future answer.
+  // Once the newest start is `window + margin` old and any pause is over, both rules allow `now`
+  // for the next slot, exactly as for a key never seen: dropping the budget changes no future
+  // answer.
   absl::erase_if(budgets_, [&](const auto& entry) {
-    return entry.second.starts.back() + options_.window + options_.margin <= now;
+    const Budget& budget = entry.second;
+    return budget.paused_until <= now &&
+           (budget.starts.empty() ||
+            budget.starts.back() + options_.window + options_.margin <= now);
   });
   reservations_until_sweep_ = std::max<std::int64_t>(kMinReservationsBetweenSweeps,
                                                      static_cast<std::int64_t>(budgets_.size()));

@@ -41,6 +41,7 @@ class LocalRateLimiter final : public RateLimiter {
   LocalRateLimiter(RateLimitOptions options, const Clock& clock);
 
   void Reserve(const std::string& key, absl::Time latest_start, Callback done) override;
+  void PauseUntil(const std::string& key, absl::Time until) override;
   [[nodiscard]] std::string Describe() const override;
 
   // Synchronous form of Reserve, for tests and benchmarks.
@@ -52,8 +53,11 @@ class LocalRateLimiter final : public RateLimiter {
 
  private:
   struct Budget {
-    // Start times of the last `limit` granted slots, oldest first (never empty once stored).
+    // Start times of the last `limit` granted slots, oldest first (empty only for a budget that
+    // was paused before it granted anything).
     std::deque<absl::Time> starts;
+    // No slot starts before this (PauseUntil).
+    absl::Time paused_until = absl::InfinitePast();
   };
 
   // The earliest start the rules allow for the next slot of `budget`.

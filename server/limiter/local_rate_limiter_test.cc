@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/testing/fake_clock.h"
@@ -370,6 +371,51 @@ TEST(ValidateRateLimitOptionsTest, NamesTheBadField) {
     EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << c.message;
     EXPECT_THAT(std::string(status.message()), HasSubstr(c.message));
   }
+}
+
+TEST(LocalRateLimiterTest, PauseHoldsEverySlotUntilItEnds) {
+  FakeClock clock(kT0);
+  LocalRateLimiter limiter({}, clock);
+  ASSERT_TRUE(limiter.ReserveNow("acct", absl::InfiniteFuture()).granted);
+  limiter.PauseUntil("acct", kT0 + absl::Seconds(2));
+  // An earlier pause does not shorten the one in force.
+  limiter.PauseUntil("acct", kT0 + absl::Milliseconds(500));
+
+  // A caller that cannot wait past the pause is refused and told when the budget resumes.
+  Reservation r = limiter.ReserveNow("acct", kT0 + absl::Seconds(1));
+  EXPECT_FALSE(r.granted);
+  EXPECT_EQ(r.retry_after, absl::Seconds(2));
+  // Patient callers are placed from the pause's end on, by the usual rules (burst 5 per 500ms).
+  std::vector<absl::Time> starts;
+  for (int i = 0; i < 6; ++i) {
+    r = limiter.ReserveNow("acct", absl::InfiniteFuture());
+    ASSERT_TRUE(r.granted);
+    starts.push_back(r.start);
+  }
+  EXPECT_EQ(starts.front(), kT0 + absl::Seconds(2));
+  EXPECT_EQ(starts[3], kT0 + absl::Seconds(2));
+  EXPECT_EQ(starts.back(), kT0 + absl::Milliseconds(2500));
+  // Other budgets are not paused.
+  EXPECT_EQ(limiter.ReserveNow("other", clock.Now()).start, kT0);
+}
+
+TEST(LocalRateLimiterTest, PauseOfAnUnseenKeyHoldsItsFirstSlotAndIsSweptAfterwards) {
+  FakeClock clock(kT0);
+  LocalRateLimiter limiter({}, clock);
+  limiter.PauseUntil("fresh", kT0 + absl::Milliseconds(700));
+  EXPECT_EQ(limiter.TrackedKeys(), 1u);
+  const Reservation r = limiter.ReserveNow("fresh", absl::InfiniteFuture());
+  ASSERT_TRUE(r.granted);
+  EXPECT_EQ(r.start, kT0 + absl::Milliseconds(700));
+
+  // A pause alone, with no slot granted, is kept until it is over, then swept like idle budgets.
+  limiter.PauseUntil("paused-only", kT0 + absl::Seconds(5));
+  clock.Advance(absl::Seconds(3));
+  for (int i = 0; i < 1100; ++i) (void)limiter.ReserveNow(absl::StrCat("k", i % 2), clock.Now());
+  EXPECT_EQ(limiter.ReserveNow("paused-only", clock.Now()).retry_after, absl::Seconds(2));
+  clock.Advance(absl::Seconds(3));
+  for (int i = 0; i < 1100; ++i) (void)limiter.ReserveNow("k0", absl::InfiniteFuture());
+  EXPECT_LE(limiter.TrackedKeys(), 2u);
 }
 
 TEST(LocalRateLimiterTest, DescribeSaysWhatItEnforces) {

@@ -10,10 +10,17 @@
 
 namespace ota {
 
+// ota-gateway's --rate-margin default: more than the largest difference in arrival delay between
+// two requests it expects, 100 ms of jitter per request plus 100 ms for a new connection, with
+// room for scheduling. Sustained throughput is limit / (window + margin): 8/s for 10 per 1s.
+inline constexpr absl::Duration kDefaultGatewayRateMargin = absl::Milliseconds(250);
+
 struct RateLimitOptions {
-  int limit = 10;                                  // attempts allowed per window
-  absl::Duration window = absl::Seconds(1);        // Alibaba's counting window
-  absl::Duration margin = absl::Milliseconds(50);  // safety added to every window
+  int limit = 10;                            // attempts allowed per window
+  absl::Duration window = absl::Seconds(1);  // Alibaba's counting window
+  // Safety added to every window. The library's default is the small margin that only absorbs
+  // local timing; the gateway uses kDefaultGatewayRateMargin unless told otherwise.
+  absl::Duration margin = absl::Milliseconds(50);
   int burst = 5;  // attempts that may start back to back (1..limit)
 };
 

@@ -41,6 +41,12 @@ class RateLimiter {
   // reservation is spent whether or not the caller uses it (that keeps the count honest).
   virtual void Reserve(const std::string& key, absl::Time latest_start, Callback done) = 0;
 
+  // Alibaba throttled a call of budget `key` anyway (its arrivals were spaced closer than ours):
+  // no slot of `key` starts before `until`, so the budget rests for Alibaba's retry hint instead
+  // of spending more attempts on a window Alibaba counts as full. A later `until` extends the
+  // pause, an earlier one changes nothing. Never blocks.
+  virtual void PauseUntil(const std::string& key, absl::Time until) = 0;
+
   // One line for start-up logs, e.g. "in-process, 10 calls per 1s window, burst 5, margin 50ms".
   [[nodiscard]] virtual std::string Describe() const = 0;
 };

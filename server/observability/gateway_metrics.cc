@@ -104,6 +104,12 @@ GatewayMetrics::GatewayMetrics(const BuildInfo& build, const ServingState& servi
   upstream_retries_ = &CounterFamily(registry_, "upstream_retries_total",
                                      "Requests sent to Alibaba that retried an earlier attempt.")
                            .Add({});
+  upstream_throttles_ =
+      &CounterFamily(
+           registry_, "upstream_throttles_total",
+           "Attempts Alibaba throttled (Throttling codes, HTTP 429, HTTP 503 with a retry "
+           "hint); each paused the account's budget for the retry hint. Should stay 0.")
+           .Add({});
   auto& alibaba_errors = CounterFamily(
       registry_, "alibaba_errors_total",
       "Error answers from Alibaba (every attempt's), by Alibaba Code; codes outside the built-in "
@@ -196,6 +202,8 @@ void GatewayMetrics::AttemptFinished(absl::Duration latency, std::string_view al
   }
   alibaba_errors_other_->Increment();
 }
+
+void GatewayMetrics::UpstreamThrottled() { upstream_throttles_->Increment(); }
 
 void GatewayMetrics::SetLimiterBackend(LimiterBackend backend) {
   for (std::size_t i = 0; i < limiter_backend_.size(); ++i) {

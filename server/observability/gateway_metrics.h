@@ -94,6 +94,9 @@ class GatewayMetrics {
   // An attempt ended after `latency` (answer or transport error); `alibaba_code` is the error Code
   // of Alibaba's answer, empty if it succeeded or never answered.
   void AttemptFinished(absl::Duration latency, std::string_view alibaba_code);
+  // Alibaba throttled an attempt (a Throttling code, HTTP 429, or 503 with a retry hint): the
+  // gateway's spacing did not hold at Alibaba's end, and the account's budget pauses.
+  void UpstreamThrottled();
 
   void SetLimiterBackend(LimiterBackend backend);
 
@@ -124,6 +127,7 @@ class GatewayMetrics {
   AtomicHistogram* upstream_duration_;
   prometheus::Counter* upstream_attempts_;
   prometheus::Counter* upstream_retries_;
+  prometheus::Counter* upstream_throttles_;
   AtomicHistogram* limiter_wait_;
   prometheus::Counter* rejected_rate_limited_;
   prometheus::Counter* rejected_unavailable_;

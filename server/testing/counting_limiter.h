@@ -4,10 +4,12 @@
 //   ota::testing::CountingLimiter limiter({.limit = 10}, clock);
 //   runner.Run(...);
 //   EXPECT_EQ(limiter.reservations, 2);  // one attempt and one retry
+//   EXPECT_EQ(limiter.pauses.size(), 1u);  // the budget paused after Alibaba throttled
 #pragma once
 
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "server/limiter/local_rate_limiter.h"
 #include "server/limiter/rate_limiter.h"
@@ -21,12 +23,17 @@ class CountingLimiter final : public RateLimiter {
     ++reservations;
     limiter_.Reserve(key, latest_start, std::move(done));
   }
+  void PauseUntil(const std::string& key, absl::Time until) override {
+    pauses.emplace_back(key, until);
+    limiter_.PauseUntil(key, until);
+  }
   [[nodiscard]] std::string Describe() const override { return limiter_.Describe(); }
   // Takes a slot without counting it, as another caller of the same budget would.
   Reservation ReserveNow(const std::string& key, absl::Time latest_start) {
     return limiter_.ReserveNow(key, latest_start);
   }
   int reservations = 0;
+  std::vector<std::pair<std::string, absl::Time>> pauses;  // every PauseUntil, in order
 
  private:
   LocalRateLimiter limiter_;

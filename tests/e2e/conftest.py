@@ -135,11 +135,14 @@ class Process:
 
 
 class Emulator(Process):
-    """With --tls-cert=..., the emulator serves HTTPS and `url` is https (that file is trusted)."""
+    """With --tls-cert=..., the emulator serves HTTPS and `url` is https (that file is trusted).
+    `launcher` (a subclass's) is put before the binary, e.g. ["nice", "-n", "-10"]."""
+
+    launcher = ()
 
     def __init__(self, *args, env=None):
         self.port = free_port()
-        super().__init__("iot-emulator", [BUILD_DIR / "emulator" / "iot-emulator",
+        super().__init__("iot-emulator", [*self.launcher, BUILD_DIR / "emulator" / "iot-emulator",
                                           f"--listen=127.0.0.1:{self.port}", *args], env)
         self.wait_for_line("iot-emulator listening on")
         cert = next((a.split("=", 1)[1] for a in map(str, args) if a.startswith("--tls-cert=")),

@@ -4,7 +4,7 @@
 
 A relay in front of the TLS emulator holds the server's first bytes on each new connection, so
 every handshake takes HANDSHAKE_DELAY longer while requests on kept-alive connections pass at
-once. Slots alone are spaced by 1 s + 50 ms margin; a 300 ms handshake on the first calls would
+once. Slots alone are spaced by 1 s + 250 ms margin; a 300 ms handshake on the first calls would
 put 11 arrivals into one second and one call would be throttled and retried. The gateway paces
 requests on when they actually leave (after the handshake), so the emulator sees exactly one call
 per job and never more than 10 in a second.

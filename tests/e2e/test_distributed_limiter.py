@@ -20,6 +20,8 @@ import pytest
 from conftest import BUILD_DIR, Emulator, Gateway, free_port
 
 QPS = 10
+# The gateways' default --rate-margin: the fleet's sustained rate is QPS / (1 s + margin).
+SUSTAINED = QPS / (1 + 0.25)
 ACTION = "CancelOTAStrategyByJob"
 
 
@@ -156,7 +158,7 @@ def test_three_replicas_share_one_budget_and_use_it(processes, redis, tmp_path):
     rate = (len(times) - 1) / (times[-1] - times[0])
     print(f"\nfleet: {len(times)} calls over {times[-1] - times[0]:.2f}s, {rate:.2f} calls/s, "
           f"busiest second {busiest_second(times)}")
-    assert rate >= 0.9 * QPS, f"fleet used only {rate:.2f} calls/s of {QPS}"
+    assert rate >= 0.9 * SUSTAINED, f"fleet used only {rate:.2f} calls/s of {SUSTAINED:.2f}"
 
 
 @pytest.mark.parametrize("mode", ["fail-local", "fail-closed"])

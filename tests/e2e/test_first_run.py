@@ -24,6 +24,11 @@ def assert_refused_busy(process, address, flag):
     assert process.proc.wait(30) == 2, process.output()
     assert f"cannot listen on {address}: {BUSY}" in process.output()
     assert f"{flag} HOST:PORT" in process.output()
+    # Only its own words: JSON log lines, no raw gRPC library line ("E1207 ... chttp2_server.cc
+    # ... No address added out of total 1 resolved") before them.
+    raw = [line for line in process.output().splitlines() if not line.startswith("{")]
+    assert raw == [], process.output()
+    assert "chttp2" not in process.output() and "No address added" not in process.output()
 
 
 def test_a_second_gateway_on_a_busy_port_exits_2_and_the_first_keeps_every_call(processes):

@@ -13,8 +13,11 @@ namespace ota {
 namespace {
 
 // KEYS[1]: the budget, a list of the last `limit` granted starts (Redis microseconds, oldest
-// first). ARGV: limit, window_us, margin_us, burst, mode ("reserve" or "peek"), max_wait_us,
-// floor_us. Returns {granted (0/1), start_us, now_us, newest_us (0: empty)}.
+// first). KEYS[2]: the budget's pause, the Redis time before which no slot starts (set by mode
+// "pause" after Alibaba throttled a replica, expiring by itself when the pause is over).
+// ARGV: limit, window_us, margin_us, burst, mode ("reserve", "peek" or "pause"), max_wait_us (for
+// "pause": how long from Redis's now to pause), floor_us. Returns {granted (0/1), start_us, now_us,
+// newest_us (0: empty)}.
 //
 // floor_us is the newest start the caller knows was granted (0: none). A stored list older than
 // that means Redis lost its state (restart, failover, flush) while those slots are still being
@@ -33,6 +36,14 @@ local max_wait = tonumber(ARGV[6])
 local floor = tonumber(ARGV[7])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local paused = tonumber(redis.call('GET', KEYS[2]) or '0')
+if ARGV[5] == 'pause' then
+  local pause = math.floor(tonumber(ARGV[6]))
+  if pause > 0 and now + pause > paused then
+    redis.call('SET', KEYS[2], string.format('%.0f', now + pause), 'PX', math.ceil(pause / 1000))
+  end
+  return {0, math.max(paused, now + pause), now, 0}
+end
 local burst_span = burst * window / limit
 
 local starts = {}
@@ -47,7 +58,7 @@ if floor > 0 and floor + window + margin > now and (n == 0 or starts[n] < floor)
   rewrite = true
 end
 
-local start = now
+local start = math.max(now, paused)
 if n > 0 and starts[n] > start then start = starts[n] end
 if n >= limit then start = math.max(start, starts[n - limit + 1] + window + margin) end
 if n >= burst then start = math.max(start, starts[n - burst + 1] + math.ceil(burst_span)) end
@@ -109,6 +120,10 @@ std::string RedisRateLimiter::RedisKey(const std::string& key) const {
   return absl::StrCat(options_.key_prefix, key, ":", options_.action);
 }
 
+std::string RedisRateLimiter::PauseKey(const std::string& key) const {
+  return absl::StrCat(RedisKey(key), ":paused");
+}
+
 std::string RedisRateLimiter::Describe() const {
   return absl::StrCat("shared through Redis ", options_.endpoint.Describe(), " (key prefix '",
                       options_.key_prefix, "', timeout ", absl::FormatDuration(options_.timeout),
@@ -118,13 +133,25 @@ std::string RedisRateLimiter::Describe() const {
                       options_.rate.burst, " for the whole fleet");
 }
 
+void RedisRateLimiter::PauseUntil(const std::string& key, absl::Time until) {
+  std::lock_guard<std::mutex> lock(mu_);
+  // While Redis is down the fallback limiter pauses its local budget; the throttle that asked for
+  // this pause is over long before any outage is, so it is not replayed on reconnect.
+  if (state_ == State::kDown || stopping_) return;
+  known_[key].last_used = clock_.Now();
+  // Queued in order with the reservations: every reservation asked after it sees the pause.
+  queue_.push_back({.key = key, .latest_start = until, .done = nullptr, .pause = true});
+  wake_.notify_one();
+}
+
 void RedisRateLimiter::Reserve(const std::string& key, absl::Time latest_start, Callback done) {
   std::string error;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (state_ != State::kDown && !stopping_) {
       known_[key].last_used = clock_.Now();
-      queue_.push_back({key, latest_start, std::move(done)});
+      queue_.push_back(
+          {.key = key, .latest_start = latest_start, .done = std::move(done), .pause = false});
       wake_.notify_one();
       return;
     }
@@ -181,7 +208,7 @@ void RedisRateLimiter::SetState(State state, const std::string& detail) {
   }
 }
 
-std::vector<std::string> RedisRateLimiter::ScriptCommand(const std::string& key, bool reserve,
+std::vector<std::string> RedisRateLimiter::ScriptCommand(const std::string& key, Mode mode,
                                                          absl::Time latest_start) {
   const absl::Time now = clock_.Now();
   std::int64_t floor_us = 0;
@@ -196,16 +223,22 @@ std::vector<std::string> RedisRateLimiter::ScriptCommand(const std::string& key,
     }
   }
   const RateLimitOptions& rate = options_.rate;
+  // For a pause, `latest_start` is its end: sent as a duration, so clock skew between this host
+  // and Redis does not stretch or shorten it.
+  const char* mode_name = mode == Mode::kReserve ? "reserve"
+                          : mode == Mode::kPause ? "pause"
+                                                 : "peek";
   return {"EVALSHA",
           script_sha_,
-          "1",
+          "2",
           RedisKey(key),
+          PauseKey(key),
           absl::StrCat(rate.limit),
           absl::StrCat(absl::ToInt64Microseconds(rate.window)),
           absl::StrCat(absl::ToInt64Microseconds(rate.margin)),
           absl::StrCat(rate.burst),
-          reserve ? "reserve" : "peek",
-          absl::StrCat(reserve ? ClampedMicros(latest_start - now) : 0),
+          mode_name,
+          absl::StrCat(mode == Mode::kPeek ? 0 : ClampedMicros(latest_start - now)),
           absl::StrCat(std::max<std::int64_t>(floor_us, 0))};
 }
 
@@ -282,7 +315,7 @@ absl::Status RedisRateLimiter::Probe(const std::vector<std::string>& keys) {
   std::vector<std::vector<std::string>> commands;
   commands.reserve(keys.size());
   for (const std::string& key : keys) {
-    commands.push_back(ScriptCommand(key, /*reserve=*/false, absl::InfinitePast()));
+    commands.push_back(ScriptCommand(key, Mode::kPeek, absl::InfinitePast()));
   }
   absl::StatusOr<std::vector<RedisReply>> replies = Evaluate(commands);
   if (!replies.ok()) return replies.status();
@@ -298,13 +331,15 @@ absl::Status RedisRateLimiter::RunBatch(std::vector<Pending>& batch) {
   std::vector<std::vector<std::string>> commands;
   commands.reserve(batch.size());
   for (const Pending& pending : batch) {
-    commands.push_back(ScriptCommand(pending.key, /*reserve=*/true, pending.latest_start));
+    commands.push_back(ScriptCommand(pending.key, pending.pause ? Mode::kPause : Mode::kReserve,
+                                     pending.latest_start));
   }
   absl::StatusOr<std::vector<RedisReply>> replies = Evaluate(commands);
   if (!replies.ok()) {
     // A reservation may have been recorded without its answer reaching us: that slot goes unused,
     // which errs on the safe side.
     for (Pending& pending : batch) {
+      if (pending.pause) continue;
       std::move(pending.done)(absl::UnavailableError(
           absl::StrCat("Redis ", options_.endpoint.Describe(), ": ", replies.status().message())));
     }
@@ -312,6 +347,8 @@ absl::Status RedisRateLimiter::RunBatch(std::vector<Pending>& batch) {
   }
   const absl::Time received_at = clock_.Now();
   for (std::size_t i = 0; i < batch.size(); ++i) {
+    // A pause answers nobody; a failed one leaves the budget to the window rules.
+    if (batch[i].pause) continue;
     absl::StatusOr<ScriptAnswer> answer = Interpret((*replies)[i], batch[i].key, received_at);
     if (!answer.ok()) {
       std::move(batch[i].done)(answer.status());
@@ -432,6 +469,7 @@ void RedisRateLimiter::IoLoop() {
     left.swap(queue_);
   }
   for (Pending& pending : left) {
+    if (pending.pause) continue;
     std::move(pending.done)(absl::UnavailableError("the Redis limiter is shutting down"));
   }
 }

@@ -7,7 +7,7 @@
 // nothing), decided atomically by a Lua script (EVALSHA, reloaded on NOSCRIPT) that reads Redis's
 // own clock (TIME), so replicas with skewed clocks still agree. Each budget is a Redis list of its
 // last `limit` granted starts under `prefix + key + ":" + action`, expiring by itself once it
-// constrains nothing.
+// constrains nothing; a pause (PauseUntil, after Alibaba throttled) is a key beside it.
 //
 // No thread waits per call: Reserve queues the request and returns; one I/O thread sends everything
 // queued in a single pipelined round trip and calls back with "start at T" or "refused". Every I/O
@@ -69,6 +69,9 @@ class RedisRateLimiter final : public SharedRateLimiter {
   RedisRateLimiter& operator=(const RedisRateLimiter&) = delete;
 
   void Reserve(const std::string& key, absl::Time latest_start, Callback done) override;
+  // Shared by the fleet: a key beside the budget holds the pause's end (with a PX expiry), and the
+  // script places no replica's slot before it. Ignored while Redis is unreachable.
+  void PauseUntil(const std::string& key, absl::Time until) override;
   [[nodiscard]] std::string Describe() const override;
 
   [[nodiscard]] std::optional<absl::Time> NewestKnownStart(const std::string& key) override;
@@ -77,15 +80,19 @@ class RedisRateLimiter final : public SharedRateLimiter {
 
   // The Redis key holding the budget `key`.
   [[nodiscard]] std::string RedisKey(const std::string& key) const;
+  // The Redis key holding the end of a pause of the budget `key` (absent when not paused).
+  [[nodiscard]] std::string PauseKey(const std::string& key) const;
   // The Lua source of the reservation script, for tests that run it directly.
   [[nodiscard]] static const char* ScriptSource();
 
  private:
   enum class State { kStarting, kUp, kDown };
+  enum class Mode { kReserve, kPeek, kPause };
   struct Pending {
     std::string key;
-    absl::Time latest_start;
-    Callback done;
+    absl::Time latest_start;  // for a pause: its end
+    Callback done;            // empty for a pause
+    bool pause = false;
   };
   struct Knowledge {
     absl::Time newest_shared = absl::InfinitePast();  // newest start Redis reported
@@ -112,7 +119,7 @@ class RedisRateLimiter final : public SharedRateLimiter {
   // EVALSHA for every request (peek: no reservation); reloads the script on NOSCRIPT once.
   [[nodiscard]] absl::StatusOr<std::vector<RedisReply>> Evaluate(
       const std::vector<std::vector<std::string>>& commands);
-  [[nodiscard]] std::vector<std::string> ScriptCommand(const std::string& key, bool reserve,
+  [[nodiscard]] std::vector<std::string> ScriptCommand(const std::string& key, Mode mode,
                                                        absl::Time latest_start);
   [[nodiscard]] absl::StatusOr<ScriptAnswer> Interpret(const RedisReply& reply,
                                                        const std::string& key,

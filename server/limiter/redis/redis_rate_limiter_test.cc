@@ -284,6 +284,40 @@ TEST_F(RedisRateLimiterTest, LearnsOtherReplicasGrantsWhileIdle) {
   EXPECT_LE(absl::AbsDuration(*known - newest), kTolerance);
 }
 
+TEST_F(RedisRateLimiterTest, APauseHoldsEveryReplicasSlotsAndExpiresByItself) {
+  // Local clocks are fake and frozen: the pause travels as a duration and comes back as a wait
+  // from Redis's now, so each replica sees it end 1s after its own now, whatever its clock says.
+  FakeClock throttled_clock(absl::FromUnixSeconds(1700000000));
+  FakeClock other_clock(absl::FromUnixSeconds(1800000000));
+  RedisRateLimiter throttled(Options(redis_->endpoint()), throttled_clock);
+  RedisRateLimiter other(Options(redis_->endpoint()), other_clock);
+  ASSERT_TRUE(ReserveSync(throttled, "acct", absl::InfiniteFuture())->granted);
+  throttled.PauseUntil("acct", throttled_clock.Now() + absl::Seconds(1));
+  // An earlier end does not shorten it.
+  throttled.PauseUntil("acct", throttled_clock.Now() + absl::Milliseconds(100));
+
+  absl::StatusOr<Reservation> refused =
+      ReserveSync(throttled, "acct", throttled_clock.Now() + absl::Milliseconds(500));
+  ASSERT_THAT(refused, IsOk());
+  EXPECT_FALSE(refused->granted);
+  EXPECT_GT(refused->retry_after, absl::Milliseconds(1000) - kTolerance);
+  absl::StatusOr<Reservation> r = ReserveSync(other, "acct", absl::InfiniteFuture());
+  ASSERT_THAT(r, IsOk());
+  ASSERT_TRUE(r->granted);
+  EXPECT_LE(absl::AbsDuration(r->start - (other_clock.Now() + absl::Seconds(1))), kTolerance);
+  // Another budget is not paused.
+  r = ReserveSync(other, "other-acct", absl::InfiniteFuture());
+  ASSERT_TRUE(r.ok() && r->granted);
+  EXPECT_LE(absl::AbsDuration(r->start - other_clock.Now()), kTolerance);
+
+  std::unique_ptr<RedisConnection> admin = Admin(*redis_);
+  ASSERT_NE(admin, nullptr);
+  absl::StatusOr<RedisReply> ttl = admin->Command({"PTTL", throttled.PauseKey("acct")});
+  ASSERT_THAT(ttl, IsOk());
+  EXPECT_GT(ttl->integer, 0);
+  EXPECT_LE(ttl->integer, 1000);
+}
+
 class RedisRateLimiterTlsTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -13,6 +13,7 @@
 #include "server/api/request_validator.h"
 #include "server/base/json_logger.h"
 #include "server/observability/gateway_metrics.h"
+#include "server/security/claimed_caller_name.h"
 
 namespace ota {
 namespace {
@@ -77,7 +78,8 @@ void AuditCall(AuditLog& audit, const grpc::CallbackServerContext& context,
        .alibaba_request_id = outcome.request_id,
        .attempts = result.attempts,
        .x_request_id = SanitizeRequestId(MetadataValue(context, kRequestIdMetadataKey)),
-       .latency = latency});
+       .latency = latency,
+       .limiter_wait = result.limiter_wait});
   if (!written.ok()) {
     Log(LogLevel::kError, "audit log write failed; the call is answered anyway",
         {{"error", std::string(written.message())},
@@ -122,6 +124,19 @@ grpc::ServerUnaryReactor* OtaStrategyService::CancelByJob(
                             ? options_.authorizer->Authorize(PresentedCredentialsOf(*context),
                                                              request->iot_instance_id())
                             : UncheckedCaller(PresentedCredentialsOf(*context));
+  // Without a callers file a caller may name itself, unverified, for the fair share of the quota.
+  std::optional<CallOutcome> bad_caller_name;
+  if (caller.ok() && (options_.authorizer == nullptr || !options_.authorizer->checks_callers())) {
+    const std::string_view claimed_name = MetadataValue(*context, kCallerNameMetadataKey);
+    absl::StatusOr<std::string> claimed =
+        ClaimedCallerName(absl::string_view(claimed_name.data(), claimed_name.size()));
+    if (claimed.ok()) {
+      caller.caller = *std::move(claimed);
+    } else {
+      bad_caller_name = GatewayError(absl::StatusCode::kInvalidArgument, "INVALID_REQUEST",
+                                     std::string(claimed.status().message()));
+    }
+  }
 
   // Captures what outlives the service's drain, not the service: after a drain timeout the answer
   // is given by AnswerAllShuttingDown, and the call's own late answer is dropped by PendingCalls.
@@ -149,6 +164,10 @@ grpc::ServerUnaryReactor* OtaStrategyService::CancelByJob(
     finish(CallResult{.outcome = CallerRefused(caller)});
     return reactor;
   }
+  if (bad_caller_name.has_value()) {
+    finish(CallResult{.outcome = *std::move(bad_caller_name)});
+    return reactor;
+  }
   if (std::optional<CallOutcome> invalid = ValidateCancelByJobRequest(*request)) {
     finish(CallResult{.outcome = *std::move(invalid)});
     return reactor;
@@ -156,7 +175,10 @@ grpc::ServerUnaryReactor* OtaStrategyService::CancelByJob(
   const CallerDeadline deadline =
       ResolveCallerDeadline(context->deadline(), started, options_.default_timeout);
   runner_.Run(
-      {.job_id = request->job_id(), .iot_instance_id = request->iot_instance_id()}, deadline.at,
+      {.job_id = request->job_id(),
+       .iot_instance_id = request->iot_instance_id(),
+       .caller = {.name = caller.caller, .share = caller.share, .max_queued = caller.max_queued}},
+      deadline.at,
       [pending = pending_, ticket, context] {
         return pending->GaveUp(*ticket, [context] { return context->IsCancelled(); });
       },

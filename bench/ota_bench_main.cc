@@ -3,7 +3,7 @@
 //
 //   ota-bench limiter [--redis-url=redis://127.0.0.1:6379/0] [--duration=3s]
 //                     [--concurrency=1,16,256] [--json=limiter_bench.json]
-//   ota-bench burst --target=HOST:PORT --jobs=J1,J2,... [--timeout=60s]
+//   ota-bench burst --target=HOST:PORT --jobs=J1,J2,... [--timeout=60s] [--token_file=F]
 //   ota-bench all [--smoke] [--gateway=build/server/ota-gateway] [--ghz=.tools/bin/ghz]
 //                 [--report=bench_report.json] [--scenarios=1,3]
 //   ota-bench ceiling-server --listen=127.0.0.1:50052   (the no-op server `all` measures against)
@@ -41,6 +41,9 @@ ABSL_FLAG(std::string, json, "limiter_bench.json", "limiter: where to write the 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "burst: the gateway to call.");
 ABSL_FLAG(std::vector<std::string>, jobs, {}, "burst: job ids, one concurrent call each.");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(60), "burst: deadline of each call.");
+ABSL_FLAG(std::string, token_file, "",
+          "burst: file holding the bearer token every call presents (the token never goes on the "
+          "command line); empty: none.");
 ABSL_FLAG(bool, smoke, false, "all: a few seconds in all, to prove the tool works (CI).");
 ABSL_FLAG(std::string, gateway, OTA_BINARY_DIR "/server/ota-gateway", "all: ota-gateway binary.");
 ABSL_FLAG(std::string, nginx, "/usr/sbin/nginx", "all: nginx binary (the loopback upstream).");
@@ -138,8 +141,16 @@ int RunBurst() {
     std::fprintf(stderr, "ota-bench: burst needs --jobs=J1,J2,...\n");
     return 2;
   }
+  std::string token;
+  if (const std::string path = absl::GetFlag(FLAGS_token_file); !path.empty()) {
+    std::ifstream in(path);
+    if (!std::getline(in, token) || token.empty()) {
+      std::fprintf(stderr, "ota-bench: --token_file %s holds no token\n", path.c_str());
+      return 2;
+    }
+  }
   const std::vector<BurstCallResult> results =
-      FireBurst(absl::GetFlag(FLAGS_target), jobs, absl::GetFlag(FLAGS_timeout));
+      FireBurst(absl::GetFlag(FLAGS_target), jobs, absl::GetFlag(FLAGS_timeout), token);
   std::printf("%s", BurstResultsJson(results).c_str());
   return 0;
 }

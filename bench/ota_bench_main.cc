@@ -46,6 +46,9 @@ ABSL_FLAG(std::string, token_file, "",
           "command line); empty: none.");
 ABSL_FLAG(bool, smoke, false, "all: a few seconds in all, to prove the tool works (CI).");
 ABSL_FLAG(std::string, gateway, OTA_BINARY_DIR "/server/ota-gateway", "all: ota-gateway binary.");
+ABSL_FLAG(std::string, baseline_gateway, "",
+          "all: another ota-gateway binary (e.g. the previous release) measured beside --gateway "
+          "in scenario 1, interleaved; its CPU per call is the baseline. Empty: none.");
 ABSL_FLAG(std::string, nginx, "/usr/sbin/nginx", "all: nginx binary (the loopback upstream).");
 ABSL_FLAG(std::string, ghz, OTA_SOURCE_DIR "/.tools/bin/ghz",
           "all: ghz binary for the cross-check; missing: the cross-check is skipped.");
@@ -165,6 +168,7 @@ int RunAll() {
   }
   options.self = std::string(self, static_cast<std::size_t>(length));
   options.gateway = absl::GetFlag(FLAGS_gateway);
+  options.baseline_gateway = absl::GetFlag(FLAGS_baseline_gateway);
   options.nginx = absl::GetFlag(FLAGS_nginx);
   options.ghz = absl::GetFlag(FLAGS_ghz);
   options.proto_dir = absl::GetFlag(FLAGS_proto_dir);
@@ -174,8 +178,8 @@ int RunAll() {
     const std::optional<std::vector<int>> numbers = PositiveNumbers("scenarios", picked);
     if (!numbers.has_value()) return 2;
     for (int number : *numbers) {
-      if (number > 6) {
-        std::fprintf(stderr, "ota-bench: --scenarios takes numbers from 1 to 6, e.g. 1,3\n");
+      if (number > 7) {
+        std::fprintf(stderr, "ota-bench: --scenarios takes numbers from 1 to 7, e.g. 1,3\n");
         return 2;
       }
     }
@@ -209,7 +213,9 @@ int main(int argc, char** argv) {
       "at several concurrency levels\n"
       "  burst    fires one concurrent CancelByJob call per --jobs entry at --target; JSON lines\n"
       "  all      every scenario of the gateway performance report (ceiling vs gateway, added "
-      "latency, waiting callers, HTTPS reuse, signer, start-up); --smoke for a quick CI run\n"
+      "latency, waiting callers, HTTPS reuse, signer, start-up, fair share); --smoke for a quick "
+      "CI "
+      "run\n"
       "  ceiling-server  the no-op gRPC server that `all` uses as the throughput ceiling");
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   if (positional.size() == 2 && std::string(positional[1]) == "limiter") {

@@ -1,5 +1,6 @@
 #include "server/api/ota_strategy_service.h"
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 #include <string_view>
@@ -126,7 +127,9 @@ grpc::ServerUnaryReactor* OtaStrategyService::CancelByJob(
                             : UncheckedCaller(PresentedCredentialsOf(*context));
   // Without a callers file a caller may name itself, unverified, for the fair share of the quota.
   std::optional<CallOutcome> bad_caller_name;
-  if (caller.ok() && (options_.authorizer == nullptr || !options_.authorizer->checks_callers())) {
+  const bool callers_checked =
+      options_.authorizer != nullptr && options_.authorizer->checks_callers();
+  if (caller.ok() && !callers_checked) {
     const std::string_view claimed_name = MetadataValue(*context, kCallerNameMetadataKey);
     absl::StatusOr<std::string> claimed =
         ClaimedCallerName(absl::string_view(claimed_name.data(), claimed_name.size()));
@@ -172,12 +175,21 @@ grpc::ServerUnaryReactor* OtaStrategyService::CancelByJob(
     finish(CallResult{.outcome = *std::move(invalid)});
     return reactor;
   }
+  // "anonymous" is every caller that did not say who it is: capping that crowd as one caller would
+  // refuse calls while the gateway has room, so only --max-pending-calls bounds it. Named callers
+  // get the dispatcher's default (0).
+  const bool anonymous = !callers_checked && caller.caller == kAnonymousCaller;
+  const int default_max_queued =
+      anonymous ? static_cast<int>(std::min<int64_t>(options_.max_pending_calls, 1'000'000'000))
+                : 0;
   const CallerDeadline deadline =
       ResolveCallerDeadline(context->deadline(), started, options_.default_timeout);
   runner_.Run(
       {.job_id = request->job_id(),
        .iot_instance_id = request->iot_instance_id(),
-       .caller = {.name = caller.caller, .share = caller.share, .max_queued = caller.max_queued}},
+       .caller = {.name = caller.caller,
+                  .share = caller.share,
+                  .max_queued = caller.max_queued > 0 ? caller.max_queued : default_max_queued}},
       deadline.at,
       [pending = pending_, ticket, context] {
         return pending->GaveUp(*ticket, [context] { return context->IsCancelled(); });

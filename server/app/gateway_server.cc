@@ -107,13 +107,15 @@ RateBudgetKey ChooseBudgetKey(const std::string& configured, CredentialsProvider
 }
 
 // Callers share the account's slots in proportion to their shares. A shared (Redis) budget is
-// asked a little further ahead, to cover the round trip; either way a replica holds no more of the
-// future than that. One caller may keep a quarter of --max-pending-calls waiting, unless its entry
-// in the callers file says otherwise.
+// asked a little further ahead, to cover the round trip, and a replica may hold one slot beyond
+// that (see FairDispatcherOptions::hold_ahead); a replica holds no more of the future than that.
+// One caller may keep a quarter of --max-pending-calls waiting, unless its entry in the callers
+// file says otherwise.
 FairDispatcherOptions FairDispatchOptionsFor(const GatewayConfig& config,
                                              const LimiterConfig& limiter) {
   return {.rate = config.rate_limit,
           .lookahead = limiter.shared ? absl::Milliseconds(50) : absl::Milliseconds(25),
+          .hold_ahead = limiter.shared ? 1 : 0,
           .default_max_queued =
               static_cast<int>(std::clamp<int64_t>(config.max_pending_calls / 4, 1, 1000000)),
           .recheck_delay = absl::Milliseconds(10)};

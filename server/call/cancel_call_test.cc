@@ -411,6 +411,7 @@ TEST_F(CancelByJobRunnerTest, FairDispatcherOrdersCallersAndCapsTheirQueues) {
   FairDispatcher dispatcher(limiter_, scheduler_, clock_,
                             {.rate = {.limit = 10, .burst = 5},
                              .lookahead = absl::Milliseconds(25),
+                             .hold_ahead = 0,
                              .default_max_queued = 2,
                              .recheck_delay = absl::Milliseconds(10)});
   CancelByJobRunner runner(CancelByJobDeps{.limiter = &limiter_,

@@ -47,6 +47,8 @@ class FairDispatcher::Core : public std::enable_shared_from_this<Core> {
     bool asking = false;                          // a backend Reserve is outstanding
     absl::Time wake_at = absl::InfiniteFuture();  // the pending pump timer, if any
     bool recheck_scheduled = false;
+    // Starts of granted slots beyond the look-ahead when they were granted (oldest first).
+    std::deque<absl::Time> held;
   };
   // An answer to give once the lock is released.
   struct Answer {
@@ -98,6 +100,13 @@ class FairDispatcher::Core : public std::enable_shared_from_this<Core> {
       }
     }
     return best;
+  }
+  // Held slots still beyond the look-ahead (forgetting the others).
+  [[nodiscard]] int HeldAhead(Budget& budget, absl::Time now) const {
+    while (!budget.held.empty() && budget.held.front() <= now + options_.lookahead) {
+      budget.held.pop_front();
+    }
+    return static_cast<int>(budget.held.size());
   }
   // Forgets callers with nothing queued and no finish tag ahead of the virtual time: they would
   // start at the virtual time anyway.
@@ -164,7 +173,8 @@ void FairDispatcher::Core::Reserve(const std::string& key, const CallerShare& ca
           ++budget.queued;
           // Queued calls ordered after this one start later now: estimate them again soon.
           if (rank + 1 < budget.queued) ScheduleRecheck(key, budget, now);
-          pump = !budget.asking && budget.wake_at == absl::InfiniteFuture();
+          pump = !budget.asking && (budget.wake_at == absl::InfiniteFuture() ||
+                                    HeldAhead(budget, now) < options_.hold_ahead);
         }
       }
     }
@@ -260,9 +270,15 @@ void FairDispatcher::Core::Pump(const std::string& key) {
     if (stopped_) return;
     auto it = budgets_.find(key);
     if (it == budgets_.end() || it->second.queued == 0 || it->second.asking) return;
-    it->second.asking = true;
-    it->second.wake_at = absl::InfiniteFuture();
-    ask_until = clock_.Now() + options_.lookahead;
+    Budget& budget = it->second;
+    budget.asking = true;
+    budget.wake_at = absl::InfiniteFuture();
+    const absl::Time now = clock_.Now();
+    ask_until = now + options_.lookahead;
+    if (HeldAhead(budget, now) < options_.hold_ahead) {
+      // Room to hold a slot ahead: any slot the next call in fair order can still use.
+      ask_until = std::max(ask_until, Head(budget)->waiters.front().latest_start);
+    }
   }
   // Outside the lock: the in-process backend answers before Reserve returns.
   backend_.Reserve(key, ask_until,
@@ -295,6 +311,7 @@ void FairDispatcher::Core::OnBackendAnswer(const std::string& key,
       DropIdleFlows(budget);
     } else if (answer->granted) {
       budget.next_free = std::max(budget.next_free, answer->start);
+      if (answer->start > now + options_.lookahead) budget.held.push_back(answer->start);
       // The slot goes to the first call in fair order that can still use it; a call whose latest
       // start is before it can never start in time.
       while (Flow* head = Head(budget)) {
@@ -314,9 +331,14 @@ void FairDispatcher::Core::OnBackendAnswer(const std::string& key,
     } else {
       budget.next_free = now + answer->retry_after;
       Recheck(budget, now, answers);
-      if (budget.queued > 0) {
-        ScheduleWake(key, budget,
-                     std::max(now + absl::Milliseconds(1), budget.next_free - options_.lookahead));
+      if (budget.queued > 0 && HeldAhead(budget, now) < options_.hold_ahead) {
+        // The refused ask was for the first call's latest start, and that call is refused now:
+        // ask again for the next one.
+        again = true;
+      } else if (budget.queued > 0) {
+        absl::Time wake = budget.next_free - options_.lookahead;
+        if (!budget.held.empty()) wake = std::min(wake, budget.held.front() - options_.lookahead);
+        ScheduleWake(key, budget, std::max(now + absl::Milliseconds(1), wake));
       }
     }
   }

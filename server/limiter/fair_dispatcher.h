@@ -3,9 +3,10 @@
 //
 // The backend limiter (in process, or Redis for the fleet) decides *when* a slot is free; this
 // decides *who* gets it. Calls wait here, in one queue per caller and budget key, and the
-// dispatcher asks the backend for a slot only just in time: when one is free within `lookahead`.
-// So a flood queued on one replica holds at most `lookahead` of the future, and a caller arriving
-// at another replica gets the next slot after it instead of the slot after the whole flood.
+// dispatcher asks the backend for a slot only just in time: when one is free within `lookahead`
+// (plus at most `hold_ahead` slots further ahead). So a flood queued on one replica holds at most
+// that much of the future, and a caller arriving at another replica gets the next slot after it
+// instead of the slot after the whole flood.
 //
 // Order: start-time fair queueing. A caller's waiting call gets the start tag
 // max(virtual time, that caller's previous finish tag) and finish tag start + 1/share; the free
@@ -48,6 +49,12 @@ struct FairDispatcherOptions {
   // How far ahead of a slot's start the backend is asked for it: covers the round trip to Redis
   // and timer lateness, and is all of the future one replica holds while others wait.
   absl::Duration lookahead = absl::Milliseconds(25);
+  // Slots beyond `lookahead` this dispatcher may hold for its waiting calls (0: none). With a
+  // budget shared by replicas (Redis), 1: a replica whose queue was empty reserves its caller's
+  // slot at arrival, so it gets the next slot free in the fleet instead of racing a flooded replica
+  // for every slot as it comes up; and a flooded replica still holds at most one slot of the
+  // future.
+  int hold_ahead = 0;
   int default_max_queued = 2500;  // per caller and budget, for callers without max_queued
   // After an arrival pushed queued calls back, how soon they are estimated again (batched, so a
   // burst of arrivals costs one pass over the queue, not one each).

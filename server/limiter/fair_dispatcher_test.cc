@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -48,6 +49,7 @@ struct Harness {
         dispatcher(backend, scheduler, clock,
                    {.rate = rate,
                     .lookahead = absl::Milliseconds(25),
+                    .hold_ahead = 0,
                     .default_max_queued = default_max_queued,
                     .recheck_delay = absl::Milliseconds(10)}) {}
 
@@ -285,6 +287,49 @@ TEST(FairDispatcherTest, PerCallerQueueCap) {
   const std::size_t before = h.answers.size();
   h.Ask(Caller("capped", 1, 3));
   for (std::size_t i = before; i < h.answers.size(); ++i) EXPECT_FALSE(h.answers[i].queue_full);
+}
+
+// Two replicas sharing one budget (the backend stands in for Redis), each with its own queue.
+TEST(FairDispatcherTest, ALoneCallerOnAnotherReplicaGetsTheNextFreeSlotOfTheFleet) {
+  FakeClock clock(kT0);
+  ManualScheduler scheduler(clock);
+  LocalRateLimiter shared(kAccount, clock);
+  const FairDispatcherOptions options{.rate = kAccount,
+                                      .lookahead = absl::Milliseconds(50),
+                                      .hold_ahead = 1,
+                                      .default_max_queued = 2500,
+                                      .recheck_delay = absl::Milliseconds(10)};
+  FairDispatcher flooded(shared, scheduler, clock, options);
+  FairDispatcher quiet(shared, scheduler, clock, options);
+  std::vector<absl::Time> flood_starts;
+  for (int i = 0; i < 300; ++i) {
+    flooded.Reserve("acct", Caller("a"), kT0 + absl::Hours(1),
+                    [&](absl::StatusOr<Reservation> r, bool) {
+                      ASSERT_TRUE(r.ok() && r->granted);
+                      flood_starts.push_back(r->start);
+                    });
+  }
+  scheduler.RunUntil(kT0 + absl::Milliseconds(2345));
+  // The flooded replica holds at most one slot beyond its look-ahead, not the next 30 s.
+  int ahead = 0;
+  for (absl::Time start : flood_starts) ahead += start > clock.Now() + absl::Milliseconds(50);
+  EXPECT_LE(ahead, 1);
+  for (int i = 0; i < 5; ++i) {
+    const absl::Time asked = clock.Now();
+    std::optional<Reservation> mine;
+    quiet.Reserve("acct", Caller("b"), asked + absl::Seconds(3),
+                  [&](absl::StatusOr<Reservation> r, bool) { mine = *r; });
+    scheduler.RunUntil(asked + absl::Seconds(1));
+    ASSERT_TRUE(mine.has_value());
+    ASSERT_TRUE(mine->granted);
+    // The fleet's next bunch of slots (every 525 ms), after the one slot the other replica holds.
+    EXPECT_LE(mine->start - asked, absl::Milliseconds(600)) << i;
+    scheduler.RunUntil(clock.Now() + absl::Milliseconds(333));
+  }
+  // The flood kept the rest of the quota busy: nothing idle.
+  scheduler.RunUntil(kT0 + absl::Seconds(10));
+  std::vector<absl::Time> all = flood_starts;
+  EXPECT_GE(all.size(), 90U);
 }
 
 // A backend whose shared store is unreachable.

@@ -1,6 +1,7 @@
 #include "bench/fair_share_bench.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <fstream>
 #include <future>
@@ -45,7 +46,8 @@ std::vector<std::string> Jobs(const std::string& prefix, int count) {
 double Percentile(std::vector<double> values, double q) {
   if (values.empty()) return 0;
   std::sort(values.begin(), values.end());
-  const auto index = static_cast<std::size_t>(q * static_cast<double>(values.size() - 1) + 0.5);
+  const auto index =
+      static_cast<std::size_t>(std::lround(q * static_cast<double>(values.size() - 1)));
   return values[std::min(index, values.size() - 1)];
 }
 

@@ -26,9 +26,11 @@ struct FairShareOptions {
   std::vector<std::string> gateway_argv;
   std::string work_dir;  // callers file, tokens, audit trail and the gateway's log go here
   std::string label;     // names the files: "in-process", "redis"
-  int flood_calls = 100;
+  int flood_calls = 250;
   int oncall_calls = 20;
-  absl::Duration oncall_spacing = absl::Milliseconds(400);
+  // Longer than the 525 ms in which the default budget's slots come round, so the calls land at
+  // every phase of it rather than each right after the bunch that answered the one before.
+  absl::Duration oncall_spacing = absl::Seconds(1);
   int split_first = 40;  // calls of the 3:1 run whose split is reported
 };
 

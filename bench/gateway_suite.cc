@@ -770,8 +770,8 @@ class Suite {
   absl::Status FairShare() {
     std::printf(
         "\n[7] fair share at the default 10 calls/s: 'bulk' floods %d calls, 'oncall' makes %d "
-        "single calls (3 s deadlines) meanwhile; then shares 3:1 flood at once, split of the "
-        "first %d answered\n",
+        "single calls 1 s apart (3 s deadlines) meanwhile; then shares 3:1 flood at once, split "
+        "of the first %d answered\n",
         o_.fair_flood_calls, o_.fair_oncall_calls, o_.fair_split_first);
     std::printf("%-11s %9s %11s %11s %11s %10s %8s\n", "limiter", "oncall ok", "p50 ms", "p99 ms",
                 "max ms", "flood ok", "a:b");
@@ -793,14 +793,13 @@ class Suite {
                                        "--log-level=warning"};
       argv.insert(argv.end(), flags.begin(), flags.end());
       argv.insert(argv.end(), o_.gateway_flags.begin(), o_.gateway_flags.end());
-      absl::StatusOr<FairShareResult> r =
-          MeasureFairShare({.gateway_argv = argv,
-                            .work_dir = o_.work_dir,
-                            .label = label,
-                            .flood_calls = o_.fair_flood_calls,
-                            .oncall_calls = o_.fair_oncall_calls,
-                            .oncall_spacing = absl::Milliseconds(400),
-                            .split_first = o_.fair_split_first});
+      absl::StatusOr<FairShareResult> r = MeasureFairShare({.gateway_argv = argv,
+                                                            .work_dir = o_.work_dir,
+                                                            .label = label,
+                                                            .flood_calls = o_.fair_flood_calls,
+                                                            .oncall_calls = o_.fair_oncall_calls,
+                                                            .oncall_spacing = absl::Seconds(1),
+                                                            .split_first = o_.fair_split_first});
       if (!r.ok()) return r.status();
       std::printf("%-11s %5d/%-3d %11.0f %11.0f %11.0f %10d %5d:%d\n", label.c_str(), r->oncall_ok,
                   o_.fair_oncall_calls, r->oncall_p50_ms, r->oncall_p99_ms, r->oncall_max_ms,
@@ -860,8 +859,8 @@ SuiteOptions SuiteOptions::Smoke() {
   o.https_calls = 100;
   o.startups = 2;
   o.signer_min_time = absl::Milliseconds(50);
-  o.fair_flood_calls = 30;
-  o.fair_oncall_calls = 5;
+  o.fair_flood_calls = 40;
+  o.fair_oncall_calls = 3;
   o.fair_split_first = 20;
   return o;
 }

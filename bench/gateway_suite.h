@@ -37,7 +37,7 @@ struct SuiteOptions {
   int startups = 5;
   absl::Duration signer_min_time = absl::Milliseconds(300);
   // Scenario 7 (fair share): the flood's and the on-call caller's sizes.
-  int fair_flood_calls = 100;
+  int fair_flood_calls = 250;
   int fair_oncall_calls = 20;
   int fair_split_first = 40;
   // Which scenarios (1-7) to run; the default is all of them. A partial run is for working on

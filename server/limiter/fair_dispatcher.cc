@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <utility>
@@ -14,6 +15,13 @@
 #include "absl/strings/str_cat.h"
 
 namespace ota {
+
+namespace {
+
+// While the backend fails, how often calls that were already waiting try again.
+constexpr absl::Duration kOutageRetry = absl::Milliseconds(100);
+
+}  // namespace
 
 class FairDispatcher::Core : public std::enable_shared_from_this<Core> {
  public:
@@ -43,6 +51,11 @@ class FairDispatcher::Core : public std::enable_shared_from_this<Core> {
     absl::flat_hash_map<std::string, Flow> flows;
     double virtual_time = 0;
     std::size_t queued = 0;
+    // The backend's last answer was a failure; calls from `failing_from` on arrived since.
+    bool failing = false;
+    std::uint64_t failing_from = 0;
+    // The call whose arrival made the outstanding ask, if one did: it has not waited yet.
+    std::uint64_t ask_for_arrival = std::numeric_limits<std::uint64_t>::max();
     absl::Time next_free = absl::InfinitePast();  // the earliest free slot last learnt
     bool asking = false;                          // a backend Reserve is outstanding
     absl::Time wake_at = absl::InfiniteFuture();  // the pending pump timer, if any
@@ -122,7 +135,9 @@ class FairDispatcher::Core : public std::enable_shared_from_this<Core> {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ScheduleRecheck(const std::string& key, Budget& budget, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Pump(const std::string& key);
+  // `arrival`: the sequence number of the call whose arrival asks, if one does.
+  void Pump(const std::string& key,
+            std::uint64_t arrival = std::numeric_limits<std::uint64_t>::max());
   void OnBackendAnswer(const std::string& key, absl::StatusOr<Reservation> answer);
 
   RateLimiter& backend_;
@@ -139,6 +154,7 @@ void FairDispatcher::Core::Reserve(const std::string& key, const CallerShare& ca
                                    absl::Time latest_start, Callback done) {
   std::vector<Answer> answers;
   bool pump = false;
+  std::uint64_t arrival = std::numeric_limits<std::uint64_t>::max();
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopped_) {
@@ -169,18 +185,20 @@ void FairDispatcher::Core::Reserve(const std::string& key, const CallerShare& ca
           DropIdleFlows(budget);
         } else {
           flow.last_finish = tag + 1.0 / flow.share;
-          flow.waiters.push_back({tag, next_seq_++, latest_start, std::move(done)});
+          arrival = next_seq_++;
+          flow.waiters.push_back({tag, arrival, latest_start, std::move(done)});
           ++budget.queued;
           // Queued calls ordered after this one start later now: estimate them again soon.
           if (rank + 1 < budget.queued) ScheduleRecheck(key, budget, now);
-          pump = !budget.asking && (budget.wake_at == absl::InfiniteFuture() ||
+          // While the backend fails, a call that arrives tries it at once (and learns at once).
+          pump = !budget.asking && (budget.wake_at == absl::InfiniteFuture() || budget.failing ||
                                     HeldAhead(budget, now) < options_.hold_ahead);
         }
       }
     }
   }
   Deliver(answers);
-  if (pump) Pump(key);
+  if (pump) Pump(key, arrival);
 }
 
 void FairDispatcher::Core::Recheck(Budget& budget, absl::Time now, std::vector<Answer>& answers) {
@@ -263,7 +281,7 @@ void FairDispatcher::Core::ScheduleRecheck(const std::string& key, Budget& budge
   });
 }
 
-void FairDispatcher::Core::Pump(const std::string& key) {
+void FairDispatcher::Core::Pump(const std::string& key, std::uint64_t arrival) {
   absl::Time ask_until;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -272,6 +290,7 @@ void FairDispatcher::Core::Pump(const std::string& key) {
     if (it == budgets_.end() || it->second.queued == 0 || it->second.asking) return;
     Budget& budget = it->second;
     budget.asking = true;
+    budget.ask_for_arrival = arrival;
     budget.wake_at = absl::InfiniteFuture();
     const absl::Time now = clock_.Now();
     ask_until = now + options_.lookahead;
@@ -299,17 +318,34 @@ void FairDispatcher::Core::OnBackendAnswer(const std::string& key,
     budget.asking = false;
     const absl::Time now = clock_.Now();
     if (!answer.ok()) {
-      // The backend cannot place any slot now (Redis unreachable, fail-closed): every call waiting
-      // on it learns so at once rather than at its deadline.
+      // The backend cannot place any slot now (Redis unreachable, fail-closed). Calls that arrived
+      // since it started failing learn so at once, as they would have from the backend itself;
+      // calls that were already waiting keep their place, as a slot reserved before the outage
+      // would have, unless they cannot wait for another try.
+      if (!budget.failing) {
+        budget.failing = true;
+        budget.failing_from = std::min(next_seq_, budget.ask_for_arrival);
+      }
+      std::size_t kept = 0;
       for (auto& [name, flow] : budget.flows) {
         for (Waiter& w : flow.waiters) {
-          answers.push_back({std::move(w.done), answer.status(), false});
+          if (w.seq >= budget.failing_from ||
+              w.latest_start < now + kOutageRetry + options_.lookahead) {
+            answers.push_back({std::move(w.done), answer.status(), false});
+            w.done = nullptr;
+          } else {
+            ++kept;
+          }
         }
-        flow.waiters.clear();
+        flow.waiters.erase(std::remove_if(flow.waiters.begin(), flow.waiters.end(),
+                                          [](const Waiter& w) { return w.done == nullptr; }),
+                           flow.waiters.end());
       }
-      budget.queued = 0;
+      budget.queued = kept;
       DropIdleFlows(budget);
+      if (kept > 0) ScheduleWake(key, budget, now + kOutageRetry);
     } else if (answer->granted) {
+      budget.failing = false;
       budget.next_free = std::max(budget.next_free, answer->start);
       if (answer->start > now + options_.lookahead) budget.held.push_back(answer->start);
       // The slot goes to the first call in fair order that can still use it; a call whose latest
@@ -329,6 +365,7 @@ void FairDispatcher::Core::OnBackendAnswer(const std::string& key,
       DropIdleFlows(budget);
       again = budget.queued > 0;
     } else {
+      budget.failing = false;
       budget.next_free = now + answer->retry_after;
       Recheck(budget, now, answers);
       if (budget.queued > 0 && HeldAhead(budget, now) < options_.hold_ahead) {

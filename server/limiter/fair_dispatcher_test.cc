@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/limiter/local_rate_limiter.h"
@@ -351,6 +352,57 @@ TEST(FairDispatcherTest, BackendFailureReachesTheWaitingCall) {
                      [&](absl::StatusOr<Reservation> r, bool) { got = r.status(); });
   EXPECT_EQ(got.code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(dispatcher.Queued("acct", "a"), 0U);
+}
+
+// A backend that fails while `down` is set, and is the real limiter otherwise.
+class FlakyLimiter final : public RateLimiter {
+ public:
+  FlakyLimiter(RateLimitOptions options, const Clock& clock) : real_(options, clock) {}
+  void Reserve(const std::string& key, absl::Time latest_start, Callback done) override {
+    if (down) return std::move(done)(absl::UnavailableError("redis down"));
+    real_.Reserve(key, latest_start, std::move(done));
+  }
+  [[nodiscard]] std::string Describe() const override { return "flaky"; }
+  bool down = false;
+
+ private:
+  LocalRateLimiter real_;
+};
+
+TEST(FairDispatcherTest, AnOutageFailsNewCallsAtOnceAndKeepsWaitingOnesWhileTheyCanWait) {
+  FakeClock clock(kT0);
+  ManualScheduler scheduler(clock);
+  FlakyLimiter backend(kAccount, clock);
+  FairDispatcher dispatcher(backend, scheduler, clock, {.rate = kAccount});
+  std::map<std::string, absl::Status> failed;
+  std::map<std::string, Reservation> granted;
+  auto ask = [&](const std::string& id, absl::Duration patience) {
+    dispatcher.Reserve("acct", Caller("a"), clock.Now() + patience,
+                       [&, id](absl::StatusOr<Reservation> r, bool) {
+                         if (r.ok()) {
+                           ASSERT_TRUE(r->granted) << id;
+                           granted[id] = *r;
+                         } else {
+                           failed[id] = r.status();
+                         }
+                       });
+  };
+  for (int i = 0; i < 10; ++i) ask(absl::StrCat("before-", i), absl::Seconds(10));
+  // Expected to start at ~1.03 s: it fits, but cannot outlast the outage below.
+  ask("short", absl::Milliseconds(1100));
+  EXPECT_EQ(granted.size(), 5U);
+  backend.down = true;
+  scheduler.RunUntil(kT0 + absl::Milliseconds(600));
+  EXPECT_TRUE(failed.empty());  // the waiting calls keep their place
+  ask("during", absl::Seconds(10));
+  EXPECT_EQ(failed.count("during"), 1U);  // at once
+  EXPECT_EQ(failed["during"].code(), absl::StatusCode::kUnavailable);
+  scheduler.RunUntil(kT0 + absl::Milliseconds(1100));
+  EXPECT_EQ(failed.count("short"), 1U);  // before its latest start, not at it
+  backend.down = false;
+  scheduler.RunUntil(kT0 + absl::Seconds(5));
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(granted.count(absl::StrCat("before-", i)), 1U) << i;
+  EXPECT_EQ(granted.size(), 10U);
 }
 
 TEST(FairDispatcherTest, DestroyedDispatcherDropsWaitingCallsAndItsTimers) {

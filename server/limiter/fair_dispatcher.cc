@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <deque>
-#include <limits>
 #include <mutex>
 #include <optional>
 #include <utility>
@@ -54,8 +53,8 @@ class FairDispatcher::Core : public std::enable_shared_from_this<Core> {
     // The backend's last answer was a failure; calls from `failing_from` on arrived since.
     bool failing = false;
     std::uint64_t failing_from = 0;
-    // The call whose arrival made the outstanding ask, if one did: it has not waited yet.
-    std::uint64_t ask_for_arrival = std::numeric_limits<std::uint64_t>::max();
+    // Calls from this sequence number on arrived after the backend's last healthy answer.
+    std::uint64_t healthy_before = 0;
     absl::Time next_free = absl::InfinitePast();  // the earliest free slot last learnt
     bool asking = false;                          // a backend Reserve is outstanding
     absl::Time wake_at = absl::InfiniteFuture();  // the pending pump timer, if any
@@ -135,9 +134,7 @@ class FairDispatcher::Core : public std::enable_shared_from_this<Core> {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ScheduleRecheck(const std::string& key, Budget& budget, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // `arrival`: the sequence number of the call whose arrival asks, if one does.
-  void Pump(const std::string& key,
-            std::uint64_t arrival = std::numeric_limits<std::uint64_t>::max());
+  void Pump(const std::string& key);
   void OnBackendAnswer(const std::string& key, absl::StatusOr<Reservation> answer);
 
   RateLimiter& backend_;
@@ -154,7 +151,6 @@ void FairDispatcher::Core::Reserve(const std::string& key, const CallerShare& ca
                                    absl::Time latest_start, Callback done) {
   std::vector<Answer> answers;
   bool pump = false;
-  std::uint64_t arrival = std::numeric_limits<std::uint64_t>::max();
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopped_) {
@@ -185,8 +181,7 @@ void FairDispatcher::Core::Reserve(const std::string& key, const CallerShare& ca
           DropIdleFlows(budget);
         } else {
           flow.last_finish = tag + 1.0 / flow.share;
-          arrival = next_seq_++;
-          flow.waiters.push_back({tag, arrival, latest_start, std::move(done)});
+          flow.waiters.push_back({tag, next_seq_++, latest_start, std::move(done)});
           ++budget.queued;
           // Queued calls ordered after this one start later now: estimate them again soon.
           if (rank + 1 < budget.queued) ScheduleRecheck(key, budget, now);
@@ -198,7 +193,7 @@ void FairDispatcher::Core::Reserve(const std::string& key, const CallerShare& ca
     }
   }
   Deliver(answers);
-  if (pump) Pump(key, arrival);
+  if (pump) Pump(key);
 }
 
 void FairDispatcher::Core::Recheck(Budget& budget, absl::Time now, std::vector<Answer>& answers) {
@@ -281,7 +276,7 @@ void FairDispatcher::Core::ScheduleRecheck(const std::string& key, Budget& budge
   });
 }
 
-void FairDispatcher::Core::Pump(const std::string& key, std::uint64_t arrival) {
+void FairDispatcher::Core::Pump(const std::string& key) {
   absl::Time ask_until;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -290,7 +285,6 @@ void FairDispatcher::Core::Pump(const std::string& key, std::uint64_t arrival) {
     if (it == budgets_.end() || it->second.queued == 0 || it->second.asking) return;
     Budget& budget = it->second;
     budget.asking = true;
-    budget.ask_for_arrival = arrival;
     budget.wake_at = absl::InfiniteFuture();
     const absl::Time now = clock_.Now();
     ask_until = now + options_.lookahead;
@@ -319,12 +313,13 @@ void FairDispatcher::Core::OnBackendAnswer(const std::string& key,
     const absl::Time now = clock_.Now();
     if (!answer.ok()) {
       // The backend cannot place any slot now (Redis unreachable, fail-closed). Calls that arrived
-      // since it started failing learn so at once, as they would have from the backend itself;
-      // calls that were already waiting keep their place, as a slot reserved before the outage
-      // would have, unless they cannot wait for another try.
+      // after its last healthy answer learn so now (the outage may have begun before they came,
+      // when the backend would have refused them at once); calls that were already waiting keep
+      // their place, as a slot reserved before the outage would have, unless they cannot wait for
+      // another try.
       if (!budget.failing) {
         budget.failing = true;
-        budget.failing_from = std::min(next_seq_, budget.ask_for_arrival);
+        budget.failing_from = budget.healthy_before;
       }
       std::size_t kept = 0;
       for (auto& [name, flow] : budget.flows) {
@@ -346,6 +341,7 @@ void FairDispatcher::Core::OnBackendAnswer(const std::string& key,
       if (kept > 0) ScheduleWake(key, budget, now + kOutageRetry);
     } else if (answer->granted) {
       budget.failing = false;
+      budget.healthy_before = next_seq_;
       budget.next_free = std::max(budget.next_free, answer->start);
       if (answer->start > now + options_.lookahead) budget.held.push_back(answer->start);
       // The slot goes to the first call in fair order that can still use it; a call whose latest
@@ -366,6 +362,7 @@ void FairDispatcher::Core::OnBackendAnswer(const std::string& key,
       again = budget.queued > 0;
     } else {
       budget.failing = false;
+      budget.healthy_before = next_seq_;
       budget.next_free = now + answer->retry_after;
       Recheck(budget, now, answers);
       if (budget.queued > 0 && HeldAhead(budget, now) < options_.hold_ahead) {

@@ -16,10 +16,10 @@
 // starts at the current virtual time, so its lone call gets the next free slot however many calls
 // others have queued, and it earns no credit for having been idle.
 //
-// Backend failures (Redis unreachable, fail-closed): calls arriving meanwhile get the failure at
-// once; calls that were already waiting keep their place and are tried again every 100 ms, as a
-// slot reserved before the outage would still have been used, and get the failure when they can
-// wait no longer.
+// Backend failures (Redis unreachable, fail-closed): calls that arrived after the backend's last
+// healthy answer get the failure when it is seen (at once once it is known); calls that were
+// already waiting keep their place and are tried again every 100 ms, as a slot reserved before the
+// outage would still have been used, and get the failure when they can wait no longer.
 //
 // Deadlines: at arrival the dispatcher estimates when the call would start (the next free slot,
 // plus the calls ordered before it at the budget's sustained rate); one that cannot start before

@@ -369,7 +369,7 @@ class FlakyLimiter final : public RateLimiter {
   LocalRateLimiter real_;
 };
 
-TEST(FairDispatcherTest, AnOutageFailsNewCallsAtOnceAndKeepsWaitingOnesWhileTheyCanWait) {
+TEST(FairDispatcherTest, AnOutageFailsNewCallsAndKeepsWaitingOnesWhileTheyCanWait) {
   FakeClock clock(kT0);
   ManualScheduler scheduler(clock);
   FlakyLimiter backend(kAccount, clock);
@@ -387,22 +387,26 @@ TEST(FairDispatcherTest, AnOutageFailsNewCallsAtOnceAndKeepsWaitingOnesWhileThey
                          }
                        });
   };
-  for (int i = 0; i < 10; ++i) ask(absl::StrCat("before-", i), absl::Seconds(10));
-  // Expected to start at ~1.03 s: it fits, but cannot outlast the outage below.
-  ask("short", absl::Milliseconds(1100));
-  EXPECT_EQ(granted.size(), 5U);
-  backend.down = true;
+  // Five slots now, five at 0.5 s, five at 1.05 s.
+  for (int i = 0; i < 15; ++i) ask(absl::StrCat("before-", i), absl::Seconds(10));
+  // Expected to start at ~1.55 s: it fits, but cannot outlast the outage below.
+  ask("short", absl::Milliseconds(1600));
   scheduler.RunUntil(kT0 + absl::Milliseconds(600));
-  EXPECT_TRUE(failed.empty());  // the waiting calls keep their place
-  ask("during", absl::Seconds(10));
-  EXPECT_EQ(failed.count("during"), 1U);  // at once
-  EXPECT_EQ(failed["during"].code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(granted.size(), 10U);
+  backend.down = true;
+  ask("during", absl::Seconds(10));  // after the backend's last healthy answer
   scheduler.RunUntil(kT0 + absl::Milliseconds(1100));
+  EXPECT_EQ(failed.count("during"), 1U);  // by the next slot time, not at its deadline
+  EXPECT_EQ(failed["during"].code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(failed.size(), 1U);  // the calls that were waiting keep their place
+  ask("later", absl::Seconds(10));
+  EXPECT_EQ(failed.count("later"), 1U);  // the outage is known now: at once
+  scheduler.RunUntil(kT0 + absl::Milliseconds(1600));
   EXPECT_EQ(failed.count("short"), 1U);  // before its latest start, not at it
   backend.down = false;
   scheduler.RunUntil(kT0 + absl::Seconds(5));
-  for (int i = 0; i < 10; ++i) EXPECT_EQ(granted.count(absl::StrCat("before-", i)), 1U) << i;
-  EXPECT_EQ(granted.size(), 10U);
+  for (int i = 0; i < 15; ++i) EXPECT_EQ(granted.count(absl::StrCat("before-", i)), 1U) << i;
+  EXPECT_EQ(granted.size(), 15U);
 }
 
 TEST(FairDispatcherTest, DestroyedDispatcherDropsWaitingCallsAndItsTimers) {

@@ -114,7 +114,7 @@ RateBudgetKey ChooseBudgetKey(const std::string& configured, CredentialsProvider
 FairDispatcherOptions FairDispatchOptionsFor(const GatewayConfig& config,
                                              const LimiterConfig& limiter) {
   return {.rate = config.rate_limit,
-          .lookahead = limiter.shared ? absl::Milliseconds(50) : absl::Milliseconds(25),
+          .lookahead = limiter.shared ? absl::Milliseconds(100) : absl::Milliseconds(25),
           .hold_ahead = limiter.shared ? 1 : 0,
           .default_max_queued =
               static_cast<int>(std::clamp<int64_t>(config.max_pending_calls / 4, 1, 1000000)),

@@ -12,9 +12,14 @@ namespace ota {
 
 std::vector<BurstCallResult> FireBurst(const std::string& target,
                                        const std::vector<std::string>& job_ids,
-                                       absl::Duration timeout) {
+                                       absl::Duration timeout, const std::string& bearer_token) {
   std::vector<BurstCallResult> results(job_ids.size());
-  absl::StatusOr<client::OtaClient> connected = client::OtaClient::Connect(target, {});
+  absl::StatusOr<client::OtaClient> connected =
+      client::OtaClient::Connect(target, {.use_tls = false,
+                                          .ca_file = {},
+                                          .cert_file = {},
+                                          .key_file = {},
+                                          .bearer_token = bearer_token});
   if (!connected.ok()) {
     for (std::size_t i = 0; i < job_ids.size(); ++i) {
       results[i] = {.job_id = job_ids[i],

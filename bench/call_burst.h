@@ -23,10 +23,12 @@ struct BurstCallResult {
   absl::Duration latency;
 };
 
-// One concurrent call per job id, each with deadline `timeout`; returns once all are answered.
+// One concurrent call per job id, each with deadline `timeout` (and `bearer_token`, when not
+// empty, as the caller's credential); returns once all are answered.
 [[nodiscard]] std::vector<BurstCallResult> FireBurst(const std::string& target,
                                                      const std::vector<std::string>& job_ids,
-                                                     absl::Duration timeout);
+                                                     absl::Duration timeout,
+                                                     const std::string& bearer_token = "");
 
 // One JSON object per line and call.
 [[nodiscard]] std::string BurstResultsJson(const std::vector<BurstCallResult>& results);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -15,6 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "bench/direct_http_load.h"
+#include "bench/fair_share_bench.h"
 #include "bench/ghz_check.h"
 #include "bench/grpc_load.h"
 #include "bench/health_probe.h"
@@ -25,6 +27,7 @@
 #include "bench/waiting_callers.h"
 #include "nlohmann/json.hpp"
 #include "server/testing/child_process.h"
+#include "server/testing/redis_test_server.h"
 
 namespace ota {
 namespace {
@@ -179,9 +182,9 @@ class Suite {
                 absl::FormatDuration(o_.run_duration).c_str(), o_.repetitions,
                 "nginx fixed success body on loopback");
     report_["scenarios"] = o_.scenarios;
-    const std::array steps = {&Suite::CeilingVsGateway, &Suite::AddedLatency,
-                              &Suite::WaitingCallers,   &Suite::HttpsReuse,
-                              &Suite::Signer,           &Suite::StartUp};
+    const std::array steps = {
+        &Suite::CeilingVsGateway, &Suite::AddedLatency, &Suite::WaitingCallers, &Suite::HttpsReuse,
+        &Suite::Signer,           &Suite::StartUp,      &Suite::FairShare};
     for (std::size_t i = 0; i < steps.size(); ++i) {
       const int number = static_cast<int>(i) + 1;
       if (std::find(o_.scenarios.begin(), o_.scenarios.end(), number) == o_.scenarios.end()) {
@@ -218,10 +221,20 @@ class Suite {
     absl::StatusOr<Server> gateway = StartServer(
         GatewayArgs(o_, upstream_->http_url(), ThroughputFlags()), o_.work_dir + "/gateway-s1.log");
     if (!gateway.ok()) return gateway.status();
+    // The baseline binary, when given, runs with exactly the same flags.
+    std::optional<Server> baseline;
+    if (!o_.baseline_gateway.empty()) {
+      std::vector<std::string> argv = GatewayArgs(o_, upstream_->http_url(), ThroughputFlags());
+      argv[0] = o_.baseline_gateway;
+      absl::StatusOr<Server> started = StartServer(argv, o_.work_dir + "/baseline-s1.log");
+      if (!started.ok()) return started.status();
+      baseline = *std::move(started);
+    }
     const GrpcLoadOptions base;
     // Warm both up (connections, allocator, upstream pool) before anything counts.
     (void)MeasureServer(*ceiling, base, 64, o_.run_duration / 4);
     (void)MeasureServer(*gateway, base, 64, o_.run_duration / 4);
+    if (baseline.has_value()) (void)MeasureServer(*baseline, base, 64, o_.run_duration / 4);
 
     std::printf(
         "\n[1] ceiling (no-op gRPC server, same gRPC) vs ota-gateway -> nginx over HTTP "
@@ -235,9 +248,13 @@ class Suite {
     for (int c : o_.concurrency) {
       std::vector<Measured> ceil_runs;
       std::vector<Measured> gw_runs;
+      std::vector<Measured> base_runs;
       for (int r = 0; r < o_.repetitions; ++r) {
         ceil_runs.push_back(MeasureServer(*ceiling, base, c, o_.run_duration));
         gw_runs.push_back(MeasureServer(*gateway, base, c, o_.run_duration, upstream_->pid()));
+        if (baseline.has_value()) {
+          base_runs.push_back(MeasureServer(*baseline, base, c, o_.run_duration, upstream_->pid()));
+        }
       }
       const auto row = [&](const char* name, const std::vector<Measured>& runs, double ratio) {
         const double cps =
@@ -270,6 +287,27 @@ class Suite {
       const double ratio = ceiling_cps > 0 ? gw_cps_median / ceiling_cps : 0;
       (void)row("gateway", gw_runs, ratio);
       const double gw_cpu = MedianOf(gw_runs, [](const Measured& m) { return m.cpu_us_per_call; });
+      if (!base_runs.empty()) {
+        const double base_cps =
+            MedianOf(base_runs, [](const Measured& m) { return m.load.calls_per_second; });
+        (void)row("baseline", base_runs, ceiling_cps > 0 ? base_cps / ceiling_cps : 0);
+        const double base_cpu =
+            MedianOf(base_runs, [](const Measured& m) { return m.cpu_us_per_call; });
+        const double growth = base_cpu > 0 ? gw_cpu / base_cpu - 1 : 0;
+        std::printf("%-8s %5d CPU per call %.1f us vs baseline %.1f us: %+.1f%%\n", "gw/base", c,
+                    gw_cpu, base_cpu, 100 * growth);
+        baseline_cpu_.push_back({{"concurrency", c},
+                                 {"gateway_cpu_us_per_call", gw_cpu},
+                                 {"baseline_cpu_us_per_call", base_cpu},
+                                 {"growth", growth},
+                                 {"baseline", o_.baseline_gateway}});
+        if (c == 64) {
+          targets_.push_back(
+              {"gateway CPU per call at concurrency 64 within +5% of the baseline",
+               absl::StrFormat("%+.1f%% (%.1f vs %.1f us)", 100 * growth, gw_cpu, base_cpu),
+               growth <= 0.05});
+        }
+      }
       budgets.push_back(
           {.concurrency = c,
            .ceiling_server =
@@ -292,6 +330,7 @@ class Suite {
       }
     }
     report_["scenario1_ceiling_vs_gateway"] = rows;
+    if (!baseline_cpu_.empty()) report_["scenario1_cpu_vs_baseline"] = baseline_cpu_;
     PrintCpuBudget(budgets);
     return GhzCrossCheck(*ceiling, *gateway);
   }
@@ -726,6 +765,71 @@ class Suite {
     return absl::OkStatus();
   }
 
+  // 7. Fair share: an on-call caller's latency under another caller's flood, and a 3:1 split, at
+  // the default 10/s, with the budget in process and in Redis.
+  absl::Status FairShare() {
+    std::printf(
+        "\n[7] fair share at the default 10 calls/s: 'bulk' floods %d calls, 'oncall' makes %d "
+        "single calls 1 s apart (3 s deadlines) meanwhile; then shares 3:1 flood at once, split "
+        "of the first %d answered\n",
+        o_.fair_flood_calls, o_.fair_oncall_calls, o_.fair_split_first);
+    std::printf("%-11s %9s %11s %11s %11s %10s %8s\n", "limiter", "oncall ok", "p50 ms", "p99 ms",
+                "max ms", "flood ok", "a:b");
+    Json rows = Json::array();
+    absl::StatusOr<std::unique_ptr<testing::RedisTestServer>> redis =
+        testing::RedisTestServer::Start();
+    std::vector<std::pair<std::string, std::vector<std::string>>> setups = {{"in-process", {}}};
+    if (redis.ok()) {
+      setups.push_back({"redis",
+                        {"--limiter=redis",
+                         absl::StrCat("--redis-url=", "redis://127.0.0.1:", (*redis)->port(), "/0"),
+                         "--limiter-key-prefix=ota-bench-fair:"}});
+    } else {
+      std::printf("%-11s SKIPPED: %s\n", "redis", std::string(redis.status().message()).c_str());
+    }
+    for (auto& [label, flags] : setups) {
+      std::vector<std::string> argv = {o_.gateway, "--emulator", "--plaintext",
+                                       absl::StrCat("--endpoint=", upstream_->http_url()),
+                                       "--log-level=warning"};
+      argv.insert(argv.end(), flags.begin(), flags.end());
+      argv.insert(argv.end(), o_.gateway_flags.begin(), o_.gateway_flags.end());
+      absl::StatusOr<FairShareResult> r = MeasureFairShare({.gateway_argv = argv,
+                                                            .work_dir = o_.work_dir,
+                                                            .label = label,
+                                                            .flood_calls = o_.fair_flood_calls,
+                                                            .oncall_calls = o_.fair_oncall_calls,
+                                                            .oncall_spacing = absl::Seconds(1),
+                                                            .split_first = o_.fair_split_first});
+      if (!r.ok()) return r.status();
+      std::printf("%-11s %5d/%-3d %11.0f %11.0f %11.0f %10d %5d:%d\n", label.c_str(), r->oncall_ok,
+                  o_.fair_oncall_calls, r->oncall_p50_ms, r->oncall_p99_ms, r->oncall_max_ms,
+                  r->flood_ok, r->split_a, r->split_b);
+      rows.push_back({{"limiter", label},
+                      {"flood_calls", o_.fair_flood_calls},
+                      {"flood_ok", r->flood_ok},
+                      {"oncall_calls", o_.fair_oncall_calls},
+                      {"oncall_ok", r->oncall_ok},
+                      {"oncall_p50_ms", r->oncall_p50_ms},
+                      {"oncall_p99_ms", r->oncall_p99_ms},
+                      {"oncall_max_ms", r->oncall_max_ms},
+                      {"split_first", o_.fair_split_first},
+                      {"split_a_share_3", r->split_a},
+                      {"split_b_share_1", r->split_b}});
+      targets_.push_back(
+          {absl::StrCat("on-call caller under a flood (", label, "): every call OK, p99 <= 1 s"),
+           absl::StrFormat("%d/%d OK, p99 %.0f ms", r->oncall_ok, o_.fair_oncall_calls,
+                           r->oncall_p99_ms),
+           r->oncall_ok == o_.fair_oncall_calls && r->oncall_p99_ms <= 1000});
+      const double expected_a = 0.75 * o_.fair_split_first;
+      targets_.push_back({absl::StrCat("shares 3:1 split the first ", o_.fair_split_first, " (",
+                                       label, ") within 10% of 3:1"),
+                          absl::StrFormat("%d:%d", r->split_a, r->split_b),
+                          std::abs(r->split_a - expected_a) <= 0.1 * o_.fair_split_first});
+    }
+    report_["scenario7_fair_share"] = rows;
+    return absl::OkStatus();
+  }
+
   void PrintTargets() {
     std::printf("\nTargets%s\n", o_.smoke ? " (smoke mode: figures too short to judge)" : "");
     Json rows = Json::array();
@@ -740,6 +844,7 @@ class Suite {
   std::unique_ptr<LoopbackUpstream> upstream_;
   Json report_ = Json::object();
   std::vector<Target> targets_;
+  Json baseline_cpu_ = Json::array();
 };
 
 }  // namespace
@@ -754,6 +859,9 @@ SuiteOptions SuiteOptions::Smoke() {
   o.https_calls = 100;
   o.startups = 2;
   o.signer_min_time = absl::Milliseconds(50);
+  o.fair_flood_calls = 40;
+  o.fair_oncall_calls = 3;
+  o.fair_split_first = 20;
   return o;
 }
 

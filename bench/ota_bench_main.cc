@@ -3,7 +3,7 @@
 //
 //   ota-bench limiter [--redis-url=redis://127.0.0.1:6379/0] [--duration=3s]
 //                     [--concurrency=1,16,256] [--json=limiter_bench.json]
-//   ota-bench burst --target=HOST:PORT --jobs=J1,J2,... [--timeout=60s]
+//   ota-bench burst --target=HOST:PORT --jobs=J1,J2,... [--timeout=60s] [--token_file=F]
 //   ota-bench all [--smoke] [--gateway=build/server/ota-gateway] [--ghz=.tools/bin/ghz]
 //                 [--report=bench_report.json] [--scenarios=1,3]
 //   ota-bench ceiling-server --listen=127.0.0.1:50052   (the no-op server `all` measures against)
@@ -41,8 +41,14 @@ ABSL_FLAG(std::string, json, "limiter_bench.json", "limiter: where to write the 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "burst: the gateway to call.");
 ABSL_FLAG(std::vector<std::string>, jobs, {}, "burst: job ids, one concurrent call each.");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(60), "burst: deadline of each call.");
+ABSL_FLAG(std::string, token_file, "",
+          "burst: file holding the bearer token every call presents (the token never goes on the "
+          "command line); empty: none.");
 ABSL_FLAG(bool, smoke, false, "all: a few seconds in all, to prove the tool works (CI).");
 ABSL_FLAG(std::string, gateway, OTA_BINARY_DIR "/server/ota-gateway", "all: ota-gateway binary.");
+ABSL_FLAG(std::string, baseline_gateway, "",
+          "all: another ota-gateway binary (e.g. the previous release) measured beside --gateway "
+          "in scenario 1, interleaved; its CPU per call is the baseline. Empty: none.");
 ABSL_FLAG(std::string, nginx, "/usr/sbin/nginx", "all: nginx binary (the loopback upstream).");
 ABSL_FLAG(std::string, ghz, OTA_SOURCE_DIR "/.tools/bin/ghz",
           "all: ghz binary for the cross-check; missing: the cross-check is skipped.");
@@ -139,8 +145,16 @@ int RunBurst() {
     std::fprintf(stderr, "ota-bench: burst needs --jobs=J1,J2,...\n");
     return 2;
   }
+  std::string token;
+  if (const std::string path = absl::GetFlag(FLAGS_token_file); !path.empty()) {
+    std::ifstream in(path);
+    if (!std::getline(in, token) || token.empty()) {
+      std::fprintf(stderr, "ota-bench: --token_file %s holds no token\n", path.c_str());
+      return 2;
+    }
+  }
   const std::vector<BurstCallResult> results =
-      FireBurst(absl::GetFlag(FLAGS_target), jobs, absl::GetFlag(FLAGS_timeout));
+      FireBurst(absl::GetFlag(FLAGS_target), jobs, absl::GetFlag(FLAGS_timeout), token);
   std::printf("%s", BurstResultsJson(results).c_str());
   return 0;
 }
@@ -155,6 +169,7 @@ int RunAll() {
   }
   options.self = std::string(self, static_cast<std::size_t>(length));
   options.gateway = absl::GetFlag(FLAGS_gateway);
+  options.baseline_gateway = absl::GetFlag(FLAGS_baseline_gateway);
   options.nginx = absl::GetFlag(FLAGS_nginx);
   options.ghz = absl::GetFlag(FLAGS_ghz);
   options.proto_dir = absl::GetFlag(FLAGS_proto_dir);
@@ -164,8 +179,8 @@ int RunAll() {
     const std::optional<std::vector<int>> numbers = PositiveNumbers("scenarios", picked);
     if (!numbers.has_value()) return 2;
     for (int number : *numbers) {
-      if (number > 6) {
-        std::fprintf(stderr, "ota-bench: --scenarios takes numbers from 1 to 6, e.g. 1,3\n");
+      if (number > 7) {
+        std::fprintf(stderr, "ota-bench: --scenarios takes numbers from 1 to 7, e.g. 1,3\n");
         return 2;
       }
     }
@@ -199,7 +214,9 @@ int main(int argc, char** argv) {
       "at several concurrency levels\n"
       "  burst    fires one concurrent CancelByJob call per --jobs entry at --target; JSON lines\n"
       "  all      every scenario of the gateway performance report (ceiling vs gateway, added "
-      "latency, waiting callers, HTTPS reuse, signer, start-up); --smoke for a quick CI run\n"
+      "latency, waiting callers, HTTPS reuse, signer, start-up, fair share); --smoke for a quick "
+      "CI "
+      "run\n"
       "  ceiling-server  the no-op gRPC server that `all` uses as the throughput ceiling");
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   if (positional.size() == 2 && std::string(positional[1]) == "limiter") {

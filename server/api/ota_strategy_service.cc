@@ -1,5 +1,6 @@
 #include "server/api/ota_strategy_service.h"
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 #include <string_view>
@@ -13,6 +14,7 @@
 #include "server/api/request_validator.h"
 #include "server/base/json_logger.h"
 #include "server/observability/gateway_metrics.h"
+#include "server/security/claimed_caller_name.h"
 
 namespace ota {
 namespace {
@@ -77,7 +79,8 @@ void AuditCall(AuditLog& audit, const grpc::CallbackServerContext& context,
        .alibaba_request_id = outcome.request_id,
        .attempts = result.attempts,
        .x_request_id = SanitizeRequestId(MetadataValue(context, kRequestIdMetadataKey)),
-       .latency = latency});
+       .latency = latency,
+       .limiter_wait = result.limiter_wait});
   if (!written.ok()) {
     Log(LogLevel::kError, "audit log write failed; the call is answered anyway",
         {{"error", std::string(written.message())},
@@ -122,6 +125,21 @@ grpc::ServerUnaryReactor* OtaStrategyService::CancelByJob(
                             ? options_.authorizer->Authorize(PresentedCredentialsOf(*context),
                                                              request->iot_instance_id())
                             : UncheckedCaller(PresentedCredentialsOf(*context));
+  // Without a callers file a caller may name itself, unverified, for the fair share of the quota.
+  std::optional<CallOutcome> bad_caller_name;
+  const bool callers_checked =
+      options_.authorizer != nullptr && options_.authorizer->checks_callers();
+  if (caller.ok() && !callers_checked) {
+    const std::string_view claimed_name = MetadataValue(*context, kCallerNameMetadataKey);
+    absl::StatusOr<std::string> claimed =
+        ClaimedCallerName(absl::string_view(claimed_name.data(), claimed_name.size()));
+    if (claimed.ok()) {
+      caller.caller = *std::move(claimed);
+    } else {
+      bad_caller_name = GatewayError(absl::StatusCode::kInvalidArgument, "INVALID_REQUEST",
+                                     std::string(claimed.status().message()));
+    }
+  }
 
   // Captures what outlives the service's drain, not the service: after a drain timeout the answer
   // is given by AnswerAllShuttingDown, and the call's own late answer is dropped by PendingCalls.
@@ -149,14 +167,30 @@ grpc::ServerUnaryReactor* OtaStrategyService::CancelByJob(
     finish(CallResult{.outcome = CallerRefused(caller)});
     return reactor;
   }
+  if (bad_caller_name.has_value()) {
+    finish(CallResult{.outcome = *std::move(bad_caller_name)});
+    return reactor;
+  }
   if (std::optional<CallOutcome> invalid = ValidateCancelByJobRequest(*request)) {
     finish(CallResult{.outcome = *std::move(invalid)});
     return reactor;
   }
+  // "anonymous" is every caller that did not say who it is: capping that crowd as one caller would
+  // refuse calls while the gateway has room, so only --max-pending-calls bounds it. Named callers
+  // get the dispatcher's default (0).
+  const bool anonymous = !callers_checked && caller.caller == kAnonymousCaller;
+  const int default_max_queued =
+      anonymous ? static_cast<int>(std::min<int64_t>(options_.max_pending_calls, 1'000'000'000))
+                : 0;
   const CallerDeadline deadline =
       ResolveCallerDeadline(context->deadline(), started, options_.default_timeout);
   runner_.Run(
-      {.job_id = request->job_id(), .iot_instance_id = request->iot_instance_id()}, deadline.at,
+      {.job_id = request->job_id(),
+       .iot_instance_id = request->iot_instance_id(),
+       .caller = {.name = caller.caller,
+                  .share = caller.share,
+                  .max_queued = caller.max_queued > 0 ? caller.max_queued : default_max_queued}},
+      deadline.at,
       [pending = pending_, ticket, context] {
         return pending->GaveUp(*ticket, [context] { return context->IsCancelled(); });
       },

@@ -60,7 +60,9 @@ ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(20),
           "On SIGTERM, how long in-flight calls may take to finish before they are cancelled.");
 ABSL_FLAG(int64_t, max_pending_calls, 10000,
           "Calls accepted and not yet answered (waiting for a rate-limiter slot or for Alibaba); "
-          "beyond it a call is refused at once with RESOURCE_EXHAUSTED (GATEWAY_OVERLOADED).");
+          "beyond it a call is refused at once with RESOURCE_EXHAUSTED (GATEWAY_OVERLOADED). One "
+          "caller may keep a quarter of it waiting for slots (max_queued in the callers file "
+          "overrides), beyond that RESOURCE_EXHAUSTED (CALLER_QUEUE_FULL).");
 ABSL_FLAG(bool, dedup_inflight, true,
           "Let concurrent identical calls (same account, JobId and IotInstanceId) share one "
           "upstream call and its outcome.");

@@ -4,6 +4,7 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <utility>
@@ -105,6 +106,21 @@ RateBudgetKey ChooseBudgetKey(const std::string& configured, CredentialsProvider
   return key;
 }
 
+// Callers share the account's slots in proportion to their shares. A shared (Redis) budget is
+// asked a little further ahead, to cover the round trip, and a replica may hold one slot beyond
+// that (see FairDispatcherOptions::hold_ahead); a replica holds no more of the future than that.
+// One caller may keep a quarter of --max-pending-calls waiting, unless its entry in the callers
+// file says otherwise.
+FairDispatcherOptions FairDispatchOptionsFor(const GatewayConfig& config,
+                                             const LimiterConfig& limiter) {
+  return {.rate = config.rate_limit,
+          .lookahead = limiter.shared ? absl::Milliseconds(100) : absl::Milliseconds(25),
+          .hold_ahead = limiter.shared ? 1 : 0,
+          .default_max_queued =
+              static_cast<int>(std::clamp<int64_t>(config.max_pending_calls / 4, 1, 1000000)),
+          .recheck_delay = absl::Milliseconds(10)};
+}
+
 }  // namespace
 
 // Declared in the order they are built: each part outlives everything built after it, so every
@@ -121,6 +137,7 @@ struct GatewayServer::Parts {
   std::unique_ptr<GatewayMetrics> metrics;
   std::unique_ptr<CurlTransport> transport;
   LimiterSetup limiter;
+  std::unique_ptr<FairDispatcher> dispatcher;
   std::unique_ptr<CancelByJobRunner> runner;
   std::unique_ptr<InflightDedup> dedup;
   std::unique_ptr<OtaStrategyService> service;
@@ -177,13 +194,17 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
       MakeRateLimiter(p.settings.limiter, config.rate_limit, config.policy.max_limiter_wait, clock);
   p.metrics->SetLimiterBackend(p.limiter.watch_health ? LimiterBackend::kRedis
                                                       : LimiterBackend::kLocal);
+  p.metrics->AddCallers(p.authorizer->caller_names());
+  p.dispatcher = std::make_unique<FairDispatcher>(
+      *p.limiter.limiter, *p.transport, clock, FairDispatchOptionsFor(config, p.settings.limiter));
   p.runner = std::make_unique<CancelByJobRunner>(CancelByJobDeps{.limiter = p.limiter.limiter.get(),
                                                                  .scheduler = p.transport.get(),
                                                                  .transport = p.transport.get(),
                                                                  .credentials = p.credentials.get(),
                                                                  .errors = &p.errors,
                                                                  .clock = &clock,
-                                                                 .metrics = p.metrics.get()},
+                                                                 .metrics = p.metrics.get(),
+                                                                 .dispatcher = p.dispatcher.get()},
                                                  p.policy);
   // Identical concurrent calls share one upstream call (same account: the limiter's key).
   p.dedup = std::make_unique<InflightDedup>(
@@ -250,7 +271,8 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   LogServing(p.settings, {.port = p.port,
                           .admin_address = p.admin_address,
                           .credentials = p.credentials->Describe(),
-                          .limiter = p.limiter.limiter->Describe(),
+                          .limiter = absl::StrCat(p.limiter.limiter->Describe(), "; ",
+                                                  p.dispatcher->Describe()),
                           .callers_checked = p.authorizer->checks_callers(),
                           .caller_count = p.authorizer->caller_count()});
   return std::unique_ptr<GatewayServer>(new GatewayServer(std::move(parts)));
@@ -273,6 +295,7 @@ void GatewayServer::Reload() {
   Parts& p = *parts_;
   if (p.authorizer->checks_callers()) {
     if (absl::Status status = p.authorizer->Reload(); status.ok()) {
+      p.metrics->AddCallers(p.authorizer->caller_names());
       Log(LogLevel::kInfo, "callers file reloaded",
           {{"callers_file", p.settings.security.callers_file},
            {"callers", p.authorizer->caller_count()}});

@@ -17,11 +17,13 @@ ABSL_FLAG(bool, plaintext, false,
           "Serve gRPC without TLS. Required when no --tls-cert-file is given; only for loopback "
           "or behind a proxy that terminates TLS.");
 ABSL_FLAG(std::string, callers_file, "",
-          "JSON allow-list of callers (mTLS SAN/CN or SHA-256 of a bearer token) and the "
-          "iot_instance_ids each may use; reloaded on SIGHUP. See README 'Security'.");
+          "JSON allow-list of callers (mTLS SAN/CN or SHA-256 of a bearer token), the "
+          "iot_instance_ids each may use, and each one's share of the quota (share, max_queued); "
+          "reloaded on SIGHUP. See README 'Security'.");
 ABSL_FLAG(bool, allow_unauthenticated, false,
           "Let every caller through without checking who it is. Required when no "
-          "--callers-file is given.");
+          "--callers-file is given. Callers may then name themselves (x-ota-caller metadata, "
+          "unverified) for the fair share of the quota.");
 ABSL_FLAG(std::string, audit_log, "",
           "Append one JSON line per call to this file (meant to be on in production); empty: "
           "off. Reopened on SIGHUP.");

@@ -15,12 +15,14 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/time/time.h"
 #include "server/call/call_outcome.h"
+#include "server/limiter/caller_share.h"
 
 namespace ota {
 
 struct CancelByJobParams {
   std::string job_id;
   std::string iot_instance_id;  // empty: not sent
+  CallerShare caller = {};      // who asks, for the fair share of the quota (not sent upstream)
 };
 
 struct CallResult {

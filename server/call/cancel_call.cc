@@ -27,6 +27,8 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
         deps(shared->deps),
         policy(shared->policy),
         params(std::move(call_params)),
+        caller_series(deps.metrics != nullptr ? deps.metrics->SeriesOf(params.caller.name)
+                                              : nullptr),
         deadline(call_deadline),
         is_cancelled(std::move(cancelled)),
         done(std::move(on_done)) {}
@@ -45,12 +47,12 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
   // Between asking the limiter and the slot's start the call counts as a queued waiter.
   void StartWaitingForSlot() {
     waiting_for_slot = true;
-    if (deps.metrics != nullptr) deps.metrics->SlotWaitStarted();
+    if (deps.metrics != nullptr) deps.metrics->SlotWaitStarted(caller_series);
   }
   void StopWaitingForSlot() {
     if (!waiting_for_slot) return;
     waiting_for_slot = false;
-    if (deps.metrics != nullptr) deps.metrics->SlotWaitEnded();
+    if (deps.metrics != nullptr) deps.metrics->SlotWaitEnded(caller_series);
   }
 
   [[nodiscard]] CallResult Result(CallOutcome outcome) const {
@@ -91,20 +93,33 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
         std::min(deadline - policy.min_attempt_time, now + policy.max_limiter_wait);
     const absl::Time asked_at = now;
     StartWaitingForSlot();
+    if (deps.dispatcher != nullptr) {
+      deps.dispatcher->Reserve(
+          key, params.caller, latest_start,
+          [self = shared_from_this(), last = std::move(last), asked_at](
+              absl::StatusOr<Reservation> reservation, bool caller_queue_full) mutable {
+            self->OnReservation(std::move(reservation), std::move(last), asked_at,
+                                caller_queue_full);
+          });
+      return;
+    }
     deps.limiter->Reserve(key, latest_start,
                           [self = shared_from_this(), last = std::move(last),
                            asked_at](absl::StatusOr<Reservation> reservation) mutable {
-                            self->OnReservation(std::move(reservation), std::move(last), asked_at);
+                            self->OnReservation(std::move(reservation), std::move(last), asked_at,
+                                                /*caller_queue_full=*/false);
                           });
   }
 
   void OnReservation(absl::StatusOr<Reservation> reservation, std::optional<CallOutcome> last,
-                     absl::Time asked_at) {
+                     absl::Time asked_at, bool caller_queue_full) {
     if (!reservation.ok() || !reservation->granted) {
       StopWaitingForSlot();
       if (deps.metrics != nullptr) {
-        deps.metrics->SlotRefused(reservation.ok() ? LimiterRejection::kRateLimited
-                                                   : LimiterRejection::kUnavailable);
+        deps.metrics->SlotRefused(!reservation.ok()   ? LimiterRejection::kUnavailable
+                                  : caller_queue_full ? LimiterRejection::kCallerQueueFull
+                                                      : LimiterRejection::kRateLimited,
+                                  caller_series);
       }
     }
     if (!reservation.ok()) {
@@ -119,10 +134,23 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
             std::max(last->retry_after.value_or(absl::ZeroDuration()), reservation->retry_after);
         return Finish(*std::move(last));
       }
+      if (caller_queue_full) {
+        CallOutcome outcome = GatewayError(
+            absl::StatusCode::kResourceExhausted, "CALLER_QUEUE_FULL",
+            absl::StrCat("caller '", params.caller.name,
+                         "' already has its maximum of calls waiting for the Alibaba account's "
+                         "shared quota; retry after RetryInfo.retry_delay (",
+                         Millis(reservation->retry_after),
+                         ") or send fewer calls at once (operators: max_queued in the callers "
+                         "file)"));
+        outcome.retryable = true;
+        outcome.retry_after = reservation->retry_after;
+        return Finish(std::move(outcome));
+      }
       CallOutcome outcome = GatewayError(
           absl::StatusCode::kResourceExhausted, "RATE_LIMITED",
           absl::StrCat("the Alibaba account's shared quota for CancelOTAStrategyByJob cannot "
-                       "serve this call before its deadline (next free slot in ",
+                       "serve this call before its deadline (next free slot for this caller in ",
                        Millis(reservation->retry_after),
                        "); retry after RetryInfo.retry_delay or set a longer deadline"));
       outcome.retryable = true;
@@ -131,7 +159,7 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
     }
     const absl::Duration wait = std::max(absl::ZeroDuration(), reservation->start - asked_at);
     limiter_wait += wait;
-    if (deps.metrics != nullptr) deps.metrics->SlotGranted(wait);
+    if (deps.metrics != nullptr) deps.metrics->SlotGranted(wait, caller_series);
     if (reservation->start <= deps.clock->Now()) {
       // A slot free now is used now: a trip through the scheduler would cost a thread hand-off.
       Send();
@@ -210,6 +238,7 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
   const CancelByJobDeps& deps;
   const CancelByJobPolicy& policy;
   const CancelByJobParams params;
+  const GatewayMetrics::CallerSeries* const caller_series;  // null without metrics
   const absl::Time deadline;
   const std::function<bool()> is_cancelled;
   Done done;

@@ -1,6 +1,7 @@
 // CancelByJobRunner: drives one CancelByJob call from a validated request to its final outcome.
 //
-//   reserve a limiter slot -> wait for it on the scheduler (a timer, not a parked thread)
+//   reserve a limiter slot (in the caller's fair share) -> wait for it on the scheduler (a timer,
+//   not a parked thread)
 //   -> sign with fresh nonce and timestamp -> send -> read Alibaba's answer -> map it
 //   -> retry only what retrying can fix (throttling, 5xx, SystemException, network), with jittered
 //      exponential backoff, honouring x-acs-retry-after, each attempt taking a new slot, never past
@@ -27,6 +28,7 @@
 #include "server/call/error_mapping.h"
 #include "server/credentials/credentials.h"
 #include "server/http/http_transport.h"
+#include "server/limiter/fair_dispatcher.h"
 #include "server/limiter/rate_limiter.h"
 #include "server/signing/rpc_signer.h"
 
@@ -43,6 +45,9 @@ struct CancelByJobDeps {
   const ErrorMapper* errors;
   const Clock* clock;
   GatewayMetrics* metrics = nullptr;  // optional: limiter waits, attempts, upstream latency
+  // Optional: shares the limiter's slots fairly between callers (params.caller); without it, slots
+  // go first come first served, straight from `limiter`.
+  FairDispatcher* dispatcher = nullptr;
 };
 
 class CancelByJobRunner final : public CancelByJobCaller {

@@ -7,8 +7,10 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/limiter/fair_dispatcher.h"
 #include "server/limiter/local_rate_limiter.h"
 #include "server/observability/gateway_metrics.h"
 #include "server/testing/counting_limiter.h"
@@ -454,6 +456,56 @@ TEST_F(CancelByJobRunnerMetricsTest, CallDroppedWhileWaitingLeavesTheQueue) {
   EXPECT_EQ(Value("ota_gateway_queued_waiters"), 1);
   scheduler_.DropAll();
   EXPECT_EQ(Value("ota_gateway_queued_waiters"), 0);
+}
+
+}  // namespace
+}  // namespace ota
+
+namespace ota {
+namespace {
+
+// Through the fair dispatcher: the caller's share decides who is sent next, and its queue cap
+// answers CALLER_QUEUE_FULL at once.
+TEST_F(CancelByJobRunnerTest, FairDispatcherOrdersCallersAndCapsTheirQueues) {
+  FairDispatcher dispatcher(limiter_, scheduler_, clock_,
+                            {.rate = {.limit = 10, .burst = 5},
+                             .lookahead = absl::Milliseconds(25),
+                             .hold_ahead = 0,
+                             .default_max_queued = 2,
+                             .recheck_delay = absl::Milliseconds(10)});
+  CancelByJobRunner runner(CancelByJobDeps{.limiter = &limiter_,
+                                           .scheduler = &scheduler_,
+                                           .transport = &transport_,
+                                           .credentials = &credentials_,
+                                           .errors = &errors_,
+                                           .clock = &clock_,
+                                           .metrics = nullptr,
+                                           .dispatcher = &dispatcher},
+                           policy_);
+  for (int i = 0; i < 10; ++i) transport_.script.push_back(Json(200, kSuccess));
+  std::map<std::string, CallResult> results;
+  auto run = [&](const std::string& job, const std::string& caller) {
+    CancelByJobParams params = Params(job);
+    params.caller = {.name = caller, .share = 1, .max_queued = 0};
+    runner.Run(std::move(params), clock_.Now() + absl::Seconds(10), nullptr,
+               [&results, job](CallResult r) { results[job] = std::move(r); });
+  };
+  // Five slots are free at once; the bulk caller's next two wait, its eighth finds its queue full.
+  for (int i = 0; i < 8; ++i) run(absl::StrCat("BULK", i), "bulk");
+  ASSERT_TRUE(results.contains("BULK7"));
+  const CallOutcome& full = results["BULK7"].outcome;
+  EXPECT_EQ(full.code, absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(full.reason, "CALLER_QUEUE_FULL");
+  ASSERT_TRUE(full.retry_after.has_value());
+  EXPECT_GT(*full.retry_after, absl::ZeroDuration());
+  EXPECT_THAT(full.message, HasSubstr("caller 'bulk'"));
+  // The on-call caller asks last but is sent first of those waiting.
+  run("ONCALL", "oncall");
+  scheduler_.RunAll();
+  ASSERT_EQ(transport_.sent.size(), 8U);
+  EXPECT_THAT(transport_.sent[5].url, HasSubstr("JobId=ONCALL"));
+  EXPECT_THAT(results["ONCALL"].outcome, IsOk());
+  EXPECT_GT(results["ONCALL"].limiter_wait, absl::ZeroDuration());
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <string>
 
 #include "absl/strings/match.h"
 
@@ -129,6 +130,18 @@ GatewayMetrics::GatewayMetrics(const BuildInfo& build, const ServingState& servi
       "--max-wait), unavailable (the shared limiter could not answer).");
   rejected_rate_limited_ = &rejections.Add({{"reason", "rate_limited"}});
   rejected_unavailable_ = &rejections.Add({{"reason", "unavailable"}});
+  rejected_queue_full_ = &rejections.Add({{"reason", "caller_queue_full"}});
+  caller_queued_ = &GaugeFamily(registry_, "caller_queued_calls",
+                                "Calls waiting for a limiter slot, by caller (callers-file names, "
+                                "anonymous, other).");
+  caller_granted_ =
+      &CounterFamily(registry_, "caller_slots_granted_total", "Limiter slots granted, by caller.");
+  caller_refused_ = &CounterFamily(
+      registry_, "caller_refusals_total",
+      "Calls the limiter gave no slot, by caller and reason: rate_limited, caller_queue_full "
+      "(the caller's max_queued calls were already waiting), unavailable.");
+  AddCallers({"anonymous", "other"});
+  other_caller_ = SeriesOf("other");
   queued_waiters_ = &GaugeFamily(registry_, "queued_waiters",
                                  "Calls waiting for their rate limiter slot to start.")
                          .Add({});
@@ -174,15 +187,62 @@ void GatewayMetrics::CallFinished(absl::StatusCode code, absl::Duration latency)
   call_duration_->Observe(Seconds(latency));
 }
 
-void GatewayMetrics::SlotWaitStarted() { queued_waiters_->Increment(); }
+void GatewayMetrics::AddCallers(const std::vector<std::string>& names) {
+  std::lock_guard<std::mutex> lock(callers_mu_);
+  for (const std::string& name : names) {
+    if (callers_.contains(name)) continue;
+    auto series = std::make_unique<CallerSeries>(CallerSeries{
+        .queued = &caller_queued_->Add({{"caller", name}}),
+        .granted = &caller_granted_->Add({{"caller", name}}),
+        .refused_rate_limited =
+            &caller_refused_->Add({{"caller", name}, {"reason", "rate_limited"}}),
+        .refused_unavailable = &caller_refused_->Add({{"caller", name}, {"reason", "unavailable"}}),
+        .refused_queue_full =
+            &caller_refused_->Add({{"caller", name}, {"reason", "caller_queue_full"}}),
+        .wait = std::make_unique<AtomicHistogram>(Bounds(kLimiterWaitBuckets))});
+    callers_.emplace(name, std::move(series));
+  }
+}
 
-void GatewayMetrics::SlotWaitEnded() { queued_waiters_->Decrement(); }
+const GatewayMetrics::CallerSeries* GatewayMetrics::SeriesOf(std::string_view caller) const {
+  std::lock_guard<std::mutex> lock(callers_mu_);
+  auto it = callers_.find(caller);
+  return it == callers_.end() ? other_caller_ : it->second.get();
+}
 
-void GatewayMetrics::SlotGranted(absl::Duration wait) { limiter_wait_->Observe(Seconds(wait)); }
+void GatewayMetrics::SlotWaitStarted(const CallerSeries* caller) {
+  queued_waiters_->Increment();
+  if (caller != nullptr) caller->queued->Increment();
+}
 
-void GatewayMetrics::SlotRefused(LimiterRejection reason) {
-  (reason == LimiterRejection::kRateLimited ? rejected_rate_limited_ : rejected_unavailable_)
-      ->Increment();
+void GatewayMetrics::SlotWaitEnded(const CallerSeries* caller) {
+  queued_waiters_->Decrement();
+  if (caller != nullptr) caller->queued->Decrement();
+}
+
+void GatewayMetrics::SlotGranted(absl::Duration wait, const CallerSeries* caller) {
+  limiter_wait_->Observe(Seconds(wait));
+  if (caller != nullptr) {
+    caller->granted->Increment();
+    caller->wait->Observe(Seconds(wait));
+  }
+}
+
+void GatewayMetrics::SlotRefused(LimiterRejection reason, const CallerSeries* caller) {
+  switch (reason) {
+    case LimiterRejection::kRateLimited:
+      rejected_rate_limited_->Increment();
+      if (caller != nullptr) caller->refused_rate_limited->Increment();
+      break;
+    case LimiterRejection::kUnavailable:
+      rejected_unavailable_->Increment();
+      if (caller != nullptr) caller->refused_unavailable->Increment();
+      break;
+    case LimiterRejection::kCallerQueueFull:
+      rejected_queue_full_->Increment();
+      if (caller != nullptr) caller->refused_queue_full->Increment();
+      break;
+  }
 }
 
 void GatewayMetrics::AttemptSent(bool is_retry) {
@@ -228,6 +288,21 @@ std::vector<prometheus::MetricFamily> GatewayMetrics::Collect() const {
                         .type = prometheus::MetricType::Histogram,
                         .metric = {std::move(series)}});
   }
+  prometheus::MetricFamily caller_waits{
+      .name = Name("caller_wait_seconds"),
+      .help = "How long granted limiter slots made their attempt wait, by caller.",
+      .type = prometheus::MetricType::Histogram,
+      .metric = {}};
+  {
+    std::lock_guard<std::mutex> lock(callers_mu_);
+    for (const auto& [name, series] : callers_) {
+      prometheus::ClientMetric metric;
+      metric.label = {{.name = "caller", .value = name}};
+      metric.histogram = series->wait->Collect();
+      caller_waits.metric.push_back(std::move(metric));
+    }
+  }
+  families.push_back(std::move(caller_waits));
   return families;
 }
 

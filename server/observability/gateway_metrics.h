@@ -25,7 +25,9 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,7 +45,7 @@ namespace ota {
 // Where the rate limiter's budget currently lives.
 enum class LimiterBackend { kLocal, kRedis, kDegraded };
 // Why the limiter gave a call no slot.
-enum class LimiterRejection { kRateLimited, kUnavailable };
+enum class LimiterRejection { kRateLimited, kUnavailable, kCallerQueueFull };
 
 // Counts observations into buckets fixed at construction: Observe is a search over a dozen bounds
 // and two relaxed atomic adds. A scrape racing an Observe may see the observation in its bucket
@@ -82,13 +84,28 @@ class GatewayMetrics {
   void CallStarted();
   void CallFinished(absl::StatusCode code, absl::Duration latency);
 
+  // One caller's series (label `caller`): queued calls, slots granted, refusals by reason, wait.
+  struct CallerSeries {
+    prometheus::Gauge* queued;
+    prometheus::Counter* granted;
+    prometheus::Counter* refused_rate_limited;
+    prometheus::Counter* refused_unavailable;
+    prometheus::Counter* refused_queue_full;
+    std::unique_ptr<AtomicHistogram> wait;
+  };
+  // Registers series for these caller names (the callers file's; idempotent, never removes): the
+  // label's values are these, "anonymous" and "other", so its cardinality is the operators' choice.
+  void AddCallers(const std::vector<std::string>& names);
+  // The series of `caller`, or of "other" for a name without its own; valid as long as this object.
+  [[nodiscard]] const CallerSeries* SeriesOf(std::string_view caller) const;
+
   // The runner: a call starts or stops waiting for a limiter slot (from asking the limiter until
-  // the slot's start time, or until it is refused).
-  void SlotWaitStarted();
-  void SlotWaitEnded();
+  // the slot's start time, or until it is refused); `caller` (optional) is counted too.
+  void SlotWaitStarted(const CallerSeries* caller = nullptr);
+  void SlotWaitEnded(const CallerSeries* caller = nullptr);
   // The limiter granted a slot starting `wait` after it was asked.
-  void SlotGranted(absl::Duration wait);
-  void SlotRefused(LimiterRejection reason);
+  void SlotGranted(absl::Duration wait, const CallerSeries* caller = nullptr);
+  void SlotRefused(LimiterRejection reason, const CallerSeries* caller = nullptr);
   // An upstream request is sent; `is_retry` for every attempt after a call's first.
   void AttemptSent(bool is_retry);
   // An attempt ended after `latency` (answer or transport error); `alibaba_code` is the error Code
@@ -131,6 +148,13 @@ class GatewayMetrics {
   AtomicHistogram* limiter_wait_;
   prometheus::Counter* rejected_rate_limited_;
   prometheus::Counter* rejected_unavailable_;
+  prometheus::Counter* rejected_queue_full_;
+  prometheus::Family<prometheus::Gauge>* caller_queued_;
+  prometheus::Family<prometheus::Counter>* caller_granted_;
+  prometheus::Family<prometheus::Counter>* caller_refused_;
+  mutable std::mutex callers_mu_;
+  std::map<std::string, std::unique_ptr<CallerSeries>, std::less<>> callers_;  // guarded
+  const CallerSeries* other_caller_ = nullptr;
   prometheus::Gauge* queued_waiters_;
   std::array<prometheus::Gauge*, 3> limiter_backend_{};  // indexed by LimiterBackend
   // Known Alibaba codes (searched ignoring case, as the error table matches them), then "other".

@@ -108,6 +108,44 @@ TEST_F(GatewayMetricsTest, AttemptsRetriesAndLimiter) {
   EXPECT_EQ(Value("ota_gateway_limiter_rejections_total", {{"reason", "unavailable"}}), 2);
 }
 
+TEST_F(GatewayMetricsTest, PerCallerSeriesHaveBoundedLabels) {
+  metrics_.AddCallers({"rollout", "oncall"});
+  metrics_.AddCallers({"rollout"});  // a reload naming it again adds nothing
+  const GatewayMetrics::CallerSeries* oncall = metrics_.SeriesOf("oncall");
+  const GatewayMetrics::CallerSeries* stranger = metrics_.SeriesOf("x-ota-caller-of-the-day");
+  EXPECT_EQ(stranger, metrics_.SeriesOf("other"));
+  EXPECT_NE(metrics_.SeriesOf("anonymous"), stranger);
+  metrics_.SlotWaitStarted(oncall);
+  metrics_.SlotWaitStarted(stranger);
+  EXPECT_EQ(Value("ota_gateway_caller_queued_calls", {{"caller", "oncall"}}), 1);
+  EXPECT_EQ(Value("ota_gateway_caller_queued_calls", {{"caller", "other"}}), 1);
+  EXPECT_EQ(Value("ota_gateway_queued_waiters"), 2);
+  metrics_.SlotWaitEnded(oncall);
+  metrics_.SlotGranted(absl::Milliseconds(120), oncall);
+  metrics_.SlotRefused(LimiterRejection::kCallerQueueFull, stranger);
+  metrics_.SlotRefused(LimiterRejection::kRateLimited, oncall);
+  EXPECT_EQ(Value("ota_gateway_caller_queued_calls", {{"caller", "oncall"}}), 0);
+  EXPECT_EQ(Value("ota_gateway_caller_slots_granted_total", {{"caller", "oncall"}}), 1);
+  EXPECT_EQ(Value("ota_gateway_caller_refusals_total",
+                  {{"caller", "other"}, {"reason", "caller_queue_full"}}),
+            1);
+  EXPECT_EQ(Value("ota_gateway_caller_refusals_total",
+                  {{"caller", "oncall"}, {"reason", "rate_limited"}}),
+            1);
+  EXPECT_EQ(Value("ota_gateway_caller_refusals_total",
+                  {{"caller", "rollout"}, {"reason", "unavailable"}}),
+            0);
+  EXPECT_EQ(Value("ota_gateway_limiter_rejections_total", {{"reason", "caller_queue_full"}}), 1);
+  const std::vector<prometheus::MetricFamily> families = metrics_.Collect();
+  const prometheus::ClientMetric* wait =
+      FindSeries(families, "ota_gateway_caller_wait_seconds", {{"caller", "oncall"}});
+  ASSERT_NE(wait, nullptr);
+  EXPECT_EQ(wait->histogram.sample_count, 1U);
+  EXPECT_THAT(metrics_.RenderText(), Not(HasSubstr("x-ota-caller-of-the-day")));
+  EXPECT_THAT(metrics_.RenderText(),
+              HasSubstr("ota_gateway_caller_wait_seconds_bucket{caller=\"rollout\""));
+}
+
 TEST_F(GatewayMetricsTest, LimiterBackendIsOneHot) {
   auto backends = [&] {
     return std::vector<double>{Value("ota_gateway_limiter_backend", {{"backend", "local"}}),

@@ -50,6 +50,7 @@ std::string FormatAuditLine(const AuditRecord& record) {
   line["attempts"] = record.attempts;
   line["x_request_id"] = Bounded(record.x_request_id);
   line["latency_ms"] = absl::ToDoubleMilliseconds(record.latency);
+  line["limiter_wait_ms"] = absl::ToDoubleMilliseconds(record.limiter_wait);
   // `replace` keeps the line valid JSON even if a caller sent invalid UTF-8.
   std::string text = line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   text.push_back('\n');

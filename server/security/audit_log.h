@@ -30,7 +30,8 @@ namespace ota {
 
 struct AuditRecord {
   absl::Time time{};
-  std::string caller{};    // allow-list name, empty when unknown or not checked
+  std::string
+      caller{};  // allow-list name (unchecked: x-ota-caller or "anonymous"); empty if unknown
   std::string identity{};  // what proved it, e.g. "mtls_san:spiffe://x"; never a token
   std::string peer{};      // gRPC peer address
   std::string job_id{};
@@ -42,6 +43,7 @@ struct AuditRecord {
   int attempts = 0;  // upstream requests sent
   std::string x_request_id{};
   absl::Duration latency{};
+  absl::Duration limiter_wait{};  // spent waiting for slots of the shared quota
 };
 
 // The record as one JSON line, '\n' included. Caller-supplied strings are bounded in length.

@@ -39,7 +39,8 @@ AuditRecord Sample() {
           .alibaba_request_id = "4C9B-REQ",
           .attempts = 2,
           .x_request_id = "trace-77",
-          .latency = absl::Microseconds(12500)};
+          .latency = absl::Microseconds(12500),
+          .limiter_wait = absl::Microseconds(4250)};
 }
 
 std::vector<std::string> Lines(const std::string& path) {
@@ -70,6 +71,7 @@ TEST(FormatAuditLineTest, OneJsonLineWithEveryField) {
   EXPECT_EQ(j["attempts"], 2);
   EXPECT_EQ(j["x_request_id"], "trace-77");
   EXPECT_DOUBLE_EQ(j["latency_ms"].get<double>(), 12.5);
+  EXPECT_DOUBLE_EQ(j["limiter_wait_ms"].get<double>(), 4.25);
 }
 
 TEST(FormatAuditLineTest, CallerSuppliedTextIsBoundedAndStaysValidJson) {

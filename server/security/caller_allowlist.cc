@@ -1,6 +1,7 @@
 #include "server/security/caller_allowlist.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <set>
 #include <utility>
 
@@ -13,6 +14,9 @@ namespace ota {
 namespace {
 
 using Json = nlohmann::json;
+
+// Bounds "share" and "max_queued": far beyond any sensible value, well within an int.
+constexpr std::int64_t kMaxShareOrQueue = 1000000;
 
 absl::Status CallerError(std::size_t index, absl::string_view name, absl::string_view problem) {
   return absl::InvalidArgumentError(absl::StrCat(
@@ -33,10 +37,12 @@ absl::StatusOr<CallerAllowList::Caller> ParseCaller(const Json& entry, std::size
   CallerAllowList::Caller caller;
   if (!entry.is_object()) return CallerError(index, "", "must be an object");
   for (const auto& [key, value] : entry.items()) {
-    if (key != "name" && key != "identities" && key != "iot_instance_ids") {
-      return CallerError(
-          index, "",
-          absl::StrCat("unknown key '", key, "' (expected name, identities, iot_instance_ids)"));
+    if (key != "name" && key != "identities" && key != "iot_instance_ids" && key != "share" &&
+        key != "max_queued") {
+      return CallerError(index, "",
+                         absl::StrCat("unknown key '", key,
+                                      "' (expected name, identities, iot_instance_ids, share, "
+                                      "max_queued)"));
     }
   }
   if (!entry.contains("name") || !entry["name"].is_string() ||
@@ -81,6 +87,18 @@ absl::StatusOr<CallerAllowList::Caller> ParseCaller(const Json& entry, std::size
       return CallerError(index, caller.name,
                          absl::StrCat("iot_instance_ids ", ids.status().message()));
     caller.iot_instance_ids = *std::move(ids);
+  }
+  for (auto [field, target] :
+       {std::pair{"share", &caller.share}, std::pair{"max_queued", &caller.max_queued}}) {
+    if (!entry.contains(field)) continue;
+    const Json& value = entry[field];
+    if (!value.is_number_integer() || value.get<std::int64_t>() < 1 ||
+        value.get<std::int64_t>() > kMaxShareOrQueue) {
+      return CallerError(
+          index, caller.name,
+          absl::StrCat("\"", field, "\" must be a whole number from 1 to ", kMaxShareOrQueue));
+    }
+    *target = static_cast<int>(value.get<std::int64_t>());
   }
   return caller;
 }
@@ -201,6 +219,8 @@ AuthDecision CallerAllowList::Authorize(const PresentedCredentials& presented,
     return decision;
   }
   decision.caller = matched->name;
+  decision.share = matched->share;
+  decision.max_queued = matched->max_queued;
   if (!matched->iot_instance_ids.empty() && !Contains(matched->iot_instance_ids, iot_instance_id)) {
     decision.code = absl::StatusCode::kPermissionDenied;
     decision.message =

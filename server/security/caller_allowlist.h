@@ -16,7 +16,9 @@
 // An identity is exactly one of: `mtls_san` (a URI or DNS SAN of a client certificate verified by
 // --tls-client-ca-file), `mtls_cn` (the subject CN of such a certificate, used only when it has no
 // URI/DNS SAN) or `token_sha256` (SHA-256 hex of a bearer token). `iot_instance_ids` absent or
-// empty: any instance; otherwise only those listed, the default instance only as "".
+// empty: any instance; otherwise only those listed, the default instance only as "". `share`
+// (optional positive integer, default 1) weighs the caller's part of the quota when callers
+// compete; `max_queued` (optional positive integer) caps its calls waiting for a slot.
 #pragma once
 
 #include <string>
@@ -37,6 +39,10 @@ struct AuthDecision {
   std::string caller;
   std::string identity;
   std::string message;  // for the caller, on UNAUTHENTICATED / PERMISSION_DENIED
+  // The caller's part of the account's quota when callers compete, and how many of its calls may
+  // wait for a slot (0: the gateway's default), from its entry in the callers file.
+  int share = 1;
+  int max_queued = 0;
 
   [[nodiscard]] bool ok() const { return code == absl::StatusCode::kOk; }
 };
@@ -53,6 +59,8 @@ class CallerAllowList {
     std::vector<std::string> mtls_cns;
     std::vector<std::string> token_sha256s;     // lowercase hex
     std::vector<std::string> iot_instance_ids;  // empty: any
+    int share = 1;                              // weight in the fair share of the quota
+    int max_queued = 0;                         // calls waiting for a slot; 0: gateway default
   };
 
   // INVALID_ARGUMENT says what is wrong and where (caller index or name).

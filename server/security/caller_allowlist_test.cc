@@ -99,6 +99,36 @@ TEST(CallerAllowListParseTest, RejectsMalformedFiles) {
   }
 }
 
+TEST(CallerAllowListParseTest, SharesAndQueueCapsDefaultAndReachTheDecision) {
+  absl::StatusOr<CallerAllowList> list = CallerAllowList::Parse(R"({"callers": [
+    {"name": "bulk", "identities": [{"mtls_cn": "bulk"}]},
+    {"name": "oncall", "identities": [{"mtls_cn": "oncall"}], "share": 3, "max_queued": 20}]})");
+  ASSERT_THAT(list, IsOk());
+  EXPECT_EQ(list->callers()[0].share, 1);
+  EXPECT_EQ(list->callers()[0].max_queued, 0);
+  const AuthDecision oncall = list->Authorize(Cert({}, {}, "oncall"), "");
+  ASSERT_THAT(oncall, IsOk());
+  EXPECT_EQ(oncall.share, 3);
+  EXPECT_EQ(oncall.max_queued, 20);
+  const AuthDecision bulk = list->Authorize(Cert({}, {}, "bulk"), "");
+  EXPECT_EQ(bulk.share, 1);
+  EXPECT_EQ(bulk.max_queued, 0);
+}
+
+TEST(CallerAllowListParseTest, SharesAndQueueCapsMustBePositiveWholeNumbers) {
+  for (const std::string field : {"share", "max_queued"}) {
+    for (const std::string value : {"0", "-1", "1.5", "\"3\"", "true", "1000001"}) {
+      const std::string json = R"({"callers": [{"name": "a", "identities": [{"mtls_cn": "x"}], ")" +
+                               field + "\": " + value + "}]}";
+      absl::StatusOr<CallerAllowList> list = CallerAllowList::Parse(json);
+      ASSERT_THAT(list, Not(IsOk())) << json;
+      EXPECT_THAT(list.status().message(),
+                  HasSubstr("callers[0] (a): \"" + field + "\" must be a whole number from 1"))
+          << json;
+    }
+  }
+}
+
 TEST(CallerAllowListParseTest, PlaintextTokenIsRejectedWithoutEchoingIt) {
   absl::StatusOr<CallerAllowList> list = CallerAllowList::Parse(
       R"({"callers":[{"name":"a","identities":[{"token_sha256":"my-plain-token"}]}]})");

@@ -61,4 +61,12 @@ std::size_t CallerAuthorizer::caller_count() const {
   return list_ == nullptr ? 0 : list_->callers().size();
 }
 
+std::vector<std::string> CallerAuthorizer::caller_names() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> names;
+  if (list_ == nullptr) return names;
+  for (const CallerAllowList::Caller& caller : list_->callers()) names.push_back(caller.name);
+  return names;
+}
+
 }  // namespace ota

@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -38,6 +39,8 @@ class CallerAuthorizer {
   [[nodiscard]] bool checks_callers() const { return !path_.empty(); }
   // Callers in the list in force (0 for AllowAll()).
   [[nodiscard]] std::size_t caller_count() const;
+  // Their names (none for AllowAll()).
+  [[nodiscard]] std::vector<std::string> caller_names() const;
 
  private:
   explicit CallerAuthorizer(std::string path) : path_(std::move(path)) {}

@@ -339,6 +339,7 @@ class DownLimiter final : public RateLimiter {
   void Reserve(const std::string&, absl::Time, Callback done) override {
     std::move(done)(absl::UnavailableError("redis down"));
   }
+  void PauseUntil(const std::string&, absl::Time) override {}
   [[nodiscard]] std::string Describe() const override { return "down"; }
 };
 
@@ -361,6 +362,9 @@ class FlakyLimiter final : public RateLimiter {
   void Reserve(const std::string& key, absl::Time latest_start, Callback done) override {
     if (down) return std::move(done)(absl::UnavailableError("redis down"));
     real_.Reserve(key, latest_start, std::move(done));
+  }
+  void PauseUntil(const std::string& key, absl::Time until) override {
+    real_.PauseUntil(key, until);
   }
   [[nodiscard]] std::string Describe() const override { return "flaky"; }
   bool down = false;

@@ -52,6 +52,12 @@ ABSL_FLAG(
     bool, fault_clock_skew, false,
     "Fault: answer InvalidTimeStamp.Expired, as Alibaba does when the caller's clock is off.");
 ABSL_FLAG(double, fault_rate, 1.0, "Probability 0..1 that a call is hit by the configured faults.");
+ABSL_FLAG(bool, fault_after_apply, false,
+          "Fault: let the API handle the call first (a cancel is applied), then give the broken "
+          "answer instead of Alibaba's: the answer is lost after the cancel took effect.");
+ABSL_FLAG(std::string, fault_action, "",
+          "Fault: hit only calls of this Action (CancelOTAStrategyByJob or QueryOTAJob); empty: "
+          "every call.");
 ABSL_FLAG(std::string, record_file, "",
           "Append every API call received to this file, one JSON object per line.");
 ABSL_FLAG(int, threads, 64, "HTTP worker threads; each open keep-alive connection occupies one.");
@@ -262,7 +268,9 @@ absl::StatusOr<EmulatorOptions> EmulatorOptionsFromFlags() {
                                .slow_body = absl::GetFlag(FLAGS_fault_slow_body),
                                .oversized = absl::GetFlag(FLAGS_fault_oversized),
                                .clock_skew = absl::GetFlag(FLAGS_fault_clock_skew),
-                               .rate = absl::GetFlag(FLAGS_fault_rate)};
+                               .rate = absl::GetFlag(FLAGS_fault_rate),
+                               .after_apply = absl::GetFlag(FLAGS_fault_after_apply),
+                               .action = absl::GetFlag(FLAGS_fault_action)};
   if (absl::Status valid = ValidateFaultConfig(options.faults); !valid.ok()) return valid;
 
   options.record_file = absl::GetFlag(FLAGS_record_file);

@@ -115,8 +115,9 @@ EmulatorServer::EmulatorServer(const EmulatorOptions& options, const Clock& cloc
       nonces_(kNonceRetention, clock),
       authenticator_(options.access_keys, options.max_skew, nonces_, clock),
       quota_(options.qps, clock),
+      query_quota_(options.qps, clock),
       jobs_(options.jobs, options.iot_instances),
-      api_(authenticator_, quota_, jobs_),
+      api_(authenticator_, quota_, query_quota_, jobs_),
       faults_(options.faults) {}
 
 EmulatorServer::~EmulatorServer() = default;
@@ -160,18 +161,19 @@ void EmulatorServer::InstallRoutes() {
     res.set_content(answer.body, kJson);
   });
   http_->Get("/_emulator/faults", [this](const httplib::Request&, httplib::Response& res) {
-    ReplyJson(res, 200, FaultConfigToJson(faults_.Get()));
+    ReplyJson(res, 200, FaultConfigsToJson(faults_.GetAll()));
   });
   http_->Post("/_emulator/faults", [this](const httplib::Request& req, httplib::Response& res) {
-    absl::StatusOr<FaultConfig> config = FaultConfigFromJson(req.body);
-    if (!config.ok()) return ReplyControlError(res, config.status().message());
-    faults_.Set(*config);
-    ReplyJson(res, 200, FaultConfigToJson(*config));
+    absl::StatusOr<std::vector<FaultConfig>> configs = FaultConfigsFromJson(req.body);
+    if (!configs.ok()) return ReplyControlError(res, configs.status().message());
+    faults_.Set(*configs);
+    ReplyJson(res, 200, FaultConfigsToJson(faults_.GetAll()));
   });
   http_->Post("/_emulator/reset", [this](const httplib::Request&, httplib::Response& res) {
     jobs_.Reset();
     faults_.Reset();
     quota_.Reset();
+    query_quota_.Reset();
     nonces_.Reset();
     recorder_->Clear();
     ReplyJson(res, 200, R"({"reset":true})");
@@ -194,16 +196,19 @@ void EmulatorServer::InstallRoutes() {
 void EmulatorServer::HandleApiCall(const httplib::Request& req, httplib::Response& res) {
   CallRecord record;
   record.time_us = absl::ToUnixMicros(clock_.Now());
-  const FaultDecision fault = faults_.Draw();
-  record.latency_micros = absl::ToInt64Microseconds(fault.latency);
   const IncomingRequest request = ToIncomingRequest(req);
+  // Only who the call claims to be: which Action's faults apply (verified later by the API).
+  const Authentication claimed = RequestAuthenticator::Identify(request);
+  const FaultDecision fault = faults_.Draw(claimed.action);
+  record.latency_micros = absl::ToInt64Microseconds(fault.latency);
 
-  if (fault.answer == FaultAnswer::kNone) {
+  if (fault.answer == FaultAnswer::kNone || fault.after_apply) {
+    // Handled by the API: the call counts, a cancel is applied. With after_apply the broken
+    // answer below then replaces the API's, and the record keeps what the API answered.
     const ApiAnswer answer = api_.Handle(request, record);
     ReplyJson(res, answer.http_status, answer.body);
   } else {
     // A broken answer stands for a failure in front of the API: nothing is verified or changed.
-    const Authentication claimed = RequestAuthenticator::Identify(request);
     record.action = claimed.action;
     record.access_key_id = claimed.access_key_id;
     record.signature_method = claimed.signature_method;
@@ -213,44 +218,49 @@ void EmulatorServer::HandleApiCall(const httplib::Request& req, httplib::Respons
     if (auto it = claimed.params.find("IotInstanceId"); it != claimed.params.end()) {
       record.iot_instance_id = it->second;
     }
+  }
+  const char* const applied = fault.after_apply ? "_after_apply" : "";
+  if (fault.answer != FaultAnswer::kNone) {
     switch (fault.answer) {
       case FaultAnswer::kStatus: {
         const ApiAnswer answer =
             GatewayErrorAnswer(InjectedStatusError(fault.status), request.Header("host"));
-        record.fault = "status";
+        record.fault = absl::StrCat("status", applied);
         record.http_status = answer.http_status;
         record.code = answer.code;
         record.request_id = answer.request_id;
+        res.body.clear();
         ReplyJson(res, answer.http_status, answer.body);
         break;
       }
       case FaultAnswer::kGarbage:
-        record.fault = "garbage";
+        record.fault = absl::StrCat("garbage", applied);
         record.http_status = 200;
         res.status = 200;
         res.set_content("<html><body>upstream proxy error: not JSON</body></html>",
                         "text/html;charset=utf-8");
         break;
       case FaultAnswer::kReset:
-        record.fault = "reset";
+        record.fault = absl::StrCat("reset", applied);
         break;
       case FaultAnswer::kSlowBody:
-        record.fault = "slow_body";
+        record.fault = absl::StrCat("slow_body", applied);
         record.http_status = 200;
         res.status = 200;
+        res.body.clear();
         TrickleBody(
             res, SuccessBodyPaddedTo(kSlowBodyChunk * static_cast<std::size_t>(kSlowBodyDuration /
                                                                                kSlowBodyInterval)));
         break;
       case FaultAnswer::kOversized:
-        record.fault = "oversized";
+        record.fault = absl::StrCat("oversized", applied);
         record.http_status = 200;
         res.status = 200;
         res.set_content(SuccessBodyPaddedTo(kOversizedBodyBytes), kJson);
         break;
       case FaultAnswer::kClockSkew: {
         const ApiAnswer answer = GatewayErrorAnswer(ClockSkewError(), request.Header("host"));
-        record.fault = "clock_skew";
+        record.fault = absl::StrCat("clock_skew", applied);
         record.http_status = answer.http_status;
         record.code = answer.code;
         record.request_id = answer.request_id;

@@ -30,6 +30,7 @@
 #include "server/security/audit_log.h"
 #include "server/security/caller_authorizer.h"
 #include "server/security/tls_files_monitor.h"
+#include "server/signing/iot_api.h"
 
 namespace ota {
 namespace {
@@ -121,6 +122,8 @@ struct GatewayServer::Parts {
   std::unique_ptr<GatewayMetrics> metrics;
   std::unique_ptr<CurlTransport> transport;
   LimiterSetup limiter;
+  LimiterSetup query_limiter;  // QueryOTAJob's own budget
+  std::unique_ptr<RememberedCancellations> remembered;
   std::unique_ptr<CancelByJobRunner> runner;
   std::unique_ptr<InflightDedup> dedup;
   std::unique_ptr<OtaStrategyService> service;
@@ -177,14 +180,20 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
       MakeRateLimiter(p.settings.limiter, config.rate_limit, config.policy.max_limiter_wait, clock);
   p.metrics->SetLimiterBackend(p.limiter.watch_health ? LimiterBackend::kRedis
                                                       : LimiterBackend::kLocal);
-  p.runner = std::make_unique<CancelByJobRunner>(CancelByJobDeps{.limiter = p.limiter.limiter.get(),
-                                                                 .scheduler = p.transport.get(),
-                                                                 .transport = p.transport.get(),
-                                                                 .credentials = p.credentials.get(),
-                                                                 .errors = &p.errors,
-                                                                 .clock = &clock,
-                                                                 .metrics = p.metrics.get()},
-                                                 p.policy);
+  p.query_limiter = MakeRateLimiter(p.settings.limiter, config.query_rate_limit,
+                                    config.policy.max_limiter_wait, clock, kQueryJobAction);
+  p.remembered = MakeRememberedCancellations(p.settings.limiter, config.remember_cancelled, clock);
+  p.runner = std::make_unique<CancelByJobRunner>(
+      CancelByJobDeps{.limiter = p.limiter.limiter.get(),
+                      .scheduler = p.transport.get(),
+                      .transport = p.transport.get(),
+                      .credentials = p.credentials.get(),
+                      .errors = &p.errors,
+                      .clock = &clock,
+                      .metrics = p.metrics.get(),
+                      .query_limiter = p.query_limiter.limiter.get(),
+                      .remembered = p.remembered.get()},
+      p.policy);
   // Identical concurrent calls share one upstream call (same account: the limiter's key).
   p.dedup = std::make_unique<InflightDedup>(
       *p.runner, *p.transport, clock, [&key = p.policy.budget_key, &provider = *p.credentials] {

@@ -206,9 +206,9 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
     ++attempts;
     if (deps.metrics != nullptr) deps.metrics->AttemptSent(/*is_retry=*/attempts > 1);
     sent_at = deps.clock->Now();
-    // The cancel leaves the last min_attempt_time of the deadline to QueryOTAJob, so a lost answer
-    // can still be settled in time, unless that would leave the cancel itself less.
-    absl::Time send_deadline = deadline - policy.min_attempt_time;
+    // The cancel leaves the last settle_time of the deadline to QueryOTAJob, so a lost answer can
+    // still be settled in time, unless that would leave the cancel itself too little.
+    absl::Time send_deadline = deadline - policy.settle_time;
     if (send_deadline - sent_at < policy.min_attempt_time) send_deadline = deadline;
     deps.transport->Send(std::move(request), send_deadline,
                          [self = shared_from_this()](absl::StatusOr<HttpResponse> response) {
@@ -233,7 +233,10 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
     absl::Duration delay = shared->backoff.Delay(attempts);
     if (outcome.retry_after.has_value()) delay = std::max(delay, *outcome.retry_after);
     const absl::Time retry_at = deps.clock->Now() + delay;
-    if (deadline - retry_at < policy.min_attempt_time) return Conclude(std::move(outcome));
+    // After a lost answer a retry must still leave QueryOTAJob its time to settle the outcome.
+    const absl::Duration needed =
+        policy.min_attempt_time + (answer_lost ? policy.settle_time : absl::ZeroDuration());
+    if (deadline - retry_at < needed) return Conclude(std::move(outcome));
     deps.scheduler->RunAt(retry_at, [self = shared_from_this(), outcome = std::move(outcome)]() {
       self->Reserve(outcome);
     });
@@ -253,9 +256,13 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
     Finish(std::move(outcome));
   }
 
+  // QueryOTAJob must answer by query_deadline, so that the caller still hears the outcome before
+  // its own deadline.
+  [[nodiscard]] absl::Time QueryDeadline() const { return deadline - policy.settle_time / 3; }
+
   void ReserveQuery() {
     const absl::Time now = deps.clock->Now();
-    if (deadline - now < policy.min_attempt_time) {
+    if (deadline - now < policy.settle_time / 2) {
       return FinishResolved(std::nullopt, "no time left before the call's deadline");
     }
     if (deps.query_limiter == nullptr) {
@@ -267,7 +274,7 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
                                                        credentials.status().message()));
     }
     const absl::Time latest_start =
-        std::min(deadline - policy.min_attempt_time, now + policy.max_limiter_wait);
+        std::min(deadline - policy.settle_time / 2, now + policy.max_limiter_wait);
     deps.query_limiter->Reserve(
         policy.budget_key.For(*credentials), latest_start,
         [self = shared_from_this()](absl::StatusOr<Reservation> reservation) {
@@ -299,7 +306,7 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
     HttpRequest request = SignRpcCall(policy.signature_version, JobCall(kQueryJobAction, params),
                                       policy.endpoint, *credentials, deps.clock->Now(), NewNonce());
     ++queries;
-    deps.transport->Send(std::move(request), deadline,
+    deps.transport->Send(std::move(request), QueryDeadline(),
                          [self = shared_from_this()](absl::StatusOr<HttpResponse> response) {
                            self->OnQueryResponse(std::move(response));
                          });
@@ -315,7 +322,7 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
         delay = std::max(delay, *result.outcome.retry_after);
       }
       const absl::Time retry_at = deps.clock->Now() + delay;
-      if (deadline - retry_at >= policy.min_attempt_time) {
+      if (deadline - retry_at >= policy.settle_time / 2) {
         deps.scheduler->RunAt(retry_at, [self = shared_from_this()] { self->ReserveQuery(); });
         return;
       }

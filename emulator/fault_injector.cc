@@ -148,7 +148,7 @@ GatewayError ClockSkewError() {
   return {400, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired."};
 }
 
-FaultInjector::FaultInjector(FaultConfig config) : initial_(config), configs_({config}) {}
+FaultInjector::FaultInjector(const FaultConfig& config) : initial_(config), configs_({config}) {}
 
 void FaultInjector::Set(const FaultConfig& config) { Set(std::vector<FaultConfig>{config}); }
 

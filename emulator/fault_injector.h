@@ -49,7 +49,7 @@ struct FaultConfig {
   bool clock_skew = false;
   double rate = 1.0;         // probability 0..1 that a call is hit
   bool after_apply = false;  // the API handles the call first; the broken answer then replaces it
-  std::string action = "";   // empty: every call; else only calls of this Action
+  std::string action{};      // empty: every call; else only calls of this Action
 
   [[nodiscard]] bool Active() const {
     return latency > absl::ZeroDuration() || status != 0 || reset || garbage || slow_body ||
@@ -97,7 +97,7 @@ struct FaultDecision {
 class FaultInjector {
  public:
   // `config` must be valid; it is also what Reset() returns to.
-  explicit FaultInjector(FaultConfig config);
+  explicit FaultInjector(const FaultConfig& config);
 
   void Set(const FaultConfig& config);
   void Set(std::vector<FaultConfig> configs);  // each valid, at most one per action

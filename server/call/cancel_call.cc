@@ -90,7 +90,7 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
         });
   }
 
-  void RememberIfCancelled(const CallOutcome& outcome) {
+  void RememberIfCancelled(const CallOutcome& outcome) const {
     if (deps.remembered == nullptr || !outcome.ok() || memory_key.empty()) return;
     deps.remembered->Remember(memory_key, {.request_id = outcome.request_id});
   }
@@ -211,12 +211,12 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
     absl::Time send_deadline = deadline - policy.settle_time;
     if (send_deadline - sent_at < policy.min_attempt_time) send_deadline = deadline;
     deps.transport->Send(std::move(request), send_deadline,
-                         [self = shared_from_this()](absl::StatusOr<HttpResponse> response) {
-                           self->OnResponse(std::move(response));
+                         [self = shared_from_this()](const absl::StatusOr<HttpResponse>& response) {
+                           self->OnResponse(response);
                          });
   }
 
-  void OnResponse(absl::StatusOr<HttpResponse> response) {
+  void OnResponse(const absl::StatusOr<HttpResponse>& response) {
     AttemptResult result = ClassifyAttempt(response, *deps.errors);
     CallOutcome& outcome = result.outcome;
     if (deps.metrics != nullptr) {
@@ -307,12 +307,12 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
                                       policy.endpoint, *credentials, deps.clock->Now(), NewNonce());
     ++queries;
     deps.transport->Send(std::move(request), QueryDeadline(),
-                         [self = shared_from_this()](absl::StatusOr<HttpResponse> response) {
-                           self->OnQueryResponse(std::move(response));
+                         [self = shared_from_this()](const absl::StatusOr<HttpResponse>& response) {
+                           self->OnQueryResponse(response);
                          });
   }
 
-  void OnQueryResponse(absl::StatusOr<HttpResponse> response) {
+  void OnQueryResponse(const absl::StatusOr<HttpResponse>& response) {
     AttemptResult result = ClassifyAttempt(response, *deps.errors);
     const bool settled = result.kind == AttemptKind::kAnswered && !result.outcome.retryable;
     if (!settled && queries < policy.max_attempts) {

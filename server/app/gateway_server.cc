@@ -255,6 +255,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
                           .admin_address = p.admin_address,
                           .credentials = p.credentials->Describe(),
                           .limiter = p.limiter.limiter->Describe(),
+                          .query_limiter = p.query_limiter.limiter->Describe(),
                           .callers_checked = p.authorizer->checks_callers(),
                           .caller_count = p.authorizer->caller_count()});
   return std::unique_ptr<GatewayServer>(new GatewayServer(std::move(parts)));

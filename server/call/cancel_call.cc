@@ -98,7 +98,9 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
   // The call ends with `outcome` unless an earlier attempt left without an answer: then the
   // truth is asked of QueryOTAJob first.
   void Conclude(CallOutcome outcome) {
-    if (answer_lost && !outcome.ok()) {
+    // CANCELLED: the caller or the transport (shutting down) gave up; nothing is asked any more,
+    // and the collaborators a query needs may already be gone.
+    if (answer_lost && !outcome.ok() && outcome.code != absl::StatusCode::kCancelled) {
       return Resolve(ResolutionTrigger::kSentWithoutAnswer, std::move(outcome));
     }
     Finish(std::move(outcome));
@@ -314,7 +316,8 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
 
   void OnQueryResponse(const absl::StatusOr<HttpResponse>& response) {
     AttemptResult result = ClassifyAttempt(response, *deps.errors);
-    const bool settled = result.kind == AttemptKind::kAnswered && !result.outcome.retryable;
+    const bool settled = (result.kind == AttemptKind::kAnswered && !result.outcome.retryable) ||
+                         result.outcome.code == absl::StatusCode::kCancelled;
     if (!settled && queries < policy.max_attempts) {
       // A query changes nothing, so asking again is always safe while time is left.
       absl::Duration delay = shared->backoff.Delay(queries);

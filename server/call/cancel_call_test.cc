@@ -580,5 +580,15 @@ TEST_F(CancelByJobRunnerTest, WithoutAQueryBudgetALostAnswerIsOutcomeUnknown) {
   EXPECT_EQ(result->outcome.reason, "OUTCOME_UNKNOWN");
 }
 
+TEST_F(CancelByJobRunnerTest, ATransportShuttingDownAfterSendingIsNotSettledByQuery) {
+  transport_.script.push_back(
+      WithAttemptStage(absl::CancelledError("HTTP transport shut down before the reply"),
+                       AttemptStage::kSentWithoutAnswer));
+  CallResult result = RunCall(Params("J1"));
+  EXPECT_EQ(result.outcome.code, absl::StatusCode::kCancelled);
+  EXPECT_EQ(result.queries, 0);
+  EXPECT_EQ(query_limiter_.reservations, 0) << "its collaborators may be gone at shutdown";
+}
+
 }  // namespace
 }  // namespace ota

@@ -67,8 +67,8 @@ CallOutcome FromJobState(ResolutionTrigger trigger, const CallOutcome& cancel,
     outcome.domain = kAlibabaDomain;
     outcome.alibaba_code = cancel.alibaba_code;
     outcome.message =
-        absl::StrCat("the batch is static and has no dynamic update policy to cancel (", seen,
-                     "): do not retry; only a dynamic batch's policy can be cancelled");
+        absl::StrCat("the OTA update batch is static: there is no dynamic policy to cancel (", seen,
+                     "); do not retry: only a dynamic batch's policy can be cancelled");
     return outcome;
   }
   if (status == "CANCELED" || status == "CANCELLED") {
@@ -81,8 +81,9 @@ CallOutcome FromJobState(ResolutionTrigger trigger, const CallOutcome& cancel,
     outcome.reason = "JOB_FINISHED";
     outcome.domain = kAlibabaDomain;
     outcome.alibaba_code = cancel.alibaba_code;
-    outcome.message = absl::StrCat("the batch is finished; there is no policy left to cancel (",
-                                   seen, "): do not retry");
+    outcome.message = absl::StrCat(
+        "the OTA update batch is already finished: there is no update policy left to cancel (",
+        seen, "); do not retry");
     return outcome;
   }
   // Still planned or in progress: the cancel has not taken effect.

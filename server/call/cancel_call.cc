@@ -90,9 +90,18 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
         });
   }
 
-  void RememberIfCancelled(const CallOutcome& outcome) const {
-    if (deps.remembered == nullptr || !outcome.ok() || memory_key.empty()) return;
-    deps.remembered->Remember(memory_key, {.request_id = outcome.request_id});
+  // A success is remembered before the caller hears it, so a repeat sent to any replica once the
+  // answer is in is answered from the memory (a failure to store it only costs that repeat a
+  // request to Alibaba).
+  void FinishRemembering(CallOutcome outcome) {
+    if (deps.remembered == nullptr || !outcome.ok() || memory_key.empty()) {
+      return Finish(std::move(outcome));
+    }
+    const std::string request_id = outcome.request_id;
+    deps.remembered->Remember(memory_key, {.request_id = request_id},
+                              [self = shared_from_this(), outcome = std::move(outcome)]() mutable {
+                                self->Finish(std::move(outcome));
+                              });
   }
 
   // The call ends with `outcome` unless an earlier attempt left without an answer: then the
@@ -227,8 +236,7 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
     if (result.kind == AttemptKind::kSentWithoutAnswer) answer_lost = true;
     if (outcome.ok()) {
       outcome.cancel_outcome = CancelOutcome::kCancelled;
-      RememberIfCancelled(outcome);
-      return Finish(std::move(outcome));
+      return FinishRemembering(std::move(outcome));
     }
     if (IsBusinessRefusal(result)) return Resolve(ResolutionTrigger::kRefused, std::move(outcome));
     if (!outcome.retryable || attempts >= policy.max_attempts) return Conclude(std::move(outcome));
@@ -253,9 +261,7 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
   }
 
   void FinishResolved(const std::optional<AttemptResult>& query, absl::string_view why_no_query) {
-    CallOutcome outcome = ResolveCancelOutcome(trigger, *settling, query, why_no_query);
-    RememberIfCancelled(outcome);
-    Finish(std::move(outcome));
+    FinishRemembering(ResolveCancelOutcome(trigger, *settling, query, why_no_query));
   }
 
   // QueryOTAJob must answer by query_deadline, so that the caller still hears the outcome before

@@ -34,7 +34,14 @@ std::optional<RememberedCancellation> LocalRememberedCancellations::Find(const s
 }
 
 void LocalRememberedCancellations::Remember(const std::string& key,
-                                            const RememberedCancellation& cancellation) {
+                                            const RememberedCancellation& cancellation,
+                                            Written written) {
+  Store(key, cancellation);
+  if (written) written();
+}
+
+void LocalRememberedCancellations::Store(const std::string& key,
+                                         const RememberedCancellation& cancellation) {
   if (options_.capacity == 0 || options_.ttl <= absl::ZeroDuration()) return;
   const absl::Time expires = clock_.Now() + options_.ttl;
   std::lock_guard<std::mutex> lock(mu_);

@@ -8,7 +8,7 @@
 // (redis/) shares them with the fleet through the limiter's Redis and falls back to a local copy.
 //
 //   ota::LocalRememberedCancellations memory({.ttl = absl::Hours(24), .capacity = 100000}, clock);
-//   memory.Remember("acct|iot-1|J1", {.request_id = "4C9B..."});
+//   memory.Remember("acct|iot-1|J1", {.request_id = "4C9B..."}, /*written=*/nullptr);
 //   memory.Lookup("acct|iot-1|J1", [](std::optional<ota::RememberedCancellation> found) { ... });
 #pragma once
 
@@ -39,11 +39,16 @@ struct RememberedCancellation {
 class RememberedCancellations {
  public:
   using LookupDone = absl::AnyInvocable<void(std::optional<RememberedCancellation>)>;
+  using Written = absl::AnyInvocable<void()>;
   virtual ~RememberedCancellations() = default;
 
   // `done` runs exactly once, possibly before Lookup returns, possibly on another thread.
   virtual void Lookup(const std::string& key, LookupDone done) = 0;
-  virtual void Remember(const std::string& key, const RememberedCancellation& cancellation) = 0;
+  // `written` (optional) runs once the cancellation is stored where every replica sharing the
+  // store will find it (or storing it there failed), so an answer given after it is never
+  // contradicted by a replica that asks next. Possibly on another thread.
+  virtual void Remember(const std::string& key, const RememberedCancellation& cancellation,
+                        Written written) = 0;
 };
 
 struct RememberOptions {
@@ -56,10 +61,12 @@ class LocalRememberedCancellations final : public RememberedCancellations {
   LocalRememberedCancellations(RememberOptions options, const Clock& clock);
 
   void Lookup(const std::string& key, LookupDone done) override;
-  void Remember(const std::string& key, const RememberedCancellation& cancellation) override;
+  void Remember(const std::string& key, const RememberedCancellation& cancellation,
+                Written written) override;
 
   // Synchronous forms, for the Redis-backed store's fallback.
   [[nodiscard]] std::optional<RememberedCancellation> Find(const std::string& key);
+  void Store(const std::string& key, const RememberedCancellation& cancellation);
   [[nodiscard]] std::size_t size() const;
 
  private:

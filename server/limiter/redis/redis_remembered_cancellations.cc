@@ -45,7 +45,7 @@ void RedisRememberedCancellations::Lookup(const std::string& key, LookupDone don
       absl::StatusOr<RedisReply> reply = redis->Command({"GET", options_.key_prefix + key});
       if (reply.ok() && reply->type == RedisReply::Type::kString) {
         RememberedCancellation found{.request_id = reply->text};
-        local_.Remember(key, found);
+        local_.Store(key, found);
         return done(std::move(found));
       }
       if (!reply.ok()) Drop();
@@ -56,15 +56,22 @@ void RedisRememberedCancellations::Lookup(const std::string& key, LookupDone don
 }
 
 void RedisRememberedCancellations::Remember(const std::string& key,
-                                            const RememberedCancellation& cancellation) {
-  local_.Remember(key, cancellation);
+                                            const RememberedCancellation& cancellation,
+                                            Written written) {
+  local_.Store(key, cancellation);
   const std::int64_t ttl_ms = absl::ToInt64Milliseconds(options_.remember.ttl);
-  if (ttl_ms <= 0) return;
-  Enqueue([this, key, cancellation, ttl_ms](RedisConnection* redis) {
-    if (redis == nullptr) return;
-    absl::StatusOr<RedisReply> reply = redis->Command(
-        {"SET", options_.key_prefix + key, cancellation.request_id, "PX", absl::StrCat(ttl_ms)});
-    if (!reply.ok()) Drop();
+  if (ttl_ms <= 0) {
+    if (written) written();
+    return;
+  }
+  Enqueue([this, key, cancellation, ttl_ms,
+           written = std::move(written)](RedisConnection* redis) mutable {
+    if (redis != nullptr) {
+      absl::StatusOr<RedisReply> reply = redis->Command(
+          {"SET", options_.key_prefix + key, cancellation.request_id, "PX", absl::StrCat(ttl_ms)});
+      if (!reply.ok()) Drop();
+    }
+    if (written) written();
   });
 }
 

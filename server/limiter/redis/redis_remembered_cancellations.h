@@ -46,7 +46,8 @@ class RedisRememberedCancellations final : public RememberedCancellations {
   RedisRememberedCancellations& operator=(const RedisRememberedCancellations&) = delete;
 
   void Lookup(const std::string& key, LookupDone done) override;
-  void Remember(const std::string& key, const RememberedCancellation& cancellation) override;
+  void Remember(const std::string& key, const RememberedCancellation& cancellation,
+                Written written) override;
 
  private:
   using Task = absl::AnyInvocable<void(RedisConnection*)>;  // nullptr: Redis is unreachable

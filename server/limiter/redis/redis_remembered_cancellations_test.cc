@@ -41,7 +41,7 @@ TEST(RedisRememberedCancellationsTest, ReplicasShareWhatEachRemembers) {
   ASSERT_THAT(redis.status(), IsOk());
   RedisRememberedCancellations replica_a(Options((*redis)->endpoint()), SystemClock::Get());
   RedisRememberedCancellations replica_b(Options((*redis)->endpoint()), SystemClock::Get());
-  replica_a.Remember("acct||J1", {.request_id = "REQ-A"});
+  replica_a.Remember("acct||J1", {.request_id = "REQ-A"}, nullptr);
   ASSERT_TRUE(LookupSync(replica_a, "acct||J1").has_value());  // the SET has been written
   std::optional<RememberedCancellation> seen_by_b = LookupSync(replica_b, "acct||J1");
   ASSERT_TRUE(seen_by_b.has_value());
@@ -54,7 +54,7 @@ TEST(RedisRememberedCancellationsTest, KeysExpireInRedisByThemselves) {
   ASSERT_THAT(redis.status(), IsOk());
   RedisRememberedCancellations memory(Options((*redis)->endpoint(), absl::Hours(24)),
                                       SystemClock::Get());
-  memory.Remember("acct||J1", {.request_id = "REQ"});
+  memory.Remember("acct||J1", {.request_id = "REQ"}, nullptr);
   ASSERT_TRUE(LookupSync(memory, "acct||J1").has_value());
   absl::StatusOr<std::unique_ptr<RedisConnection>> conn =
       RedisConnection::Open((*redis)->endpoint(), absl::Seconds(1));
@@ -69,7 +69,7 @@ TEST(RedisRememberedCancellationsTest, KeysExpireInRedisByThemselves) {
                                      SystemClock::Get());
   RedisRememberedCancellations other(Options((*redis)->endpoint(), absl::Milliseconds(300)),
                                      SystemClock::Get());
-  brief.Remember("acct||J2", {.request_id = "REQ-2"});
+  brief.Remember("acct||J2", {.request_id = "REQ-2"}, nullptr);
   ASSERT_TRUE(LookupSync(brief, "acct||J2").has_value());
   ASSERT_TRUE(LookupSync(other, "acct||J2").has_value());
   absl::SleepFor(absl::Milliseconds(400));
@@ -80,7 +80,7 @@ TEST(RedisRememberedCancellationsTest, RedisDownFallsBackToWhatThisReplicaRememb
   absl::StatusOr<std::unique_ptr<RedisTestServer>> redis = RedisTestServer::Start();
   ASSERT_THAT(redis.status(), IsOk());
   RedisRememberedCancellations memory(Options((*redis)->endpoint()), SystemClock::Get());
-  memory.Remember("acct||BEFORE", {.request_id = "REQ-BEFORE"});
+  memory.Remember("acct||BEFORE", {.request_id = "REQ-BEFORE"}, nullptr);
   ASSERT_TRUE(LookupSync(memory, "acct||BEFORE").has_value());
   (*redis)->Kill();
 
@@ -88,7 +88,7 @@ TEST(RedisRememberedCancellationsTest, RedisDownFallsBackToWhatThisReplicaRememb
   std::optional<RememberedCancellation> before = LookupSync(memory, "acct||BEFORE");
   ASSERT_TRUE(before.has_value()) << "kept locally as well";
   EXPECT_EQ(before->request_id, "REQ-BEFORE");
-  memory.Remember("acct||DURING", {.request_id = "REQ-DURING"});
+  memory.Remember("acct||DURING", {.request_id = "REQ-DURING"}, nullptr);
   std::optional<RememberedCancellation> during = LookupSync(memory, "acct||DURING");
   ASSERT_TRUE(during.has_value());
   EXPECT_EQ(during->request_id, "REQ-DURING");
@@ -98,12 +98,26 @@ TEST(RedisRememberedCancellationsTest, RedisDownFallsBackToWhatThisReplicaRememb
   // Back (empty, as after a crash without persistence): shared again once reconnected.
   ASSERT_THAT((*redis)->Restart(), IsOk());
   absl::SleepFor(absl::Milliseconds(1100));  // past the reconnect pause
-  memory.Remember("acct||AFTER", {.request_id = "REQ-AFTER"});
+  memory.Remember("acct||AFTER", {.request_id = "REQ-AFTER"}, nullptr);
   ASSERT_TRUE(LookupSync(memory, "acct||AFTER").has_value());
   RedisRememberedCancellations other(Options((*redis)->endpoint()), SystemClock::Get());
   std::optional<RememberedCancellation> shared = LookupSync(other, "acct||AFTER");
   ASSERT_TRUE(shared.has_value());
   EXPECT_EQ(shared->request_id, "REQ-AFTER");
+}
+
+TEST(RedisRememberedCancellationsTest, WrittenRunsOnceEveryReplicaCanSeeIt) {
+  absl::StatusOr<std::unique_ptr<RedisTestServer>> redis = RedisTestServer::Start();
+  ASSERT_THAT(redis.status(), IsOk());
+  RedisRememberedCancellations replica_a(Options((*redis)->endpoint()), SystemClock::Get());
+  RedisRememberedCancellations replica_b(Options((*redis)->endpoint()), SystemClock::Get());
+  for (int i = 0; i < 20; ++i) {
+    const std::string key = "acct||W" + std::to_string(i);
+    std::promise<void> written;
+    replica_a.Remember(key, {.request_id = "REQ"}, [&] { written.set_value(); });
+    written.get_future().wait();
+    EXPECT_TRUE(LookupSync(replica_b, key).has_value()) << key;
+  }
 }
 
 }  // namespace

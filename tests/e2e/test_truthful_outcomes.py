@@ -42,7 +42,8 @@ def limiter(request):
         yield {"flags": [], "env": {}}
         return
     server = RedisServer()
-    yield {"flags": ["--limiter=redis", f"--redis-url={server.url}"],
+    # A 2 s Redis bound: the rows are about outcomes, not about Redis latency on a busy machine.
+    yield {"flags": ["--limiter=redis", f"--redis-url={server.url}", "--redis-timeout=2s"],
            "env": {"OTA_REDIS_PASSWORD": RedisServer.password}}
     server.stop()
 
@@ -150,7 +151,7 @@ def test_a_repeated_cancel_sends_nothing_and_keeps_the_original_request_id(proce
 def test_replicas_share_what_they_remember_through_redis(processes):
     redis = RedisServer()
     try:
-        flags = ("--limiter=redis", f"--redis-url={redis.url}")
+        flags = ("--limiter=redis", f"--redis-url={redis.url}", "--redis-timeout=2s")
         env = {"OTA_REDIS_PASSWORD": RedisServer.password}
         emulator = Emulator("--qps=0")
         processes.append(emulator)

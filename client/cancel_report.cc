@@ -31,7 +31,14 @@ ExitCode ExitCodeFor(const CancelResult& result) {
 }
 
 nlohmann::json CancelResultToJson(const CancelResult& result) {
-  if (result.ok()) return {{"ok", true}, {"request_id", result.request_id}};
+  if (result.ok()) {
+    // "cancelled" or "already_cancelled" (an old gateway's UNSPECIFIED reads "cancelled").
+    return {{"ok", true},
+            {"request_id", result.request_id},
+            {"outcome", result.outcome == ota::v1::CANCEL_OUTCOME_ALREADY_CANCELLED
+                            ? "already_cancelled"
+                            : "cancelled"}};
+  }
   const CallError& error = *result.error;
   nlohmann::json violations = nlohmann::json::array();
   for (const FieldViolation& violation : error.field_violations) {

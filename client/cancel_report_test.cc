@@ -26,7 +26,11 @@ TEST(ExitCodeForTest, OneCodePerCategory) {
 
 TEST(CancelResultToJsonTest, Success) {
   EXPECT_EQ(CancelResultToJson(CancelResult{.request_id = "RID-1"}),
-            nlohmann::json::parse(R"({"ok":true,"request_id":"RID-1"})"));
+            nlohmann::json::parse(R"({"ok":true,"request_id":"RID-1","outcome":"cancelled"})"));
+  EXPECT_EQ(
+      CancelResultToJson(CancelResult{.request_id = "RID-2",
+                                      .outcome = ota::v1::CANCEL_OUTCOME_ALREADY_CANCELLED}),
+      nlohmann::json::parse(R"({"ok":true,"request_id":"RID-2","outcome":"already_cancelled"})"));
 }
 
 TEST(CancelResultToJsonTest, FailureWithEveryDetail) {

@@ -138,7 +138,9 @@ int Run(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_json)) {
     std::cout << ota::client::CancelResultToJson(result).dump() << "\n";
   } else if (result.ok()) {
-    std::cout << result.request_id << "\n";
+    // Both are success (exit 0): the batch's policy is cancelled either way.
+    std::cout << ota::client::CancelOutcomeText(result.outcome) << " (Alibaba RequestId "
+              << result.request_id << ")\n";
   } else {
     std::cerr << "ota-cancel: " << ota::client::FormatCallError(*result.error) << "\n";
   }

@@ -85,7 +85,7 @@ TEST_F(OtaCancelTest, SuccessPrintsRequestId) {
   const CliRun run = RunCli({"--target", gateway_.target(), "--job-id", "HvKuBpuk3rdk6E92CP0200",
                              "--iot-instance-id", "iot-cn-1", "--timeout", "4s"});
   EXPECT_EQ(run.exit_code, 0) << run.err;
-  EXPECT_EQ(run.out, "RID-OK-1\n");
+  EXPECT_EQ(run.out, "cancelled (Alibaba RequestId RID-OK-1)\n");
   EXPECT_THAT(run.err, IsEmpty());
   const auto calls = gateway_.calls();
   ASSERT_EQ(calls.size(), 1u);
@@ -102,7 +102,19 @@ TEST_F(OtaCancelTest, SuccessAsJsonAndTargetFromEnvironment) {
                             {absl::StrCat("OTA_GATEWAY_TARGET=", gateway_.target())});
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_EQ(nlohmann::json::parse(run.out),
-            nlohmann::json::parse(R"({"ok":true,"request_id":"RID-OK-2"})"));
+            nlohmann::json::parse(R"({"ok":true,"request_id":"RID-OK-2","outcome":"cancelled"})"));
+}
+
+TEST_F(OtaCancelTest, AlreadyCancelledIsSuccessTooAndSaysSo) {
+  gateway_.ReplyWith(std::string("RID-ORIGINAL"), ota::v1::CANCEL_OUTCOME_ALREADY_CANCELLED);
+  const CliRun text = RunCli({"--target", gateway_.target(), "--job-id", "job-3"});
+  EXPECT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_EQ(text.out, "already cancelled (Alibaba RequestId RID-ORIGINAL)\n");
+  const CliRun json = RunCli({"--target", gateway_.target(), "--job-id", "job-3", "--json"});
+  EXPECT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_EQ(nlohmann::json::parse(json.out),
+            nlohmann::json::parse(
+                R"({"ok":true,"request_id":"RID-ORIGINAL","outcome":"already_cancelled"})"));
 }
 
 TEST_F(OtaCancelTest, NotFoundReportsDetailsOnStderr) {

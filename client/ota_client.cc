@@ -155,6 +155,10 @@ std::string FormatCallError(const CallError& error) {
   return line;
 }
 
+std::string CancelOutcomeText(ota::v1::CancelOutcome outcome) {
+  return outcome == ota::v1::CANCEL_OUTCOME_ALREADY_CANCELLED ? "already cancelled" : "cancelled";
+}
+
 OtaClient::OtaClient(const std::shared_ptr<grpc::ChannelInterface>& channel,
                      std::string bearer_token)
     : channel_(channel),
@@ -215,6 +219,7 @@ CancelResult OtaClient::CancelByJob(std::string_view job_id, std::string_view io
   CancelResult result;
   if (status.ok()) {
     result.request_id = response.request_id();
+    result.outcome = response.outcome();
   } else {
     result.error = DecodeCallError(status);
   }

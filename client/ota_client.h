@@ -10,8 +10,9 @@
 //       "ca.pem"});
 //   if (!client.ok()) return client.status();  // unreadable certificate files and the like
 //   ota::client::CancelResult result = client->CancelByJob("HvKuBpuk3rdk6E92CP0200", "iot-cn-xyz");
-//   if (result.ok()) {
-//     std::cout << "cancelled, Alibaba RequestId " << result.request_id << "\n";
+//   if (result.ok()) {  // cancelled now, or found already cancelled: the goal holds either way
+//     std::cout << ota::client::CancelOutcomeText(result.outcome) << ", Alibaba RequestId "
+//               << result.request_id << "\n";
 //   } else if (result.error->retry_delay) {
 //     // RESOURCE_EXHAUSTED / UNAVAILABLE: the same request may succeed after the advertised delay.
 //   } else {
@@ -83,9 +84,13 @@ struct CallError {
   std::vector<FieldViolation> field_violations{};
 };
 
-// The result of one CancelByJob call: request_id on success, error otherwise.
+// The result of one CancelByJob call: request_id and outcome on success, error otherwise.
 struct CancelResult {
-  std::string request_id{};  // Alibaba's RequestId of the cancellation
+  std::string request_id{};  // Alibaba's RequestId of the request that established the outcome
+  // CANCEL_OUTCOME_CANCELLED: this call cancelled the policy; CANCEL_OUTCOME_ALREADY_CANCELLED: it
+  // was already cancelled (earlier attempt, earlier call, anyone else). UNSPECIFIED from gateways
+  // older than contract 0.3.0, and on failure.
+  ota::v1::CancelOutcome outcome = ota::v1::CANCEL_OUTCOME_UNSPECIFIED;
   std::optional<CallError> error{};
 
   [[nodiscard]] bool ok() const { return !error.has_value(); }
@@ -95,6 +100,9 @@ struct CancelResult {
 // failing: the code and message alone are still worth reporting. A failed TLS handshake (say, a
 // TLS client at a plaintext port) gets a message saying what to do, gRPC's words in parentheses.
 [[nodiscard]] CallError DecodeCallError(const grpc::Status& status);
+
+// "cancelled", "already cancelled"; an old gateway's UNSPECIFIED success reads "cancelled".
+[[nodiscard]] std::string CancelOutcomeText(ota::v1::CancelOutcome outcome);
 
 // The status code's canonical name, for example "RESOURCE_EXHAUSTED".
 [[nodiscard]] std::string StatusCodeName(grpc::StatusCode code);

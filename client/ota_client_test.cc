@@ -197,6 +197,16 @@ class OtaClientTest : public ::testing::Test {
   FakeGateway gateway_;
 };
 
+TEST_F(OtaClientTest, AlreadyCancelledIsASuccessWithItsOutcome) {
+  gateway_.ReplyWith(std::string("ORIGINAL"), ota::v1::CANCEL_OUTCOME_ALREADY_CANCELLED);
+  OtaClient client(gateway_.NewChannel());
+  const CancelResult result = client.CancelByJob("J1");
+  ASSERT_THAT(result, IsOk()) << FormatCallError(*result.error);
+  EXPECT_EQ(result.outcome, ota::v1::CANCEL_OUTCOME_ALREADY_CANCELLED);
+  EXPECT_EQ(CancelOutcomeText(result.outcome), "already cancelled");
+  EXPECT_EQ(result.request_id, "ORIGINAL");
+}
+
 TEST_F(OtaClientTest, SuccessReturnsRequestIdAndSendsTheRequest) {
   gateway_.ReplyWith(std::string("E5A1-REQUEST"));
   OtaClient client(gateway_.NewChannel());
@@ -204,6 +214,8 @@ TEST_F(OtaClientTest, SuccessReturnsRequestIdAndSendsTheRequest) {
 
   ASSERT_THAT(result, IsOk()) << FormatCallError(*result.error);
   EXPECT_EQ(result.request_id, "E5A1-REQUEST");
+  EXPECT_EQ(result.outcome, ota::v1::CANCEL_OUTCOME_CANCELLED);
+  EXPECT_EQ(CancelOutcomeText(result.outcome), "cancelled");
   const auto calls = gateway_.calls();
   ASSERT_EQ(calls.size(), 1u);
   EXPECT_EQ(calls[0].request.job_id(), "HvKuBpuk3rdk6E92CP0200");

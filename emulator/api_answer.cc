@@ -64,4 +64,21 @@ ApiAnswer SuccessAnswer() {
   return answer;
 }
 
+ApiAnswer QueryJobAnswer(absl::string_view job_id, absl::string_view job_status,
+                         absl::string_view selection_type) {
+  ApiAnswer answer{.http_status = 200, .code = {}, .request_id = NewRequestId(), .body = {}};
+  const nlohmann::json body = {
+      {"RequestId", answer.request_id},
+      {"Success", true},
+      {"Data",
+       {{"JobId", job_id},
+        {"JobStatus", job_status},
+        {"SelectionType", selection_type},
+        {"JobType", "UPGRADE_FIRMWARE"},
+        {"DynamicMode", selection_type == "DYNAMIC" ? 1 : 0}}},
+  };
+  answer.body = body.dump();
+  return answer;
+}
+
 }  // namespace ota

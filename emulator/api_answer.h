@@ -4,7 +4,7 @@
 //   - gateway-level rejection (signature, quota, unknown action ...): a non-2xx status with
 //     {"RequestId","HostId","Code","Message","Recommend"};
 //   - IoT business failure: HTTP 200 with {"RequestId","Success":false,"Code","ErrorMessage"};
-//   - success: HTTP 200 with {"RequestId","Success":true}.
+//   - success: HTTP 200 with {"RequestId","Success":true} (QueryOTAJob adds "Data").
 // Every answer carries a fresh RequestId in Alibaba's upper-case UUID shape.
 //
 //   ota::ApiAnswer a = ota::GatewayErrorAnswer({400, "MissingParameter", "..."}, "iot.host");
@@ -38,5 +38,9 @@ struct ApiAnswer {
 [[nodiscard]] ApiAnswer GatewayErrorAnswer(const GatewayError& error, absl::string_view host_id);
 [[nodiscard]] ApiAnswer BusinessErrorAnswer(absl::string_view code, absl::string_view message);
 [[nodiscard]] ApiAnswer SuccessAnswer();
+// QueryOTAJob's success: {"RequestId","Success":true,"Data":{"JobId","JobStatus","SelectionType",
+// "JobType":"UPGRADE_FIRMWARE", ...}}.
+[[nodiscard]] ApiAnswer QueryJobAnswer(absl::string_view job_id, absl::string_view job_status,
+                                       absl::string_view selection_type);
 
 }  // namespace ota

@@ -32,11 +32,22 @@ ApiAnswer CancelResultAnswer(CancelResult result) {
   return BusinessErrorAnswer("iot.system.SystemException", "A system exception occurred.");
 }
 
+ApiAnswer QueryAnswer(const absl::StatusOr<JobState>& state, const std::string& job_id) {
+  if (state.ok()) {
+    const JobView view = ViewOf(*state);
+    return QueryJobAnswer(job_id, view.job_status, view.selection_type);
+  }
+  if (state.status().code() == absl::StatusCode::kNotFound) {
+    return BusinessErrorAnswer(kCodeJobNotExist, "The OTA update batch does not exist.");
+  }
+  return BusinessErrorAnswer(kCodeInstanceNotFound, "The IoT instance does not exist.");
+}
+
 }  // namespace
 
 EmulatedIotApi::EmulatedIotApi(const RequestAuthenticator& authenticator, QuotaWindow& quota,
-                               JobTable& jobs)
-    : authenticator_(authenticator), quota_(quota), jobs_(jobs) {}
+                               QuotaWindow& query_quota, JobTable& jobs)
+    : authenticator_(authenticator), quota_(quota), query_quota_(query_quota), jobs_(jobs) {}
 
 ApiAnswer EmulatedIotApi::Handle(const IncomingRequest& request, CallRecord& record) {
   const Authentication auth = authenticator_.Authenticate(request);
@@ -50,7 +61,7 @@ ApiAnswer EmulatedIotApi::Handle(const IncomingRequest& request, CallRecord& rec
   ApiAnswer answer;
   if (auth.error) {
     answer = GatewayErrorAnswer(*auth.error, host);
-  } else if (auth.action != kCancelAction) {
+  } else if (auth.action != kCancelAction && auth.action != kQueryJobAction) {
     answer = GatewayErrorAnswer({404, "InvalidAction.NotFound",
                                  "Specified api is not found, please check your url and method."},
                                 host);
@@ -59,7 +70,7 @@ ApiAnswer EmulatedIotApi::Handle(const IncomingRequest& request, CallRecord& rec
                                  absl::StrCat("Specified parameter Version is not valid; expected ",
                                               std::string(kIotApiVersion), ".")},
                                 host);
-  } else if (!quota_.TryAdmit(auth.account)) {
+  } else if (!(auth.action == kQueryJobAction ? query_quota_ : quota_).TryAdmit(auth.account)) {
     answer = GatewayErrorAnswer(
         {400, "Throttling.User", "Request was denied due to user flow control."}, host);
   } else if (record.job_id.empty()) {
@@ -68,6 +79,8 @@ ApiAnswer EmulatedIotApi::Handle(const IncomingRequest& request, CallRecord& rec
          "The input parameter \"JobId\" that is mandatory for processing this request is not "
          "supplied."},
         host);
+  } else if (auth.action == kQueryJobAction) {
+    answer = QueryAnswer(jobs_.Query(record.job_id, record.iot_instance_id), record.job_id);
   } else {
     answer = CancelResultAnswer(jobs_.CancelStrategy(record.job_id, record.iot_instance_id));
   }

@@ -1,13 +1,16 @@
-// EmulatedIotApi: the emulator's CancelOTAStrategyByJob, from verified request to Alibaba answer.
+// EmulatedIotApi: the emulator's CancelOTAStrategyByJob and QueryOTAJob, from verified request to
+// Alibaba answer.
 //
 // One call goes through the steps Alibaba's gateway and the IoT service take, and stops at the
 // first that fails:
 //   1. authentication (RequestAuthenticator): signature, key, timestamp, token, nonce;
-//   2. Action must be CancelOTAStrategyByJob (InvalidAction.NotFound, 404) and Version
-//      2018-01-20 (InvalidVersion, 400);
-//   3. the account's quota (QuotaWindow): Throttling.User, 400;
+//   2. Action must be CancelOTAStrategyByJob or QueryOTAJob (InvalidAction.NotFound, 404) and
+//      Version 2018-01-20 (InvalidVersion, 400);
+//   3. the account's quota for that action (each has its own QuotaWindow, as at Alibaba):
+//      Throttling.User, 400;
 //   4. JobId present (MissingParameter, 400);
-//   5. the job table: HTTP 200 business answers, success or Success:false with an iot.* Code.
+//   5. the job table: HTTP 200 business answers, success or Success:false with an iot.* Code;
+//      QueryOTAJob answers Data.JobStatus and Data.SelectionType (JobTable's ViewOf).
 // Every step fills the call's record, so rejected and throttled calls are recorded too.
 //
 //   ota::EmulatedIotApi api(authenticator, quota, jobs);
@@ -34,7 +37,8 @@ inline constexpr absl::string_view kCodeInstanceNotFound = "iot.system.InstanceN
 
 class EmulatedIotApi {
  public:
-  EmulatedIotApi(const RequestAuthenticator& authenticator, QuotaWindow& quota, JobTable& jobs);
+  EmulatedIotApi(const RequestAuthenticator& authenticator, QuotaWindow& quota,
+                 QuotaWindow& query_quota, JobTable& jobs);
 
   // Answers one call; fills every field of `record` except arrival time and fault information.
   [[nodiscard]] ApiAnswer Handle(const IncomingRequest& request, CallRecord& record);
@@ -42,6 +46,7 @@ class EmulatedIotApi {
  private:
   const RequestAuthenticator& authenticator_;
   QuotaWindow& quota_;
+  QuotaWindow& query_quota_;
   JobTable& jobs_;
 };
 

@@ -47,6 +47,14 @@ class EmulatedIotApiTest : public ::testing::Test {
     return Call(call, record, key_id, secret);
   }
 
+  ApiAnswer Query(const std::string& job_id, const std::string& instance = "") {
+    CallRecord record;
+    RpcCall call{.action = "QueryOTAJob", .version = "2018-01-20", .params = {}};
+    if (!job_id.empty()) call.params["JobId"] = job_id;
+    if (!instance.empty()) call.params["IotInstanceId"] = instance;
+    return Call(call, record);
+  }
+
   FakeClock clock_{kNow};
   NonceRegistry nonces_{absl::Minutes(15), clock_};
   // K1 and K2 share account A; K3 has its own.
@@ -63,7 +71,8 @@ class EmulatedIotApiTest : public ::testing::Test {
                   {.job_id = "static-1", .state = JobState::kStatic, .iot_instance_id = ""},
                   {.job_id = "inst-1", .state = JobState::kDynamic, .iot_instance_id = "iot-1"}},
                  {}};
-  EmulatedIotApi api_{auth_, quota_, jobs_};
+  QuotaWindow query_quota_{2, clock_};
+  EmulatedIotApi api_{auth_, quota_, query_quota_, jobs_};
   Endpoint endpoint_ = *ParseEndpoint(absl::StrCat("http://", kHost, "/"));
   int nonces_used_ = 0;
 };
@@ -124,10 +133,11 @@ TEST_F(EmulatedIotApiTest, GatewayErrorsHaveAlibabasShape) {
 
 TEST_F(EmulatedIotApiTest, WrongActionVersionAndMissingJobId) {
   CallRecord record;
-  ApiAnswer answer = Call({.action = "QueryOTAJob", .version = "2018-01-20", .params = {}}, record);
+  ApiAnswer answer =
+      Call({.action = "ListOTAFirmware", .version = "2018-01-20", .params = {}}, record);
   EXPECT_EQ(answer.http_status, 404);
   EXPECT_EQ(answer.code, "InvalidAction.NotFound");
-  EXPECT_EQ(record.action, "QueryOTAJob");
+  EXPECT_EQ(record.action, "ListOTAFirmware");
 
   answer = Call(
       {.action = "CancelOTAStrategyByJob", .version = "2017-04-20", .params = {{"JobId", "dyn-1"}}},
@@ -161,6 +171,47 @@ TEST_F(EmulatedIotApiTest, EveryAnswerHasAFreshRequestId) {
   const std::string a = nlohmann::json::parse(Cancel("nope").body)["RequestId"];
   const std::string b = nlohmann::json::parse(Cancel("nope").body)["RequestId"];
   EXPECT_NE(a, b);
+}
+
+TEST_F(EmulatedIotApiTest, QueryOtaJobReportsJobStatusAndSelectionType) {
+  jobs_.Upsert({.job_id = "done-1", .state = JobState::kFinished, .iot_instance_id = ""});
+  struct Case {
+    std::string job, status, selection;
+  };
+  for (const Case& c :
+       {Case{"dyn-1", "IN_PROGRESS", "DYNAMIC"}, Case{"static-1", "IN_PROGRESS", "STATIC"},
+        Case{"done-1", "COMPLETED", "DYNAMIC"}}) {
+    clock_.Advance(absl::Seconds(1));
+    const ApiAnswer answer = Query(c.job);
+    ASSERT_EQ(answer.http_status, 200) << answer.body;
+    const nlohmann::json body = nlohmann::json::parse(answer.body);
+    EXPECT_EQ(body["Success"], true);
+    EXPECT_EQ(body["Data"]["JobId"], c.job);
+    EXPECT_EQ(body["Data"]["JobStatus"], c.status) << c.job;
+    EXPECT_EQ(body["Data"]["SelectionType"], c.selection) << c.job;
+  }
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_EQ(Cancel("dyn-1").http_status, 200);
+  const nlohmann::json after = nlohmann::json::parse(Query("dyn-1").body);
+  EXPECT_EQ(after["Data"]["JobStatus"], "CANCELED");  // as the seed document says
+}
+
+TEST_F(EmulatedIotApiTest, QueryOtaJobOfAnUnknownJobOrInstanceIsABusinessError) {
+  const nlohmann::json unknown = nlohmann::json::parse(Query("nope").body);
+  EXPECT_EQ(unknown["Success"], false);
+  EXPECT_EQ(unknown["Code"], "iot.ota.OtaJobNotExist");
+  const nlohmann::json instance = nlohmann::json::parse(Query("inst-1", "iot-404").body);
+  EXPECT_EQ(instance["Code"], "iot.system.InstanceNotFound");
+}
+
+TEST_F(EmulatedIotApiTest, QueryOtaJobHasAQuotaOfItsOwn) {
+  // Cancel's quota (2/s) used up: queries still pass, and their own quota of 2 is then spent.
+  EXPECT_EQ(Cancel("dyn-1").http_status, 200);
+  EXPECT_EQ(Cancel("dyn-2").http_status, 200);
+  EXPECT_EQ(Cancel("dyn-3").code, "Throttling.User");
+  EXPECT_EQ(Query("dyn-1").http_status, 200);
+  EXPECT_EQ(Query("dyn-2").http_status, 200);
+  EXPECT_EQ(Query("dyn-3").code, "Throttling.User");
 }
 
 }  // namespace

@@ -56,6 +56,12 @@ ABSL_FLAG(absl::Duration, fault_arrival_jitter, absl::ZeroDuration(),
           "Fault: delay each call's arrival (before it is counted against the quota) by a random "
           "0..D, plus another 0..D for the first call of a new connection, as network paths and "
           "Alibaba's front ends do; applies to every call, whatever --fault-rate says.");
+ABSL_FLAG(bool, fault_after_apply, false,
+          "Fault: let the API handle the call first (a cancel is applied), then give the broken "
+          "answer instead of Alibaba's: the answer is lost after the cancel took effect.");
+ABSL_FLAG(std::string, fault_action, "",
+          "Fault: hit only calls of this Action (CancelOTAStrategyByJob or QueryOTAJob); empty: "
+          "every call.");
 ABSL_FLAG(std::string, record_file, "",
           "Append every API call received to this file, one JSON object per line.");
 ABSL_FLAG(int, threads, 128,
@@ -268,7 +274,9 @@ absl::StatusOr<EmulatorOptions> EmulatorOptionsFromFlags() {
                                .slow_body = absl::GetFlag(FLAGS_fault_slow_body),
                                .oversized = absl::GetFlag(FLAGS_fault_oversized),
                                .clock_skew = absl::GetFlag(FLAGS_fault_clock_skew),
-                               .rate = absl::GetFlag(FLAGS_fault_rate)};
+                               .rate = absl::GetFlag(FLAGS_fault_rate),
+                               .after_apply = absl::GetFlag(FLAGS_fault_after_apply),
+                               .action = absl::GetFlag(FLAGS_fault_action)};
   if (absl::Status valid = ValidateFaultConfig(options.faults); !valid.ok()) return valid;
   options.arrival_jitter = absl::GetFlag(FLAGS_fault_arrival_jitter);
   if (absl::Status valid = ValidateArrivalJitter(options.arrival_jitter); !valid.ok()) {

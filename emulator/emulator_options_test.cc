@@ -12,6 +12,9 @@
 #include "server/testing/status_matchers.h"
 
 ABSL_DECLARE_FLAG(std::vector<std::string>, job);
+ABSL_DECLARE_FLAG(bool, fault_reset);
+ABSL_DECLARE_FLAG(bool, fault_after_apply);
+ABSL_DECLARE_FLAG(std::string, fault_action);
 
 namespace ota {
 namespace {
@@ -138,6 +141,23 @@ TEST(EmulatorOptionsTest, JobFlagsAddToTheDemoJobsAndWinOnTheSameId) {
   EXPECT_EQ(jobs.CancelStrategy("demo-dynamic-0020", ""), CancelResult::kCancelled);
   EXPECT_EQ(jobs.CancelStrategy("demo-dynamic-0002", ""), CancelResult::kJobStatusNotSupported);
   EXPECT_EQ(jobs.CancelStrategy("JOB-1", "iot-1"), CancelResult::kJobTypeNotSupported);
+}
+
+TEST(EmulatorOptionsTest, FaultFlagsCanApplyTheCancelFirstAndPickAnAction) {
+  absl::SetFlag(&FLAGS_fault_reset, true);
+  absl::SetFlag(&FLAGS_fault_after_apply, true);
+  absl::SetFlag(&FLAGS_fault_action, std::string("CancelOTAStrategyByJob"));
+  absl::StatusOr<EmulatorOptions> options = EmulatorOptionsFromFlags();
+  absl::SetFlag(&FLAGS_fault_action, std::string("NoSuchAction"));
+  absl::StatusOr<EmulatorOptions> bad = EmulatorOptionsFromFlags();
+  absl::SetFlag(&FLAGS_fault_reset, false);
+  absl::SetFlag(&FLAGS_fault_after_apply, false);
+  absl::SetFlag(&FLAGS_fault_action, std::string());
+  ASSERT_THAT(options, IsOk());
+  EXPECT_TRUE(options->faults.reset);
+  EXPECT_TRUE(options->faults.after_apply);
+  EXPECT_EQ(options->faults.action, "CancelOTAStrategyByJob");
+  EXPECT_THAT(bad, Not(IsOk()));
 }
 
 }  // namespace

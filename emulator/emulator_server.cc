@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -39,9 +40,18 @@ struct CurrentArrival {
 thread_local CurrentArrival current_arrival{.received_us = 0, .new_connection = false};
 
 // The "arrival_jitter" field of a faults document (FaultInjector knows the others): taken out of
-// `doc`, so the rest parses as a FaultConfig. Absent: off.
+// `doc`, so the rest parses as fault configs. The jitter is the network's, not an action's, so in
+// a per-action list it may sit in any one element. Absent: off.
 absl::StatusOr<absl::Duration> TakeArrivalJitter(nlohmann::json& doc) {
   absl::Duration jitter = absl::ZeroDuration();
+  if (doc.is_array()) {
+    for (nlohmann::json& item : doc) {
+      absl::StatusOr<absl::Duration> taken = TakeArrivalJitter(item);
+      if (!taken.ok()) return taken.status();
+      jitter = std::max(jitter, *taken);
+    }
+    return jitter;
+  }
   if (!doc.is_object()) return jitter;
   if (auto it = doc.find("arrival_jitter"); it != doc.end()) {
     if (!it->is_string() || !absl::ParseDuration(it->get<std::string>(), &jitter)) {
@@ -61,9 +71,12 @@ absl::StatusOr<absl::Duration> TakeArrivalJitter(nlohmann::json& doc) {
   return jitter;
 }
 
-std::string FaultsToJson(const FaultConfig& faults, absl::Duration arrival_jitter) {
-  nlohmann::json doc = nlohmann::json::parse(FaultConfigToJson(faults));
-  doc["arrival_jitter"] = absl::FormatDuration(arrival_jitter);
+// The faults as GET shows them: the configs, with the arrival jitter in the object (or in the
+// first element of a per-action list).
+std::string FaultsToJson(const std::vector<FaultConfig>& faults, absl::Duration arrival_jitter) {
+  nlohmann::json doc = nlohmann::json::parse(FaultConfigsToJson(faults));
+  nlohmann::json& holder = doc.is_array() && !doc.empty() ? doc.front() : doc;
+  holder["arrival_jitter"] = absl::FormatDuration(arrival_jitter);
   return doc.dump();
 }
 constexpr char kJson[] = "application/json;charset=utf-8";
@@ -162,8 +175,9 @@ EmulatorServer::EmulatorServer(const EmulatorOptions& options, const Clock& cloc
       nonces_(kNonceRetention, clock),
       authenticator_(options.access_keys, options.max_skew, nonces_, clock),
       quota_(options.qps, clock),
+      query_quota_(options.qps, clock),
       jobs_(options.jobs, options.iot_instances),
-      api_(authenticator_, quota_, jobs_),
+      api_(authenticator_, quota_, query_quota_, jobs_),
       faults_(options.faults),
       jitter_(options.arrival_jitter) {}
 
@@ -211,24 +225,25 @@ void EmulatorServer::InstallRoutes() {
     res.set_content(answer.body, kJson);
   });
   http_->Get("/_emulator/faults", [this](const httplib::Request&, httplib::Response& res) {
-    ReplyJson(res, 200, FaultsToJson(faults_.Get(), jitter_.Get()));
+    ReplyJson(res, 200, FaultsToJson(faults_.GetAll(), jitter_.Get()));
   });
   http_->Post("/_emulator/faults", [this](const httplib::Request& req, httplib::Response& res) {
     nlohmann::json doc = nlohmann::json::parse(req.body, nullptr, /*allow_exceptions=*/false);
     absl::StatusOr<absl::Duration> jitter = TakeArrivalJitter(doc);
     if (!jitter.ok()) return ReplyControlError(res, jitter.status().message());
-    absl::StatusOr<FaultConfig> config =
-        FaultConfigFromJson(doc.is_object() ? doc.dump() : req.body);
-    if (!config.ok()) return ReplyControlError(res, config.status().message());
-    faults_.Set(*config);
+    absl::StatusOr<std::vector<FaultConfig>> configs =
+        FaultConfigsFromJson(doc.is_discarded() ? req.body : doc.dump());
+    if (!configs.ok()) return ReplyControlError(res, configs.status().message());
+    faults_.Set(*configs);
     jitter_.Set(*jitter);
-    ReplyJson(res, 200, FaultsToJson(*config, *jitter));
+    ReplyJson(res, 200, FaultsToJson(faults_.GetAll(), *jitter));
   });
   http_->Post("/_emulator/reset", [this](const httplib::Request&, httplib::Response& res) {
     jobs_.Reset();
     faults_.Reset();
     jitter_.Reset();
     quota_.Reset();
+    query_quota_.Reset();
     nonces_.Reset();
     recorder_->Clear();
     ReplyJson(res, 200, R"({"reset":true})");
@@ -260,16 +275,19 @@ void EmulatorServer::HandleApiCall(const httplib::Request& req, httplib::Respons
   record.time_us = absl::ToUnixMicros(clock_.Now());
   record.received_us = current_arrival.received_us;
   record.arrival_jitter_micros = absl::ToInt64Microseconds(jitter);
-  const FaultDecision fault = faults_.Draw();
-  record.latency_micros = absl::ToInt64Microseconds(fault.latency);
   const IncomingRequest request = ToIncomingRequest(req);
+  // Only who the call claims to be: which Action's faults apply (verified later by the API).
+  const Authentication claimed = RequestAuthenticator::Identify(request);
+  const FaultDecision fault = faults_.Draw(claimed.action);
+  record.latency_micros = absl::ToInt64Microseconds(fault.latency);
 
-  if (fault.answer == FaultAnswer::kNone) {
+  if (fault.answer == FaultAnswer::kNone || fault.after_apply) {
+    // Handled by the API: the call counts, a cancel is applied. With after_apply the broken
+    // answer below then replaces the API's, and the record keeps what the API answered.
     const ApiAnswer answer = api_.Handle(request, record);
     ReplyJson(res, answer.http_status, answer.body);
   } else {
     // A broken answer stands for a failure in front of the API: nothing is verified or changed.
-    const Authentication claimed = RequestAuthenticator::Identify(request);
     record.action = claimed.action;
     record.access_key_id = claimed.access_key_id;
     record.signature_method = claimed.signature_method;
@@ -279,44 +297,49 @@ void EmulatorServer::HandleApiCall(const httplib::Request& req, httplib::Respons
     if (auto it = claimed.params.find("IotInstanceId"); it != claimed.params.end()) {
       record.iot_instance_id = it->second;
     }
+  }
+  const char* const applied = fault.after_apply ? "_after_apply" : "";
+  if (fault.answer != FaultAnswer::kNone) {
     switch (fault.answer) {
       case FaultAnswer::kStatus: {
         const ApiAnswer answer =
             GatewayErrorAnswer(InjectedStatusError(fault.status), request.Header("host"));
-        record.fault = "status";
+        record.fault = absl::StrCat("status", applied);
         record.http_status = answer.http_status;
         record.code = answer.code;
         record.request_id = answer.request_id;
+        res.body.clear();
         ReplyJson(res, answer.http_status, answer.body);
         break;
       }
       case FaultAnswer::kGarbage:
-        record.fault = "garbage";
+        record.fault = absl::StrCat("garbage", applied);
         record.http_status = 200;
         res.status = 200;
         res.set_content("<html><body>upstream proxy error: not JSON</body></html>",
                         "text/html;charset=utf-8");
         break;
       case FaultAnswer::kReset:
-        record.fault = "reset";
+        record.fault = absl::StrCat("reset", applied);
         break;
       case FaultAnswer::kSlowBody:
-        record.fault = "slow_body";
+        record.fault = absl::StrCat("slow_body", applied);
         record.http_status = 200;
         res.status = 200;
+        res.body.clear();
         TrickleBody(
             res, SuccessBodyPaddedTo(kSlowBodyChunk * static_cast<std::size_t>(kSlowBodyDuration /
                                                                                kSlowBodyInterval)));
         break;
       case FaultAnswer::kOversized:
-        record.fault = "oversized";
+        record.fault = absl::StrCat("oversized", applied);
         record.http_status = 200;
         res.status = 200;
         res.set_content(SuccessBodyPaddedTo(kOversizedBodyBytes), kJson);
         break;
       case FaultAnswer::kClockSkew: {
         const ApiAnswer answer = GatewayErrorAnswer(ClockSkewError(), request.Header("host"));
-        record.fault = "clock_skew";
+        record.fault = absl::StrCat("clock_skew", applied);
         record.http_status = answer.http_status;
         record.code = answer.code;
         record.request_id = answer.request_id;

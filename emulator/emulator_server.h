@@ -74,6 +74,7 @@ class EmulatorServer {
   NonceRegistry nonces_;
   RequestAuthenticator authenticator_;
   QuotaWindow quota_;
+  QuotaWindow query_quota_;  // QueryOTAJob has a quota of its own
   JobTable jobs_;
   EmulatedIotApi api_;
   FaultInjector faults_;

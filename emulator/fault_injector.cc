@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "server/signing/iot_api.h"
 
 namespace ota {
 
@@ -23,11 +24,18 @@ absl::Status ValidateFaultConfig(const FaultConfig& config) {
   if (!(config.rate >= 0.0 && config.rate <= 1.0)) {
     return absl::InvalidArgumentError("fault rate must be a probability between 0 and 1");
   }
+  if (!config.action.empty() && config.action != kCancelAction &&
+      config.action != kQueryJobAction) {
+    return absl::InvalidArgumentError(absl::StrCat("fault action must be ", kCancelAction, " or ",
+                                                   kQueryJobAction, ", got \"", config.action,
+                                                   "\""));
+  }
   return absl::OkStatus();
 }
 
-absl::StatusOr<FaultConfig> FaultConfigFromJson(absl::string_view json) {
-  const nlohmann::json doc = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+namespace {
+
+absl::StatusOr<FaultConfig> FaultConfigFromObject(const nlohmann::json& doc) {
   if (!doc.is_object()) return absl::InvalidArgumentError("faults must be a JSON object");
   FaultConfig config;
   for (const auto& [name, value] : doc.items()) {
@@ -43,17 +51,21 @@ absl::StatusOr<FaultConfig> FaultConfigFromJson(absl::string_view json) {
         return absl::InvalidArgumentError("\"status\" must be an integer");
       }
       config.status = value.get<int>();
-    } else if (bool* flag = name == "reset"        ? &config.reset
-                            : name == "garbage"    ? &config.garbage
-                            : name == "slow_body"  ? &config.slow_body
-                            : name == "oversized"  ? &config.oversized
-                            : name == "clock_skew" ? &config.clock_skew
-                                                   : nullptr;
+    } else if (bool* flag = name == "reset"         ? &config.reset
+                            : name == "garbage"     ? &config.garbage
+                            : name == "slow_body"   ? &config.slow_body
+                            : name == "oversized"   ? &config.oversized
+                            : name == "clock_skew"  ? &config.clock_skew
+                            : name == "after_apply" ? &config.after_apply
+                                                    : nullptr;
                flag != nullptr) {
       if (!value.is_boolean()) {
         return absl::InvalidArgumentError(absl::StrCat("\"", name, "\" must be true or false"));
       }
       *flag = value.get<bool>();
+    } else if (name == "action") {
+      if (!value.is_string()) return absl::InvalidArgumentError("\"action\" must be a string");
+      config.action = value.get<std::string>();
     } else if (name == "rate") {
       if (!value.is_number()) return absl::InvalidArgumentError("\"rate\" must be a number");
       config.rate = value.get<double>();
@@ -65,8 +77,8 @@ absl::StatusOr<FaultConfig> FaultConfigFromJson(absl::string_view json) {
   return config;
 }
 
-std::string FaultConfigToJson(const FaultConfig& config) {
-  const nlohmann::json doc = {
+nlohmann::json FaultConfigToObject(const FaultConfig& config) {
+  return {
       {"latency", absl::FormatDuration(config.latency)},
       {"status", config.status},
       {"reset", config.reset},
@@ -75,8 +87,48 @@ std::string FaultConfigToJson(const FaultConfig& config) {
       {"oversized", config.oversized},
       {"clock_skew", config.clock_skew},
       {"rate", config.rate},
+      {"after_apply", config.after_apply},
+      {"action", config.action},
   };
-  return doc.dump();
+}
+
+}  // namespace
+
+absl::StatusOr<FaultConfig> FaultConfigFromJson(absl::string_view json) {
+  return FaultConfigFromObject(nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false));
+}
+
+std::string FaultConfigToJson(const FaultConfig& config) {
+  return FaultConfigToObject(config).dump();
+}
+
+absl::StatusOr<std::vector<FaultConfig>> FaultConfigsFromJson(absl::string_view json) {
+  const nlohmann::json doc = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+  std::vector<FaultConfig> configs;
+  if (!doc.is_array()) {
+    absl::StatusOr<FaultConfig> one = FaultConfigFromObject(doc);
+    if (!one.ok()) return one.status();
+    configs.push_back(*std::move(one));
+    return configs;
+  }
+  for (const nlohmann::json& item : doc) {
+    absl::StatusOr<FaultConfig> config = FaultConfigFromObject(item);
+    if (!config.ok()) return config.status();
+    for (const FaultConfig& earlier : configs) {
+      if (earlier.action == config->action) {
+        return absl::InvalidArgumentError("faults: at most one config per action");
+      }
+    }
+    configs.push_back(*std::move(config));
+  }
+  return configs;
+}
+
+std::string FaultConfigsToJson(const std::vector<FaultConfig>& configs) {
+  if (configs.size() == 1) return FaultConfigToJson(configs.front());
+  nlohmann::json array = nlohmann::json::array();
+  for (const FaultConfig& config : configs) array.push_back(FaultConfigToObject(config));
+  return array.dump();
 }
 
 GatewayError InjectedStatusError(int status) {
@@ -96,37 +148,56 @@ GatewayError ClockSkewError() {
   return {400, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired."};
 }
 
-FaultInjector::FaultInjector(FaultConfig config) : initial_(config), config_(config) {}
+FaultInjector::FaultInjector(const FaultConfig& config) : initial_(config), configs_({config}) {}
 
-void FaultInjector::Set(const FaultConfig& config) {
+void FaultInjector::Set(const FaultConfig& config) { Set(std::vector<FaultConfig>{config}); }
+
+void FaultInjector::Set(std::vector<FaultConfig> configs) {
+  if (configs.empty()) configs.emplace_back();
   std::lock_guard<std::mutex> lock(mu_);
-  config_ = config;
+  configs_ = std::move(configs);
 }
 
 FaultConfig FaultInjector::Get() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return config_;
+  return configs_.front();
+}
+
+std::vector<FaultConfig> FaultInjector::GetAll() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return configs_;
 }
 
 void FaultInjector::Reset() { Set(initial_); }
 
-FaultDecision FaultInjector::Draw() {
+FaultDecision FaultInjector::Draw(absl::string_view action) {
   std::lock_guard<std::mutex> lock(mu_);
+  const FaultConfig* config = nullptr;
+  for (const FaultConfig& candidate : configs_) {
+    if (candidate.action == action) {
+      config = &candidate;
+      break;
+    }
+    if (candidate.action.empty() && config == nullptr) config = &candidate;
+  }
   FaultDecision decision;
-  if (!config_.Active() || !absl::Bernoulli(gen_, config_.rate)) return decision;
-  decision.latency = config_.latency;
-  if (config_.status != 0) {
+  if (config == nullptr || !config->Active() || !absl::Bernoulli(gen_, config->rate)) {
+    return decision;
+  }
+  decision.latency = config->latency;
+  decision.after_apply = config->after_apply;
+  if (config->status != 0) {
     decision.answer = FaultAnswer::kStatus;
-    decision.status = config_.status;
-  } else if (config_.reset) {
+    decision.status = config->status;
+  } else if (config->reset) {
     decision.answer = FaultAnswer::kReset;
-  } else if (config_.garbage) {
+  } else if (config->garbage) {
     decision.answer = FaultAnswer::kGarbage;
-  } else if (config_.slow_body) {
+  } else if (config->slow_body) {
     decision.answer = FaultAnswer::kSlowBody;
-  } else if (config_.oversized) {
+  } else if (config->oversized) {
     decision.answer = FaultAnswer::kOversized;
-  } else if (config_.clock_skew) {
+  } else if (config->clock_skew) {
     decision.answer = FaultAnswer::kClockSkew;
   }
   return decision;

@@ -123,5 +123,40 @@ TEST(FaultInjectorTest, ClockSkewAnswersLikeAlibaba) {
   EXPECT_EQ(error.code, "InvalidTimeStamp.Expired");
 }
 
+TEST(FaultInjectorTest, ConfigsPerActionAndAfterApply) {
+  absl::StatusOr<std::vector<FaultConfig>> configs = FaultConfigsFromJson(
+      R"([{"reset": true, "after_apply": true, "action": "CancelOTAStrategyByJob"},
+          {"status": 503, "action": "QueryOTAJob"}])");
+  ASSERT_THAT(configs, IsOk()) << configs.status();
+  FaultInjector faults(FaultConfig{});
+  faults.Set(*configs);
+  const FaultDecision cancel = faults.Draw("CancelOTAStrategyByJob");
+  EXPECT_EQ(cancel.answer, FaultAnswer::kReset);
+  EXPECT_TRUE(cancel.after_apply);
+  const FaultDecision query = faults.Draw("QueryOTAJob");
+  EXPECT_EQ(query.answer, FaultAnswer::kStatus);
+  EXPECT_EQ(query.status, 503);
+  EXPECT_FALSE(query.after_apply);
+  EXPECT_EQ(faults.Draw("Other").answer, FaultAnswer::kNone) << "no config for every action";
+  absl::StatusOr<std::vector<FaultConfig>> round_trip =
+      FaultConfigsFromJson(FaultConfigsToJson(faults.GetAll()));
+  ASSERT_THAT(round_trip, IsOk());
+  ASSERT_EQ(round_trip->size(), 2u);
+  EXPECT_EQ((*round_trip)[0].action, "CancelOTAStrategyByJob");
+  EXPECT_TRUE((*round_trip)[0].after_apply);
+
+  // A config for one action wins over the one for every action.
+  faults.Set(*FaultConfigsFromJson(R"([{"garbage": true}, {"action": "QueryOTAJob"}])"));
+  EXPECT_EQ(faults.Draw("CancelOTAStrategyByJob").answer, FaultAnswer::kGarbage);
+  EXPECT_EQ(faults.Draw("QueryOTAJob").answer, FaultAnswer::kNone);
+  faults.Reset();
+  EXPECT_EQ(faults.GetAll().size(), 1u);
+
+  for (const char* bad : {R"({"action": "ListOTAFirmware"})", R"({"action": 1})",
+                          R"([{"reset": true}, {"garbage": true}])"}) {
+    EXPECT_THAT(FaultConfigsFromJson(bad), Not(IsOk())) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace ota

@@ -31,6 +31,20 @@ absl::string_view JobStateName(JobState state) {
   return "unknown";
 }
 
+JobView ViewOf(JobState state) {
+  switch (state) {
+    case JobState::kDynamic:
+      return {"IN_PROGRESS", "DYNAMIC"};
+    case JobState::kStatic:
+      return {"IN_PROGRESS", "STATIC"};
+    case JobState::kFinished:
+      return {"COMPLETED", "DYNAMIC"};
+    case JobState::kCancelled:
+      return {"CANCELED", "DYNAMIC"};
+  }
+  return {"IN_PROGRESS", "DYNAMIC"};
+}
+
 JobTable::JobTable(std::vector<JobSpec> initial_jobs, std::vector<std::string> known_instances)
     : initial_jobs_(std::move(initial_jobs)), initial_instances_(std::move(known_instances)) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -68,6 +82,19 @@ CancelResult JobTable::CancelStrategy(absl::string_view job_id, absl::string_vie
       return CancelResult::kJobStatusNotSupported;
   }
   return CancelResult::kJobNotFound;
+}
+
+absl::StatusOr<JobState> JobTable::Query(absl::string_view job_id,
+                                         absl::string_view iot_instance_id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!iot_instance_id.empty() && !instances_.contains(iot_instance_id)) {
+    return absl::FailedPreconditionError("instance not found");
+  }
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end() || it->second.iot_instance_id != iot_instance_id) {
+    return absl::NotFoundError("job not found");
+  }
+  return it->second.state;
 }
 
 void JobTable::Upsert(const JobSpec& job) {

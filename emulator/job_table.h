@@ -1,9 +1,9 @@
 // JobTable: the emulator's OTA update batches (jobs) and what CancelOTAStrategyByJob does to them.
 //
 // Each job has a state (dynamic, static, finished, cancelled) and optionally the IoT instance it
-// belongs to. Only a dynamic job can have its dynamic update policy cancelled; it then becomes
-// cancelled, like Alibaba's JobStatus CANCELED. The table remembers its initial jobs so tests can
-// put everything back with Reset(). Thread-safe.
+// belongs to; QueryOTAJob reads it (ViewOf). Only a dynamic job can have its dynamic update policy
+// cancelled; it then becomes cancelled, like Alibaba's JobStatus CANCELED. The table remembers its
+// initial jobs so tests can put everything back with Reset(). Thread-safe.
 //
 //   ota::JobTable table({{.job_id = "demo-dynamic-0001", .state = ota::JobState::kDynamic}}, {});
 //   ota::CancelResult r = table.CancelStrategy("demo-dynamic-0001", /*iot_instance_id=*/"");
@@ -37,6 +37,15 @@ struct JobSpec {
   friend bool operator==(const JobSpec&, const JobSpec&) = default;
 };
 
+// What QueryOTAJob reports of a job: Data.JobStatus and Data.SelectionType, as Alibaba spells them.
+// dynamic -> IN_PROGRESS/DYNAMIC, static -> IN_PROGRESS/STATIC, finished -> COMPLETED/DYNAMIC,
+// cancelled -> CANCELED/DYNAMIC (only a dynamic batch has a policy to cancel).
+struct JobView {
+  absl::string_view job_status;
+  absl::string_view selection_type;
+};
+[[nodiscard]] JobView ViewOf(JobState state);
+
 // What a cancel call found; each failure maps to one business error code.
 enum class CancelResult {
   kCancelled,              // the job was dynamic and is now cancelled
@@ -54,6 +63,10 @@ class JobTable {
 
   [[nodiscard]] CancelResult CancelStrategy(absl::string_view job_id,
                                             absl::string_view iot_instance_id);
+
+  // QueryOTAJob: the job's state, or INSTANCE_NOT_FOUND / NOT_FOUND like CancelStrategy's checks.
+  [[nodiscard]] absl::StatusOr<JobState> Query(absl::string_view job_id,
+                                               absl::string_view iot_instance_id) const;
 
   // Adds a job or replaces one with the same id (runtime control); its instance becomes known.
   void Upsert(const JobSpec& job);

@@ -37,7 +37,8 @@ ota::ProgramHelp Help() {
            {"Jobs", {"job=ID=STATE[@INSTANCE]", "jobs-file=FILE", "iot-instance=ID"}},
            {"Faults",
             {"fault-latency", "fault-status", "fault-reset", "fault-garbage", "fault-slow-body",
-             "fault-oversized", "fault-clock-skew", "fault-rate", "fault-arrival-jitter"}}},
+             "fault-oversized", "fault-clock-skew", "fault-rate", "fault-arrival-jitter", "fault-after-apply",
+              "fault-action"}}},
       .notes =
           "--access-key, --job and --iot-instance may be repeated. The control endpoints\n"
           "(/_emulator/calls, /_emulator/faults, /_emulator/jobs, ...) are in emulator/README.md."};

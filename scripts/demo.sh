@@ -78,7 +78,7 @@ ota-gateway is serving on $LISTEN. Try, in another terminal:
   $ROOT/.tools/bin/grpcurl -plaintext -max-time 10 -d '{"job_id": "$job"}' $LISTEN ota.v1.OtaStrategyService/CancelByJob
   $BUILD/client/ota-cancel --target $LISTEN --job-id $job2 --timeout 10s
 
-(A batch can be cancelled once: cancelling $job again answers FAILED_PRECONDITION.$demo_jobs)
+(Cancelling $job again answers OK with outcome CANCEL_OUTCOME_ALREADY_CANCELLED, without calling Alibaba.$demo_jobs)
 
 Ctrl-C stops it.
 MSG

@@ -48,7 +48,7 @@ ota::ProgramHelp Help() {
                   {"sts-endpoint=URL", "ecs-metadata-endpoint=URL"}},
                  {"Rate limit: the account's quota",
                   {"qps", "burst", "rate-margin", "max-wait", "limiter=local|redis",
-                   "limiter-key=NAME", "expected-replicas"}},
+                   "limiter-key=NAME", "expected-replicas", "query-qps", "remember-cancelled"}},
                  {"Shared limiter (Redis)",
                   {"redis-url=URL", "redis-timeout", "redis-failure-mode=MODE",
                    "limiter-key-prefix", "redis-ca-file=FILE", "redis-cert-file=FILE",

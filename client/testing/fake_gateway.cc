@@ -37,12 +37,14 @@ class FakeGateway::Service final : public ota::v1::OtaStrategyService::Service {
     }
     grpc::Status status;
     std::string request_id;
+    ota::v1::CancelOutcome outcome = ota::v1::CANCEL_OUTCOME_UNSPECIFIED;
     bool hold = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
       calls_.push_back(std::move(call));
       status = status_;
       request_id = request_id_;
+      outcome = outcome_;
       hold = hold_;
     }
     if (hold) {
@@ -55,13 +57,16 @@ class FakeGateway::Service final : public ota::v1::OtaStrategyService::Service {
     }
     if (!status.ok()) return status;
     response->set_request_id(request_id);
+    response->set_outcome(outcome);
     return grpc::Status::OK;
   }
 
-  void Set(grpc::Status status, std::string request_id, bool hold) {
+  void Set(grpc::Status status, std::string request_id, bool hold,
+           ota::v1::CancelOutcome outcome = ota::v1::CANCEL_OUTCOME_CANCELLED) {
     std::lock_guard<std::mutex> lock(mu_);
     status_ = std::move(status);
     request_id_ = std::move(request_id);
+    outcome_ = outcome;
     hold_ = hold;
   }
 
@@ -74,6 +79,7 @@ class FakeGateway::Service final : public ota::v1::OtaStrategyService::Service {
   mutable std::mutex mu_;
   grpc::Status status_ ABSL_GUARDED_BY(mu_);
   std::string request_id_ ABSL_GUARDED_BY(mu_) = "fake-request-id";
+  ota::v1::CancelOutcome outcome_ ABSL_GUARDED_BY(mu_) = ota::v1::CANCEL_OUTCOME_CANCELLED;
   bool hold_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<ReceivedCall> calls_ ABSL_GUARDED_BY(mu_);
 };
@@ -98,6 +104,10 @@ FakeGateway::~FakeGateway() {
 
 void FakeGateway::ReplyWith(std::string request_id) {
   service_->Set(grpc::Status::OK, std::move(request_id), /*hold=*/false);
+}
+
+void FakeGateway::ReplyWith(std::string request_id, ota::v1::CancelOutcome outcome) {
+  service_->Set(grpc::Status::OK, std::move(request_id), /*hold=*/false, outcome);
 }
 
 void FakeGateway::ReplyWith(grpc::Status status) {

@@ -53,6 +53,8 @@ class FakeGateway {
 
   // Success with this RequestId (the initial reply is success with "fake-request-id").
   void ReplyWith(std::string request_id);
+  // Success with this RequestId and outcome.
+  void ReplyWith(std::string request_id, ota::v1::CancelOutcome outcome);
   // Failure with this status.
   void ReplyWith(grpc::Status status);
   // Calls are not answered until the caller gives up (deadline or cancellation).

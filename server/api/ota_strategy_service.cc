@@ -46,6 +46,12 @@ void LogCall(const grpc::CallbackServerContext& context, const ota::v1::CancelBy
   fields["attempts"] = result.attempts;
   fields["limiter_wait_ms"] = absl::ToDoubleMilliseconds(result.limiter_wait);
   if (result.shared_with_inflight) fields["shared_with_inflight"] = true;
+  if (result.queries > 0) fields["queries"] = result.queries;
+  if (result.remembered) fields["remembered"] = true;
+  if (outcome.cancel_outcome != CancelOutcome::kUnspecified) {
+    fields["outcome"] =
+        outcome.cancel_outcome == CancelOutcome::kCancelled ? "cancelled" : "already_cancelled";
+  }
   if (std::string request_id = SanitizeRequestId(MetadataValue(context, kRequestIdMetadataKey));
       !request_id.empty()) {
     fields["x_request_id"] = request_id;
@@ -145,7 +151,12 @@ grpc::ServerUnaryReactor* OtaStrategyService::CancelByJob(
   // is given by AnswerAllShuttingDown, and the call's own late answer is dropped by PendingCalls.
   auto reply = [clock = &clock_, audit = options_.audit, metrics = options_.metrics, context,
                 request, response, reactor, started, caller](CallResult result) {
-    if (result.outcome.ok()) response->set_request_id(result.outcome.request_id);
+    if (result.outcome.ok()) {
+      response->set_request_id(result.outcome.request_id);
+      response->set_outcome(result.outcome.cancel_outcome == CancelOutcome::kAlreadyCancelled
+                                ? ota::v1::CANCEL_OUTCOME_ALREADY_CANCELLED
+                                : ota::v1::CANCEL_OUTCOME_CANCELLED);
+    }
     const absl::Time now = clock->Now();
     const absl::Duration latency = now - started;
     LogCall(*context, *request, caller, result, latency);

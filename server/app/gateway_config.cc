@@ -35,6 +35,15 @@ ABSL_FLAG(absl::Duration, rate_margin, ota::kDefaultGatewayRateMargin,
           "two requests (the default covers up to 100ms per request plus 100ms for a new "
           "connection). It costs quota: sustained throughput is qps / (1s + margin), 8/s at "
           "10/s. Actual departures are also paced over 1s + half of it (0s: not paced).");
+ABSL_FLAG(int, query_qps, 10,
+          "Calls per second the Alibaba account allows for QueryOTAJob, which settles the outcome "
+          "of a cancel whose answer was lost or that Alibaba refused. A budget of its own (same "
+          "limiter backend and margin), never taken from CancelOTAStrategyByJob's.");
+ABSL_FLAG(absl::Duration, remember_cancelled, absl::Hours(24),
+          "How long batches this gateway cancelled (or found cancelled) are remembered, so a "
+          "repeated cancel answers OK ALREADY_CANCELLED with the original RequestId without "
+          "calling Alibaba (at most 100000 batches, least recently used dropped first; shared "
+          "through Redis with --limiter=redis). 0s: not remembered.");
 ABSL_FLAG(std::string, limiter_key, "",
           "Name of the shared budget. Use the Alibaba account ID so every AccessKey of the account "
           "shares one budget; default: the AccessKeyId.");
@@ -96,6 +105,8 @@ void ApplyGatewayEnvironmentFallbacks() {
                              "qps",
                              "burst",
                              "rate_margin",
+                             "query_qps",
+                             "remember_cancelled",
                              "limiter_key",
                              "max_wait",
                              "default_timeout",
@@ -148,6 +159,16 @@ absl::StatusOr<GatewayConfig> LoadGatewayConfig() {
   config.rate_limit.margin = absl::GetFlag(FLAGS_rate_margin);
   if (absl::Status status = ValidateRateLimitOptions(config.rate_limit); !status.ok()) {
     return FlagError("qps/--burst/--rate-margin", status.message());
+  }
+  config.query_rate_limit = config.rate_limit;
+  config.query_rate_limit.limit = absl::GetFlag(FLAGS_query_qps);
+  config.query_rate_limit.burst = std::max(1, config.query_rate_limit.limit / 2);
+  if (absl::Status status = ValidateRateLimitOptions(config.query_rate_limit); !status.ok()) {
+    return FlagError("query-qps", status.message());
+  }
+  config.remember_cancelled = absl::GetFlag(FLAGS_remember_cancelled);
+  if (config.remember_cancelled < absl::ZeroDuration()) {
+    return FlagError("remember-cancelled", "must be a duration of 0s or more, e.g. 24h");
   }
   config.limiter_key = absl::GetFlag(FLAGS_limiter_key);
 

@@ -31,6 +31,8 @@ struct GatewayConfig {
   CancelByJobPolicy policy;  // endpoint, signature version, retries (budget key: at start-up)
   std::string limiter_key;   // --limiter-key; empty: chosen from the credentials (RateBudgetKey)
   RateLimitOptions rate_limit;
+  RateLimitOptions query_rate_limit;  // QueryOTAJob's own budget (--query-qps)
+  absl::Duration remember_cancelled;  // how long cancelled batches are remembered; 0: not at all
   CurlTransportOptions transport;
   absl::Duration default_timeout;  // deadline for callers that set none
   absl::Duration drain_timeout;

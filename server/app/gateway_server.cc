@@ -31,6 +31,7 @@
 #include "server/security/audit_log.h"
 #include "server/security/caller_authorizer.h"
 #include "server/security/tls_files_monitor.h"
+#include "server/signing/iot_api.h"
 
 namespace ota {
 namespace {
@@ -138,6 +139,8 @@ struct GatewayServer::Parts {
   std::unique_ptr<CurlTransport> transport;
   LimiterSetup limiter;
   std::unique_ptr<FairDispatcher> dispatcher;
+  LimiterSetup query_limiter;  // QueryOTAJob's own budget
+  std::unique_ptr<RememberedCancellations> remembered;
   std::unique_ptr<CancelByJobRunner> runner;
   std::unique_ptr<InflightDedup> dedup;
   std::unique_ptr<OtaStrategyService> service;
@@ -194,18 +197,24 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
       MakeRateLimiter(p.settings.limiter, config.rate_limit, config.policy.max_limiter_wait, clock);
   p.metrics->SetLimiterBackend(p.limiter.watch_health ? LimiterBackend::kRedis
                                                       : LimiterBackend::kLocal);
+  p.query_limiter = MakeRateLimiter(p.settings.limiter, config.query_rate_limit,
+                                    config.policy.max_limiter_wait, clock, kQueryJobAction);
+  p.remembered = MakeRememberedCancellations(p.settings.limiter, config.remember_cancelled, clock);
   p.metrics->AddCallers(p.authorizer->caller_names());
   p.dispatcher = std::make_unique<FairDispatcher>(
       *p.limiter.limiter, *p.transport, clock, FairDispatchOptionsFor(config, p.settings.limiter));
-  p.runner = std::make_unique<CancelByJobRunner>(CancelByJobDeps{.limiter = p.limiter.limiter.get(),
-                                                                 .scheduler = p.transport.get(),
-                                                                 .transport = p.transport.get(),
-                                                                 .credentials = p.credentials.get(),
-                                                                 .errors = &p.errors,
-                                                                 .clock = &clock,
-                                                                 .metrics = p.metrics.get(),
-                                                                 .dispatcher = p.dispatcher.get()},
-                                                 p.policy);
+  p.runner = std::make_unique<CancelByJobRunner>(
+      CancelByJobDeps{.limiter = p.limiter.limiter.get(),
+                      .scheduler = p.transport.get(),
+                      .transport = p.transport.get(),
+                      .credentials = p.credentials.get(),
+                      .errors = &p.errors,
+                      .clock = &clock,
+                      .metrics = p.metrics.get(),
+                      .dispatcher = p.dispatcher.get(),
+                      .query_limiter = p.query_limiter.limiter.get(),
+                      .remembered = p.remembered.get()},
+      p.policy);
   // Identical concurrent calls share one upstream call (same account: the limiter's key).
   p.dedup = std::make_unique<InflightDedup>(
       *p.runner, *p.transport, clock, [&key = p.policy.budget_key, &provider = *p.credentials] {
@@ -273,6 +282,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
                           .credentials = p.credentials->Describe(),
                           .limiter = absl::StrCat(p.limiter.limiter->Describe(), "; ",
                                                   p.dispatcher->Describe()),
+                          .query_limiter = p.query_limiter.limiter->Describe(),
                           .callers_checked = p.authorizer->checks_callers(),
                           .caller_count = p.authorizer->caller_count()});
   return std::unique_ptr<GatewayServer>(new GatewayServer(std::move(parts)));

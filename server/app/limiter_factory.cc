@@ -4,11 +4,13 @@
 
 #include "server/limiter/local_rate_limiter.h"
 #include "server/limiter/redis/redis_rate_limiter.h"
+#include "server/limiter/redis/redis_remembered_cancellations.h"
 
 namespace ota {
 
 LimiterSetup MakeRateLimiter(const LimiterConfig& config, const RateLimitOptions& fleet,
-                             absl::Duration max_wait, const Clock& clock) {
+                             absl::Duration max_wait, const Clock& clock,
+                             const std::string& action) {
   LimiterSetup setup;
   if (!config.shared) {
     setup.limiter = std::make_unique<LocalRateLimiter>(fleet, clock);
@@ -18,6 +20,7 @@ LimiterSetup MakeRateLimiter(const LimiterConfig& config, const RateLimitOptions
       std::make_unique<RedisRateLimiter>(RedisRateLimiterOptions{.endpoint = config.redis,
                                                                  .rate = fleet,
                                                                  .key_prefix = config.key_prefix,
+                                                                 .action = action,
                                                                  .timeout = config.redis_timeout},
                                          clock);
   auto fallback = std::make_unique<FallbackRateLimiter>(
@@ -33,6 +36,20 @@ LimiterSetup MakeRateLimiter(const LimiterConfig& config, const RateLimitOptions
   };
   setup.limiter = std::move(fallback);
   return setup;
+}
+
+std::unique_ptr<RememberedCancellations> MakeRememberedCancellations(const LimiterConfig& config,
+                                                                     absl::Duration ttl,
+                                                                     const Clock& clock) {
+  if (ttl <= absl::ZeroDuration()) return nullptr;
+  const RememberOptions remember{.ttl = ttl, .capacity = 100000};
+  if (!config.shared) return std::make_unique<LocalRememberedCancellations>(remember, clock);
+  return std::make_unique<RedisRememberedCancellations>(
+      RedisRememberedCancellationsOptions{.endpoint = config.redis,
+                                          .key_prefix = config.key_prefix + "cancelled:",
+                                          .remember = remember,
+                                          .timeout = config.redis_timeout},
+      clock);
 }
 
 }  // namespace ota

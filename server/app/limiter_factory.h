@@ -17,6 +17,7 @@
 #include "server/limiter/fallback_rate_limiter.h"
 #include "server/limiter/rate_limit_options.h"
 #include "server/limiter/rate_limiter.h"
+#include "server/limiter/remembered_cancellations.h"
 
 namespace ota {
 
@@ -30,9 +31,16 @@ struct LimiterSetup {
 };
 
 // `fleet` is the account's budget (--qps, --burst, --rate-margin); `max_wait` is how far ahead a
-// slot may be reserved.
+// slot may be reserved. `action` names the Alibaba API whose quota it is (the Redis key's last
+// part), so QueryOTAJob's budget lives apart from CancelOTAStrategyByJob's.
 [[nodiscard]] LimiterSetup MakeRateLimiter(const LimiterConfig& config,
                                            const RateLimitOptions& fleet, absl::Duration max_wait,
-                                           const Clock& clock);
+                                           const Clock& clock,
+                                           const std::string& action = "CancelOTAStrategyByJob");
+
+// The remembered cancellations: in process, or shared through the limiter's Redis (keys under
+// the limiter's prefix + "cancelled:") with a local fallback. Null when `ttl` is zero.
+[[nodiscard]] std::unique_ptr<RememberedCancellations> MakeRememberedCancellations(
+    const LimiterConfig& config, absl::Duration ttl, const Clock& clock);
 
 }  // namespace ota

@@ -50,6 +50,7 @@ void LogServing(const GatewaySettings& settings, const ServingReport& report) {
       {"signature", std::string(SignatureVersionName(config.policy.signature_version))},
       {"credentials", report.credentials},
       {"limiter", report.limiter},
+      {"query_limiter", report.query_limiter},
       {"max_attempts", config.policy.max_attempts},
       {"transport", security.plaintext                    ? "plaintext"
                     : security.tls.client_ca_file.empty() ? "tls"

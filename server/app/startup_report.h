@@ -21,6 +21,7 @@ struct ServingReport {
   std::string admin_address;  // empty: no admin port
   std::string credentials;    // CredentialsProvider::Describe()
   std::string limiter;        // RateLimiter::Describe()
+  std::string query_limiter;  // QueryOTAJob's budget: RateLimiter::Describe()
   bool callers_checked = false;
   std::size_t caller_count = 0;
 };

@@ -17,8 +17,16 @@ namespace ota {
 inline constexpr char kAlibabaDomain[] = "iot.aliyuncs.com";
 inline constexpr char kGatewayDomain[] = "ota-gateway";
 
+// How a successful call reached its goal (the contract's CancelOutcome).
+enum class CancelOutcome {
+  kUnspecified,       // not a success
+  kCancelled,         // Alibaba answered Success to one of this call's own cancel requests
+  kAlreadyCancelled,  // QueryOTAJob found JobStatus CANCELED, or the batch is remembered cancelled
+};
+
 struct CallOutcome {
   absl::StatusCode code = absl::StatusCode::kOk;
+  CancelOutcome cancel_outcome = CancelOutcome::kUnspecified;  // set on success
   std::string message;     // for the caller; tells them what to do; never contains a secret
   std::string reason;      // ErrorInfo.reason, UPPER_SNAKE_CASE, empty on success
   std::string domain;      // kAlibabaDomain or kGatewayDomain
@@ -29,6 +37,8 @@ struct CallOutcome {
   bool retryable = false;
   // RetryInfo.retry_delay to advertise, when retrying later helps.
   std::optional<absl::Duration> retry_after;
+  // Settled by asking QueryOTAJob (an answer was lost, or Alibaba refused the cancel).
+  bool resolved_by_query = false;
   // BadRequest field violations (field name -> description), for INVALID_ARGUMENT.
   std::map<std::string, std::string> field_violations;
 

@@ -28,6 +28,9 @@ struct CancelByJobParams {
 struct CallResult {
   CallOutcome outcome;
   int attempts = 0;  // upstream requests sent (for a shared call: the shared call's attempts)
+  int queries = 0;   // QueryOTAJob requests sent to settle the outcome
+  // Answered from the remembered cancellations: nothing was sent, no quota spent.
+  bool remembered = false;
   absl::Duration limiter_wait = absl::ZeroDuration();
   // This caller did not start an upstream call of its own: it was answered with the outcome of an
   // identical call already in flight (see inflight_dedup.h). Audit trails record it so that the

@@ -20,6 +20,10 @@ struct CancelByJobPolicy {
   absl::Duration max_limiter_wait = absl::Seconds(30);
   // An attempt is not started with less time than this left before the deadline.
   absl::Duration min_attempt_time = absl::Milliseconds(100);
+  // Kept back from each cancel attempt's deadline (when the attempt still gets min_attempt_time),
+  // so an answer lost at the deadline can still be settled with QueryOTAJob and the caller
+  // answered before its own deadline: the query runs until a third of it before the deadline.
+  absl::Duration settle_time = absl::Milliseconds(250);
   absl::Duration backoff_base = absl::Milliseconds(100);
   absl::Duration backoff_max = absl::Seconds(2);
 };

@@ -5,6 +5,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "server/call/attempt_result.h"
+#include "server/call/outcome_resolution.h"
 #include "server/call/upstream_reply.h"
 #include "server/call/upstream_throttle.h"
 #include "server/observability/gateway_metrics.h"
@@ -14,6 +16,13 @@ namespace ota {
 namespace {
 
 std::string Millis(absl::Duration d) { return absl::StrCat(absl::ToInt64Milliseconds(d), "ms"); }
+
+RpcCall JobCall(const char* action, const CancelByJobParams& params) {
+  RpcCall call{.action = action, .version = kIotApiVersion, .params = {}};
+  call.params["JobId"] = params.job_id;
+  if (!params.iot_instance_id.empty()) call.params["IotInstanceId"] = params.iot_instance_id;
+  return call;
+}
 
 }  // namespace
 
@@ -60,7 +69,53 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
     result.outcome = std::move(outcome);
     result.attempts = attempts;
     result.limiter_wait = limiter_wait;
+    result.queries = queries;
+    result.remembered = remembered;
     return result;
+  }
+
+  // Answers from the remembered cancellations when they know the batch, else starts the call.
+  void Start() {
+    if (deps.remembered == nullptr) return Reserve(std::nullopt);
+    absl::StatusOr<Credentials> credentials = deps.credentials->Get();
+    if (!credentials.ok()) return Reserve(std::nullopt);  // which reports the failure
+    memory_key = RememberedCancellationKey(policy.budget_key.For(*credentials),
+                                           params.iot_instance_id, params.job_id);
+    deps.remembered->Lookup(
+        memory_key, [self = shared_from_this()](std::optional<RememberedCancellation> found) {
+          if (!found.has_value()) return self->Reserve(std::nullopt);
+          CallOutcome outcome;
+          outcome.cancel_outcome = CancelOutcome::kAlreadyCancelled;
+          outcome.domain = kGatewayDomain;
+          outcome.request_id = found->request_id;
+          self->remembered = true;
+          self->Finish(std::move(outcome));
+        });
+  }
+
+  // A success is remembered before the caller hears it, so a repeat sent to any replica once the
+  // answer is in is answered from the memory (a failure to store it only costs that repeat a
+  // request to Alibaba).
+  void FinishRemembering(CallOutcome outcome) {
+    if (deps.remembered == nullptr || !outcome.ok() || memory_key.empty()) {
+      return Finish(std::move(outcome));
+    }
+    const std::string request_id = outcome.request_id;
+    deps.remembered->Remember(memory_key, {.request_id = request_id},
+                              [self = shared_from_this(), outcome = std::move(outcome)]() mutable {
+                                self->Finish(std::move(outcome));
+                              });
+  }
+
+  // The call ends with `outcome` unless an earlier attempt left without an answer: then the
+  // truth is asked of QueryOTAJob first.
+  void Conclude(CallOutcome outcome) {
+    // CANCELLED: the caller or the transport (shutting down) gave up; nothing is asked any more,
+    // and the collaborators a query needs may already be gone.
+    if (answer_lost && !outcome.ok() && outcome.code != absl::StatusCode::kCancelled) {
+      return Resolve(ResolutionTrigger::kSentWithoutAnswer, std::move(outcome));
+    }
+    Finish(std::move(outcome));
   }
 
   void Finish(CallOutcome outcome) {
@@ -74,7 +129,7 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
   void Reserve(std::optional<CallOutcome> last) {
     const absl::Time now = deps.clock->Now();
     if (deadline - now < policy.min_attempt_time) {
-      if (last.has_value()) return Finish(*std::move(last));
+      if (last.has_value()) return Conclude(*std::move(last));
       return Finish(
           GatewayError(absl::StatusCode::kDeadlineExceeded, "DEADLINE_TOO_SHORT",
                        absl::StrCat("the call's deadline leaves ", Millis(deadline - now),
@@ -83,12 +138,15 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
     }
     absl::StatusOr<Credentials> credentials = deps.credentials->Get();
     if (!credentials.ok()) {
-      return Finish(GatewayError(absl::StatusCode::kUnavailable, "CREDENTIALS_UNAVAILABLE",
-                                 absl::StrCat("ota-gateway has no usable Alibaba credentials: ",
-                                              credentials.status().message())));
+      return Conclude(GatewayError(absl::StatusCode::kUnavailable, "CREDENTIALS_UNAVAILABLE",
+                                   absl::StrCat("ota-gateway has no usable Alibaba credentials: ",
+                                                credentials.status().message())));
     }
     budget_key = policy.budget_key.For(*credentials);
     const std::string& key = budget_key;
+    if (memory_key.empty() && deps.remembered != nullptr) {
+      memory_key = RememberedCancellationKey(key, params.iot_instance_id, params.job_id);
+    }
     const absl::Time latest_start =
         std::min(deadline - policy.min_attempt_time, now + policy.max_limiter_wait);
     const absl::Time asked_at = now;
@@ -123,16 +181,16 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
       }
     }
     if (!reservation.ok()) {
-      return Finish(GatewayError(absl::StatusCode::kUnavailable, "LIMITER_UNAVAILABLE",
-                                 absl::StrCat("the shared rate limiter is unavailable: ",
-                                              reservation.status().message())));
+      return Conclude(GatewayError(absl::StatusCode::kUnavailable, "LIMITER_UNAVAILABLE",
+                                   absl::StrCat("the shared rate limiter is unavailable: ",
+                                                reservation.status().message())));
     }
     if (!reservation->granted) {
       if (last.has_value()) {
         // A retry that cannot get a slot in time: report what the last attempt said.
         last->retry_after =
             std::max(last->retry_after.value_or(absl::ZeroDuration()), reservation->retry_after);
-        return Finish(*std::move(last));
+        return Conclude(*std::move(last));
       }
       if (caller_queue_full) {
         CallOutcome outcome = GatewayError(
@@ -172,45 +230,58 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
     StopWaitingForSlot();
     if (is_cancelled && is_cancelled()) {
       return Finish(GatewayError(absl::StatusCode::kCancelled, "CANCELLED",
-                                 "the caller cancelled the call before it was sent to Alibaba"));
+                                 answer_lost ? "the caller cancelled the call before its retry; an "
+                                               "earlier attempt's answer was lost, so the cancel "
+                                               "may have been applied"
+                                             : "the caller cancelled the call before it was sent "
+                                               "to Alibaba"));
     }
     absl::StatusOr<Credentials> credentials = deps.credentials->Get();
     if (!credentials.ok()) {
-      return Finish(GatewayError(absl::StatusCode::kUnavailable, "CREDENTIALS_UNAVAILABLE",
-                                 absl::StrCat("ota-gateway has no usable Alibaba credentials: ",
-                                              credentials.status().message())));
+      return Conclude(GatewayError(absl::StatusCode::kUnavailable, "CREDENTIALS_UNAVAILABLE",
+                                   absl::StrCat("ota-gateway has no usable Alibaba credentials: ",
+                                                credentials.status().message())));
     }
-    RpcCall call{.action = kCancelAction, .version = kIotApiVersion, .params = {}};
-    call.params["JobId"] = params.job_id;
-    if (!params.iot_instance_id.empty()) call.params["IotInstanceId"] = params.iot_instance_id;
-    HttpRequest request = SignRpcCall(policy.signature_version, call, policy.endpoint, *credentials,
-                                      deps.clock->Now(), NewNonce());
+    HttpRequest request = SignRpcCall(policy.signature_version, JobCall(kCancelAction, params),
+                                      policy.endpoint, *credentials, deps.clock->Now(), NewNonce());
     ++attempts;
     if (deps.metrics != nullptr) deps.metrics->AttemptSent(/*is_retry=*/attempts > 1);
     sent_at = deps.clock->Now();
-    deps.transport->Send(std::move(request), deadline,
-                         [self = shared_from_this()](absl::StatusOr<HttpResponse> response) {
-                           self->OnResponse(std::move(response));
+    // The cancel leaves the last settle_time of the deadline to QueryOTAJob, so a lost answer can
+    // still be settled in time, unless that would leave the cancel itself too little.
+    absl::Time send_deadline = deadline - policy.settle_time;
+    if (send_deadline - sent_at < policy.min_attempt_time) send_deadline = deadline;
+    deps.transport->Send(std::move(request), send_deadline,
+                         [self = shared_from_this()](const absl::StatusOr<HttpResponse>& response) {
+                           self->OnResponse(response);
                          });
   }
 
-  void OnResponse(absl::StatusOr<HttpResponse> response) {
-    CallOutcome outcome = response.ok() ? deps.errors->FromReply(ParseUpstreamReply(*response))
-                                        : deps.errors->FromTransportError(response.status());
+  void OnResponse(const absl::StatusOr<HttpResponse>& response) {
+    AttemptResult result = ClassifyAttempt(response, *deps.errors);
+    CallOutcome& outcome = result.outcome;
     if (deps.metrics != nullptr) {
       deps.metrics->AttemptFinished(deps.clock->Now() - sent_at, outcome.alibaba_code);
+    }
+    if (result.kind == AttemptKind::kSentWithoutAnswer) answer_lost = true;
+    if (outcome.ok()) {
+      outcome.cancel_outcome = CancelOutcome::kCancelled;
+      return FinishRemembering(std::move(outcome));
     }
     if (const std::optional<absl::Duration> pause = ThrottlePause(outcome)) {
       return RetryAfterThrottle(std::move(outcome), *pause);
     }
-    if (outcome.ok() || !outcome.retryable ||
-        attempts - throttled_attempts >= policy.max_attempts) {
-      return Finish(std::move(outcome));
+    if (IsBusinessRefusal(result)) return Resolve(ResolutionTrigger::kRefused, std::move(outcome));
+    if (!outcome.retryable || attempts - throttled_attempts >= policy.max_attempts) {
+      return Conclude(std::move(outcome));
     }
     absl::Duration delay = shared->backoff.Delay(attempts);
     if (outcome.retry_after.has_value()) delay = std::max(delay, *outcome.retry_after);
     const absl::Time retry_at = deps.clock->Now() + delay;
-    if (deadline - retry_at < policy.min_attempt_time) return Finish(std::move(outcome));
+    // After a lost answer a retry must still leave QueryOTAJob its time to settle the outcome.
+    const absl::Duration needed =
+        policy.min_attempt_time + (answer_lost ? policy.settle_time : absl::ZeroDuration());
+    if (deadline - retry_at < needed) return Conclude(std::move(outcome));
     deps.scheduler->RunAt(retry_at, [self = shared_from_this(), outcome = std::move(outcome)]() {
       self->Reserve(outcome);
     });
@@ -234,6 +305,93 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
     });
   }
 
+  // Settles the outcome with QueryOTAJob (outcome_resolution.h). `cancel` is the last cancel
+  // attempt's outcome.
+  void Resolve(ResolutionTrigger why, CallOutcome cancel) {
+    trigger = why;
+    settling = std::move(cancel);
+    ReserveQuery();
+  }
+
+  void FinishResolved(const std::optional<AttemptResult>& query, absl::string_view why_no_query) {
+    FinishRemembering(ResolveCancelOutcome(trigger, *settling, query, why_no_query));
+  }
+
+  // QueryOTAJob must answer by query_deadline, so that the caller still hears the outcome before
+  // its own deadline.
+  [[nodiscard]] absl::Time QueryDeadline() const { return deadline - policy.settle_time / 3; }
+
+  void ReserveQuery() {
+    const absl::Time now = deps.clock->Now();
+    if (deadline - now < policy.settle_time / 2) {
+      return FinishResolved(std::nullopt, "no time left before the call's deadline");
+    }
+    if (deps.query_limiter == nullptr) {
+      return FinishResolved(std::nullopt, "this gateway has no QueryOTAJob budget");
+    }
+    absl::StatusOr<Credentials> credentials = deps.credentials->Get();
+    if (!credentials.ok()) {
+      return FinishResolved(std::nullopt, absl::StrCat("no usable Alibaba credentials: ",
+                                                       credentials.status().message()));
+    }
+    const absl::Time latest_start =
+        std::min(deadline - policy.settle_time / 2, now + policy.max_limiter_wait);
+    deps.query_limiter->Reserve(
+        policy.budget_key.For(*credentials), latest_start,
+        [self = shared_from_this()](absl::StatusOr<Reservation> reservation) {
+          self->OnQueryReservation(std::move(reservation));
+        });
+  }
+
+  void OnQueryReservation(absl::StatusOr<Reservation> reservation) {
+    if (!reservation.ok()) {
+      return FinishResolved(std::nullopt, absl::StrCat("the QueryOTAJob budget is unavailable: ",
+                                                       reservation.status().message()));
+    }
+    if (!reservation->granted) {
+      return FinishResolved(std::nullopt,
+                            absl::StrCat("the account's QueryOTAJob quota has no slot before the "
+                                         "deadline (next in ",
+                                         Millis(reservation->retry_after), ")"));
+    }
+    if (reservation->start <= deps.clock->Now()) return SendQuery();
+    deps.scheduler->RunAt(reservation->start, [self = shared_from_this()] { self->SendQuery(); });
+  }
+
+  void SendQuery() {
+    absl::StatusOr<Credentials> credentials = deps.credentials->Get();
+    if (!credentials.ok()) {
+      return FinishResolved(std::nullopt, absl::StrCat("no usable Alibaba credentials: ",
+                                                       credentials.status().message()));
+    }
+    HttpRequest request = SignRpcCall(policy.signature_version, JobCall(kQueryJobAction, params),
+                                      policy.endpoint, *credentials, deps.clock->Now(), NewNonce());
+    ++queries;
+    deps.transport->Send(std::move(request), QueryDeadline(),
+                         [self = shared_from_this()](const absl::StatusOr<HttpResponse>& response) {
+                           self->OnQueryResponse(response);
+                         });
+  }
+
+  void OnQueryResponse(const absl::StatusOr<HttpResponse>& response) {
+    AttemptResult result = ClassifyAttempt(response, *deps.errors);
+    const bool settled = (result.kind == AttemptKind::kAnswered && !result.outcome.retryable) ||
+                         result.outcome.code == absl::StatusCode::kCancelled;
+    if (!settled && queries < policy.max_attempts) {
+      // A query changes nothing, so asking again is always safe while time is left.
+      absl::Duration delay = shared->backoff.Delay(queries);
+      if (result.outcome.retry_after.has_value()) {
+        delay = std::max(delay, *result.outcome.retry_after);
+      }
+      const absl::Time retry_at = deps.clock->Now() + delay;
+      if (deadline - retry_at >= policy.settle_time / 2) {
+        deps.scheduler->RunAt(retry_at, [self = shared_from_this()] { self->ReserveQuery(); });
+        return;
+      }
+    }
+    FinishResolved(result, {});
+  }
+
   const std::shared_ptr<const Shared> shared;  // keeps `deps` and `policy` alive
   const CancelByJobDeps& deps;
   const CancelByJobPolicy& policy;
@@ -248,7 +406,13 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
   std::string budget_key;      // of the latest reservation
   absl::Duration limiter_wait = absl::ZeroDuration();
   bool waiting_for_slot = false;
-  absl::Time sent_at;  // of the attempt in flight
+  absl::Time sent_at;        // of the attempt in flight
+  bool answer_lost = false;  // some attempt was sent without a complete answer
+  bool remembered = false;   // answered from the remembered cancellations
+  std::string memory_key;    // the batch's key in the remembered cancellations
+  int queries = 0;           // QueryOTAJob requests sent
+  ResolutionTrigger trigger = ResolutionTrigger::kRefused;
+  std::optional<CallOutcome> settling;  // the cancel outcome QueryOTAJob is asked to settle
 };
 
 CancelByJobRunner::CancelByJobRunner(CancelByJobDeps deps, CancelByJobPolicy policy)
@@ -262,7 +426,7 @@ void CancelByJobRunner::Run(CancelByJobParams params, absl::Time deadline,
                             std::function<bool()> is_cancelled, Done done) const {
   auto call = std::make_shared<Call>(shared_, std::move(params), deadline, std::move(is_cancelled),
                                      std::move(done));
-  call->Reserve(std::nullopt);
+  call->Start();
 }
 
 }  // namespace ota

@@ -3,10 +3,15 @@
 //   reserve a limiter slot (in the caller's fair share) -> wait for it on the scheduler (a timer,
 //   not a parked thread)
 //   -> sign with fresh nonce and timestamp -> send -> read Alibaba's answer -> map it
-//   -> retry only what retrying can fix (throttling, 5xx, SystemException, network), with jittered
-//      exponential backoff, honouring x-acs-retry-after, each attempt taking a new slot, never past
-//      the caller's deadline. A throttle also pauses the account's budget for the retry hint
-//      (RateLimiter::PauseUntil) and is retried within the deadline however many came before.
+//   -> retry only what retrying can fix (throttling, 5xx, SystemException, network, answers lost
+//      after sending), with jittered exponential backoff, honouring x-acs-retry-after, each attempt
+//      taking a new slot, never past the caller's deadline. A throttle also pauses the account's
+//      budget for the retry hint (RateLimiter::PauseUntil) and is retried within the deadline
+//      however many came before.
+//   -> settle a lost answer or a business refusal with QueryOTAJob, on its own budget
+//      (outcome_resolution.h), and remember the batches found cancelled.
+// A batch the remembered cancellations know is answered OK ALREADY_CANCELLED before any of this:
+// no slot, no request.
 //
 //   ota::CancelByJobRunner runner(deps, policy);
 //   runner.Run({.job_id = "J1"}, deadline, /*is_cancelled=*/nullptr,
@@ -30,6 +35,7 @@
 #include "server/http/http_transport.h"
 #include "server/limiter/fair_dispatcher.h"
 #include "server/limiter/rate_limiter.h"
+#include "server/limiter/remembered_cancellations.h"
 #include "server/signing/rpc_signer.h"
 
 namespace ota {
@@ -48,6 +54,10 @@ struct CancelByJobDeps {
   // Optional: shares the limiter's slots fairly between callers (params.caller); without it, slots
   // go first come first served, straight from `limiter`.
   FairDispatcher* dispatcher = nullptr;
+  // QueryOTAJob's own budget (Alibaba gives it its own per-account quota), never the cancel's.
+  // Null: outcomes that need QueryOTAJob are answered UNAVAILABLE OUTCOME_UNKNOWN.
+  RateLimiter* query_limiter = nullptr;
+  RememberedCancellations* remembered = nullptr;  // optional
 };
 
 class CancelByJobRunner final : public CancelByJobCaller {

@@ -11,7 +11,9 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/limiter/fair_dispatcher.h"
+#include "server/http/attempt_stage.h"
 #include "server/limiter/local_rate_limiter.h"
+#include "server/limiter/remembered_cancellations.h"
 #include "server/observability/gateway_metrics.h"
 #include "server/testing/counting_limiter.h"
 #include "server/testing/fake_clock.h"
@@ -56,6 +58,8 @@ class CancelByJobRunnerTest : public ::testing::Test {
       : clock_(kStart),
         scheduler_(clock_),
         limiter_(RateLimitOptions{.limit = 10, .burst = 5}, clock_),
+        query_limiter_(RateLimitOptions{.limit = 10, .burst = 5}, clock_),
+        remembered_({.ttl = absl::Hours(24), .capacity = 100}, clock_),
         credentials_(Credentials{.access_key_id = "LTAItestkeyid01",
                                  .access_key_secret = "test-secret-value",
                                  .security_token = ""},
@@ -72,7 +76,10 @@ class CancelByJobRunnerTest : public ::testing::Test {
                                              .credentials = &credentials_,
                                              .errors = &errors_,
                                              .clock = &clock_,
-                                             .metrics = metrics_},
+                                             .metrics = metrics_,
+                                             .dispatcher = nullptr,
+                                             .query_limiter = &query_limiter_,
+                                             .remembered = &remembered_},
                              policy_);
   }
 
@@ -91,6 +98,8 @@ class CancelByJobRunnerTest : public ::testing::Test {
   FakeClock clock_;
   ManualScheduler scheduler_;
   CountingLimiter limiter_;
+  CountingLimiter query_limiter_;  // QueryOTAJob's own budget
+  LocalRememberedCancellations remembered_;
   ScriptedTransport transport_;
   StaticCredentialsProvider credentials_;
   ErrorMapper errors_;
@@ -135,13 +144,24 @@ TEST_F(CancelByJobRunnerTest, ParameterValuesCannotInjectParameters) {
   EXPECT_THAT(url, Not(HasSubstr("Action=Other")));
 }
 
-TEST_F(CancelByJobRunnerTest, BusinessErrorIsNotRetried) {
+TEST_F(CancelByJobRunnerTest, BusinessErrorIsNotRetriedAndQueryOtaJobConfirmsNotFound) {
   transport_.script.push_back(Json(200, kNoSuchJob));
+  transport_.script.push_back(Json(200, kNoSuchJob));  // QueryOTAJob does not know it either
   CallResult result = RunCall(Params("missing"));
   EXPECT_EQ(result.outcome.code, absl::StatusCode::kNotFound);
   EXPECT_EQ(result.outcome.alibaba_code, "iot.ota.OtaJobNotExist");
   EXPECT_EQ(result.outcome.request_id, "REQ-NF");
   EXPECT_EQ(result.attempts, 1);
+  EXPECT_EQ(result.queries, 1);
+  ASSERT_EQ(transport_.sent.size(), 2U);
+  EXPECT_THAT(transport_.sent[1].url, HasSubstr("JobId=missing"));
+  bool is_query = false;
+  for (const auto& [name, value] : transport_.sent[1].headers) {
+    if (name == "x-acs-action") is_query = value == "QueryOTAJob";
+  }
+  EXPECT_TRUE(is_query);
+  EXPECT_EQ(limiter_.reservations, 1) << "the query never takes a cancel slot";
+  EXPECT_EQ(query_limiter_.reservations, 1);
 }
 
 TEST_F(CancelByJobRunnerTest, ThrottlingIsRetriedWithAFreshSlotAndNonce) {
@@ -284,10 +304,12 @@ TEST_F(CancelByJobRunnerTest, WaitingCallsAreScheduledNotSent) {
   CancelByJobRunner runner = Runner();
   int done = 0;
   for (int i = 0; i < 12; ++i) {
-    runner.Run(Params("J1"), kStart + absl::Seconds(30), nullptr, [&](CallResult r) {
-      EXPECT_THAT(r.outcome, IsOk());
-      ++done;
-    });
+    // Distinct batches: a batch already cancelled would be answered from memory.
+    runner.Run(Params("J" + std::to_string(i)), kStart + absl::Seconds(30), nullptr,
+               [&](CallResult r) {
+                 EXPECT_THAT(r.outcome, IsOk());
+                 ++done;
+               });
   }
   // The burst of 5 is sent at once; the other 7 wait as timers, not as threads.
   EXPECT_EQ(done, 5);
@@ -402,7 +424,8 @@ TEST_F(CancelByJobRunnerMetricsTest, WaitingCallsAreQueuedWaitersUntilTheirSlot)
   for (int i = 0; i < 12; ++i) transport_.script.push_back(Json(200, kSuccess));
   CancelByJobRunner runner = Runner();
   for (int i = 0; i < 12; ++i) {
-    runner.Run(Params("J1"), kStart + absl::Seconds(30), nullptr, [](CallResult) {});
+    runner.Run(Params("J" + std::to_string(i)), kStart + absl::Seconds(30), nullptr,
+               [](CallResult) {});
   }
   // The burst of 5 went at once; 7 wait for their slot.
   EXPECT_EQ(Value("ota_gateway_queued_waiters"), 7);
@@ -464,6 +487,172 @@ TEST_F(CancelByJobRunnerMetricsTest, CallDroppedWhileWaitingLeavesTheQueue) {
 namespace ota {
 namespace {
 
+const char kStatusNotSupported[] =
+    R"({"RequestId":"REQ-NS","Success":false,"Code":"iot.ota.OtaJobStatusNotSupported","ErrorMessage":"x"})";
+
+std::string JobState(const std::string& status, const std::string& selection = "DYNAMIC") {
+  return R"({"RequestId":"REQ-Q","Success":true,"Data":{"JobId":"J1","JobStatus":")" + status +
+         R"(","SelectionType":")" + selection + R"("}})";
+}
+
+absl::Status LostAnswer() {
+  return WithAttemptStage(absl::UnavailableError("Connection reset by peer"),
+                          AttemptStage::kSentWithoutAnswer);
+}
+
+TEST_F(CancelByJobRunnerTest, SuccessIsCancelledAndRememberedSoARepeatSendsNothing) {
+  transport_.script.push_back(Json(200, kSuccess));
+  CallResult first = RunCall(Params("J1", "iot-1"));
+  ASSERT_THAT(first.outcome, IsOk());
+  EXPECT_EQ(first.outcome.cancel_outcome, CancelOutcome::kCancelled);
+  EXPECT_FALSE(first.remembered);
+
+  CallResult repeat = RunCall(Params("J1", "iot-1"));
+  ASSERT_THAT(repeat.outcome, IsOk());
+  EXPECT_EQ(repeat.outcome.cancel_outcome, CancelOutcome::kAlreadyCancelled);
+  EXPECT_EQ(repeat.outcome.request_id, "REQ-OK") << "the original RequestId";
+  EXPECT_TRUE(repeat.remembered);
+  EXPECT_EQ(repeat.attempts, 0);
+  EXPECT_EQ(transport_.sent.size(), 1U) << "no request to Alibaba";
+  EXPECT_EQ(limiter_.reservations, 1) << "no quota spent";
+
+  // Another instance's batch of the same id is another batch.
+  transport_.script.push_back(Json(200, kSuccess));
+  CallResult other = RunCall(Params("J1", "iot-2"));
+  EXPECT_EQ(other.outcome.cancel_outcome, CancelOutcome::kCancelled);
+  EXPECT_EQ(transport_.sent.size(), 2U);
+}
+
+TEST_F(CancelByJobRunnerTest, LostAnswerIsRetriedAndARefusalSettledAsAlreadyCancelled) {
+  // The first attempt was applied but its answer lost; the retry is refused (the policy is gone);
+  // QueryOTAJob tells the truth.
+  transport_.script.push_back(LostAnswer());
+  transport_.script.push_back(Json(200, kStatusNotSupported));
+  transport_.script.push_back(Json(200, JobState("CANCELED")));
+  CallResult result = RunCall(Params("J1"));
+  ASSERT_THAT(result.outcome, IsOk()) << result.outcome.message;
+  EXPECT_EQ(result.outcome.cancel_outcome, CancelOutcome::kAlreadyCancelled);
+  EXPECT_EQ(result.outcome.request_id, "REQ-Q");
+  EXPECT_EQ(result.attempts, 2);
+  EXPECT_EQ(result.queries, 1);
+  EXPECT_EQ(limiter_.reservations, 2);
+  EXPECT_EQ(query_limiter_.reservations, 1);
+
+  CallResult repeat = RunCall(Params("J1"));  // found cancelled: remembered as well
+  EXPECT_TRUE(repeat.remembered);
+  EXPECT_EQ(repeat.outcome.request_id, "REQ-Q");
+  EXPECT_EQ(transport_.sent.size(), 3U);
+}
+
+TEST_F(CancelByJobRunnerTest, AnswersLostOnEveryAttemptAreSettledByQueryAfterTheLast) {
+  transport_.script.push_back(LostAnswer());
+  transport_.script.push_back(Json(200, "<html>cut"));  // unreadable 200: retried too
+  transport_.script.push_back(LostAnswer());
+  transport_.script.push_back(Json(200, JobState("CANCELED")));
+  CallResult result = RunCall(Params("J1"));
+  ASSERT_THAT(result.outcome, IsOk()) << result.outcome.message;
+  EXPECT_EQ(result.outcome.cancel_outcome, CancelOutcome::kAlreadyCancelled);
+  EXPECT_EQ(result.attempts, 3);
+  EXPECT_EQ(result.queries, 1);
+}
+
+TEST_F(CancelByJobRunnerTest, LostAnswerAndStillInProgressIsUnavailableNotApplied) {
+  for (int i = 0; i < 3; ++i) transport_.script.push_back(LostAnswer());
+  transport_.script.push_back(Json(200, JobState("IN_PROGRESS")));
+  CallResult result = RunCall(Params("J1"));
+  EXPECT_EQ(result.outcome.code, absl::StatusCode::kUnavailable);
+  EXPECT_EQ(result.outcome.reason, "UPSTREAM_UNAVAILABLE");
+  EXPECT_THAT(result.outcome.message, HasSubstr("not applied"));
+  EXPECT_THAT(result.outcome.message, Not(HasSubstr("could not reach")));
+}
+
+TEST_F(CancelByJobRunnerTest, FinishedAndStaticBatchesHaveTheirOwnReasons) {
+  transport_.script.push_back(Json(200, kStatusNotSupported));
+  transport_.script.push_back(Json(200, JobState("COMPLETED")));
+  CallResult finished = RunCall(Params("J1"));
+  EXPECT_EQ(finished.outcome.code, absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(finished.outcome.reason, "JOB_FINISHED");
+
+  transport_.script.push_back(Json(200, kStatusNotSupported));
+  transport_.script.push_back(Json(200, JobState("IN_PROGRESS", "STATIC")));
+  CallResult fixed = RunCall(Params("J2"));
+  EXPECT_EQ(fixed.outcome.code, absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(fixed.outcome.reason, "JOB_NOT_DYNAMIC");
+}
+
+TEST_F(CancelByJobRunnerTest, QueryUnavailableIsRetriedThenOutcomeUnknown) {
+  transport_.script.push_back(LostAnswer());
+  transport_.script.push_back(LostAnswer());
+  transport_.script.push_back(LostAnswer());
+  const char k503[] = R"({"RequestId":"Q5","Code":"ServiceUnavailable","Message":"x"})";
+  for (int i = 0; i < 3; ++i) transport_.script.push_back(Json(503, k503));
+  CallResult result = RunCall(Params("J1"));
+  EXPECT_EQ(result.outcome.code, absl::StatusCode::kUnavailable);
+  EXPECT_EQ(result.outcome.reason, "OUTCOME_UNKNOWN");
+  EXPECT_THAT(result.outcome.message, HasSubstr("may have been applied"));
+  EXPECT_THAT(result.outcome.message, HasSubstr("calling again is safe"));
+  EXPECT_TRUE(result.outcome.retry_after.has_value());
+  EXPECT_EQ(result.queries, 3);
+  EXPECT_EQ(query_limiter_.reservations, 3);
+  EXPECT_EQ(limiter_.reservations, 3);
+}
+
+TEST_F(CancelByJobRunnerTest, NoQuerySlotBeforeTheDeadlineIsOutcomeUnknown) {
+  for (int i = 0; i < 10; ++i) {
+    (void)query_limiter_.ReserveNow("account-1", kStart + absl::Seconds(10));  // others' queries
+  }
+  transport_.script.push_back(LostAnswer());
+  transport_.script.push_back(Json(200, kStatusNotSupported));
+  CallResult result = RunCall(Params("J1"), absl::Milliseconds(900));
+  EXPECT_EQ(result.outcome.reason, "OUTCOME_UNKNOWN");
+  EXPECT_THAT(result.outcome.message, HasSubstr("QueryOTAJob quota"));
+  EXPECT_EQ(result.queries, 0);
+}
+
+TEST_F(CancelByJobRunnerTest, NeverSentFailuresNeedNoQuery) {
+  for (int i = 0; i < 3; ++i) {
+    transport_.script.push_back(
+        WithAttemptStage(absl::UnavailableError("Connection refused"), AttemptStage::kNeverSent));
+  }
+  CallResult result = RunCall(Params("J1"));
+  EXPECT_EQ(result.outcome.reason, "UPSTREAM_UNREACHABLE");
+  EXPECT_THAT(result.outcome.message, HasSubstr("never sent"));
+  EXPECT_EQ(result.queries, 0);
+  EXPECT_EQ(transport_.sent.size(), 3U);
+}
+
+TEST_F(CancelByJobRunnerTest, WithoutAQueryBudgetALostAnswerIsOutcomeUnknown) {
+  transport_.script.push_back(LostAnswer());
+  policy_.max_attempts = 1;
+  std::optional<CallResult> result;
+  CancelByJobRunner runner(CancelByJobDeps{.limiter = &limiter_,
+                                           .scheduler = &scheduler_,
+                                           .transport = &transport_,
+                                           .credentials = &credentials_,
+                                           .errors = &errors_,
+                                           .clock = &clock_,
+                                           .metrics = nullptr,
+                                           .dispatcher = nullptr,
+                                           .query_limiter = nullptr,
+                                           .remembered = nullptr},
+                           policy_);
+  runner.Run(Params("J1"), kStart + absl::Seconds(10), nullptr,
+             [&](CallResult r) { result = std::move(r); });
+  scheduler_.RunAll();
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->outcome.reason, "OUTCOME_UNKNOWN");
+}
+
+TEST_F(CancelByJobRunnerTest, ATransportShuttingDownAfterSendingIsNotSettledByQuery) {
+  transport_.script.push_back(
+      WithAttemptStage(absl::CancelledError("HTTP transport shut down before the reply"),
+                       AttemptStage::kSentWithoutAnswer));
+  CallResult result = RunCall(Params("J1"));
+  EXPECT_EQ(result.outcome.code, absl::StatusCode::kCancelled);
+  EXPECT_EQ(result.queries, 0);
+  EXPECT_EQ(query_limiter_.reservations, 0) << "its collaborators may be gone at shutdown";
+}
+
 // Through the fair dispatcher: the caller's share decides who is sent next, and its queue cap
 // answers CALLER_QUEUE_FULL at once.
 TEST_F(CancelByJobRunnerTest, FairDispatcherOrdersCallersAndCapsTheirQueues) {
@@ -480,7 +669,9 @@ TEST_F(CancelByJobRunnerTest, FairDispatcherOrdersCallersAndCapsTheirQueues) {
                                            .errors = &errors_,
                                            .clock = &clock_,
                                            .metrics = nullptr,
-                                           .dispatcher = &dispatcher},
+                                           .dispatcher = &dispatcher,
+                                           .query_limiter = nullptr,
+                                           .remembered = nullptr},
                            policy_);
   for (int i = 0; i < 10; ++i) transport_.script.push_back(Json(200, kSuccess));
   std::map<std::string, CallResult> results;

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "server/http/attempt_stage.h"
 
 namespace ota {
 namespace {
@@ -507,37 +508,48 @@ CallOutcome ErrorMapper::FromTransportError(const absl::Status& status) const {
   CallOutcome outcome;
   outcome.domain = kGatewayDomain;
   const std::string detail = StripQueryStrings(status.message());
+  const bool sent = AttemptStageOf(status) == AttemptStage::kSentWithoutAnswer;
   switch (status.code()) {
-    case absl::StatusCode::kDeadlineExceeded:
-      // Not retryable here: the deadline is the caller's, and it has run out.
-      outcome.code = absl::StatusCode::kDeadlineExceeded;
-      outcome.reason = "UPSTREAM_TIMEOUT";
-      outcome.message = absl::StrCat(
-          "Alibaba did not answer before the deadline (", detail,
-          "): the cancellation may or may not have been applied; calling again is safe (a batch "
-          "already cancelled answers FAILED_PRECONDITION)");
-      break;
     case absl::StatusCode::kOk:
       // A transport must not fail with OK; report the bug rather than claim a success.
       outcome.code = absl::StatusCode::kInternal;
       outcome.reason = "GATEWAY_INTERNAL_ERROR";
       outcome.message = "the upstream transport failed without saying why";
-      break;
+      return outcome;
     case absl::StatusCode::kCancelled:
       outcome.code = absl::StatusCode::kCancelled;
       outcome.reason = "UPSTREAM_CALL_CANCELLED";
       outcome.message = absl::StrCat("the upstream call was cancelled (", detail, ")");
-      break;
+      return outcome;
     default:
-      // Connect, DNS, TLS, reset, protocol errors: the request most likely never reached
-      // Alibaba's API, and another attempt (on a fresh connection) may well succeed.
-      outcome.code = absl::StatusCode::kUnavailable;
-      outcome.reason = "UPSTREAM_UNREACHABLE";
-      outcome.retryable = true;
-      outcome.message =
-          absl::StrCat("could not reach Alibaba's endpoint (", detail, "): ", kRetryLater);
       break;
   }
+  if (sent) {
+    // The request left: Alibaba may have applied it. Sending it again is safe (a cancelled policy
+    // cannot be cancelled twice), and the call path asks QueryOTAJob before it answers.
+    outcome.code = absl::StatusCode::kUnavailable;
+    outcome.reason = "UPSTREAM_UNAVAILABLE";
+    outcome.retryable = true;
+    outcome.message = absl::StrCat(
+        "the request was sent to Alibaba but no complete answer came back (", detail, ")");
+    return outcome;
+  }
+  if (status.code() == absl::StatusCode::kDeadlineExceeded) {
+    // Not retryable here: the deadline is the caller's, and it has run out.
+    outcome.code = absl::StatusCode::kDeadlineExceeded;
+    outcome.reason = "UPSTREAM_TIMEOUT";
+    outcome.message =
+        absl::StrCat("the deadline passed before the request could be sent to Alibaba (", detail,
+                     "): nothing was applied; call again with a longer deadline");
+    return outcome;
+  }
+  // DNS, connect, TLS: the request never left, and another attempt (on a fresh connection) may
+  // well succeed.
+  outcome.code = absl::StatusCode::kUnavailable;
+  outcome.reason = "UPSTREAM_UNREACHABLE";
+  outcome.retryable = true;
+  outcome.message = absl::StrCat("could not reach Alibaba's endpoint (", detail,
+                                 "); the request was never sent: ", kRetryLater);
   return outcome;
 }
 

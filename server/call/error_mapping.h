@@ -32,8 +32,10 @@ class ErrorMapper {
   [[nodiscard]] static absl::StatusOr<ErrorMapper> WithOverrides(std::string_view text);
 
   [[nodiscard]] CallOutcome FromReply(const UpstreamReply& reply) const;
-  // A transport failure (connect/TLS/reset -> UNAVAILABLE, retryable; deadline ->
-  // DEADLINE_EXCEEDED).
+  // A transport failure. Never sent (DNS, connect, TLS, pacing): UNAVAILABLE UPSTREAM_UNREACHABLE,
+  // retryable, or DEADLINE_EXCEEDED UPSTREAM_TIMEOUT. Sent without a complete answer (timeout or
+  // reset after the request left): UNAVAILABLE UPSTREAM_UNAVAILABLE, retryable; the call path
+  // settles what happened with QueryOTAJob. The stage comes from the status (attempt_stage.h).
   [[nodiscard]] CallOutcome FromTransportError(const absl::Status& status) const;
 
  private:

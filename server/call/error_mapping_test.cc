@@ -5,6 +5,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/http/attempt_stage.h"
 #include "server/testing/status_matchers.h"
 
 namespace ota {
@@ -404,27 +405,43 @@ TEST(ErrorMapperOverridesTest, BadLinesAreNamed) {
   }
 }
 
-TEST(ErrorMapperTransportTest, DeadlineStaysDeadline) {
-  const CallOutcome outcome = ErrorMapper().FromTransportError(
-      absl::DeadlineExceededError("Operation timed out after 3000 ms"));
+TEST(ErrorMapperTransportTest, DeadlineBeforeSendingSaysNothingWasApplied) {
+  const CallOutcome outcome = ErrorMapper().FromTransportError(WithAttemptStage(
+      absl::DeadlineExceededError("Operation timed out after 3000 ms"), AttemptStage::kNeverSent));
   EXPECT_EQ(outcome.code, absl::StatusCode::kDeadlineExceeded);
   EXPECT_EQ(outcome.reason, "UPSTREAM_TIMEOUT");
   EXPECT_EQ(outcome.domain, kGatewayDomain);
   EXPECT_FALSE(outcome.retryable);
   EXPECT_EQ(outcome.http_status, 0);
-  EXPECT_THAT(outcome.message, AllOf(HasSubstr("3000 ms"), HasSubstr("may or may not")));
+  EXPECT_THAT(outcome.message, AllOf(HasSubstr("3000 ms"), HasSubstr("nothing was applied")));
 }
 
-TEST(ErrorMapperTransportTest, ConnectionFailuresAreRetryableUnavailable) {
+TEST(ErrorMapperTransportTest, NeverSentFailuresAreRetryableUnreachable) {
   for (const absl::Status& status :
        {absl::UnavailableError("Could not resolve host: iot.cn-shanghai.aliyuncs.com"),
-        absl::UnavailableError("Connection reset by peer"),
-        absl::InternalError("curl_multi failure")}) {
-    const CallOutcome outcome = ErrorMapper().FromTransportError(status);
+        absl::UnavailableError("Connection refused"), absl::InternalError("curl_multi failure")}) {
+    const CallOutcome outcome =
+        ErrorMapper().FromTransportError(WithAttemptStage(status, AttemptStage::kNeverSent));
     EXPECT_EQ(outcome.code, absl::StatusCode::kUnavailable) << status;
     EXPECT_EQ(outcome.reason, "UPSTREAM_UNREACHABLE");
     EXPECT_TRUE(outcome.retryable);
     EXPECT_THAT(outcome.message, HasSubstr(std::string(status.message())));
+    EXPECT_THAT(outcome.message, HasSubstr("never sent"));
+  }
+}
+
+TEST(ErrorMapperTransportTest, FailuresAfterSendingNeverSayCouldNotReach) {
+  for (const absl::Status& status :
+       {absl::UnavailableError("Connection reset by peer"),
+        absl::DeadlineExceededError("deadline exceeded after 900ms waiting for the upstream"),
+        absl::UnavailableError("upstream timed out after 1000ms")}) {
+    const CallOutcome outcome = ErrorMapper().FromTransportError(
+        WithAttemptStage(status, AttemptStage::kSentWithoutAnswer));
+    EXPECT_EQ(outcome.code, absl::StatusCode::kUnavailable) << status;
+    EXPECT_EQ(outcome.reason, "UPSTREAM_UNAVAILABLE");
+    EXPECT_TRUE(outcome.retryable) << "sending a cancel again is safe";
+    EXPECT_THAT(outcome.message, HasSubstr("was sent to Alibaba"));
+    EXPECT_THAT(outcome.message, Not(HasSubstr("could not reach")));
   }
 }
 

@@ -58,6 +58,10 @@ UpstreamReply ParseUpstreamReply(const HttpResponse& response) {
   reply.request_id = StringField(body, "RequestId");
   const bool is_2xx = response.status >= 200 && response.status < 300;
   reply.success = is_2xx && SuccessField(body);
+  if (const auto data = body.find("Data"); data != body.end() && data->is_object()) {
+    reply.job_status = StringField(*data, "JobStatus");
+    reply.selection_type = StringField(*data, "SelectionType");
+  }
   if (reply.success) return reply;
 
   reply.code = StringField(body, "Code");

@@ -3,8 +3,8 @@
 // Alibaba answers an RPC call with JSON: {"RequestId","Success"} on success; on failure either the
 // API's own shape {"RequestId","Success":false,"Code","ErrorMessage"} (HTTP 200) or the gateway
 // shape {"RequestId","HostId","Code","Message","Recommend"} with a non-2xx status. This parser
-// accepts both and never fails: a body that is not such JSON gives `parsed = false` and keeps
-// the HTTP status so the error mapping can report it.
+// accepts both (and QueryOTAJob's `Data`) and never fails: a body that is not such JSON gives
+// `parsed = false` and keeps the HTTP status so the error mapping can report it.
 #pragma once
 
 #include <optional>
@@ -22,6 +22,10 @@ struct UpstreamReply {
   std::string request_id;
   std::string code;     // Alibaba's Code, empty on success
   std::string message;  // ErrorMessage or Message
+  // QueryOTAJob's answer: Data.JobStatus (PLANNED, IN_PROGRESS, COMPLETED, CANCELED) and
+  // Data.SelectionType (STATIC, DYNAMIC), as Alibaba spelled them; empty when absent.
+  std::string job_status;
+  std::string selection_type;
   // From the `x-acs-retry-after` header (milliseconds), when present and sane.
   std::optional<absl::Duration> retry_after;
 };

@@ -22,6 +22,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "server/base/url_redaction.h"
+#include "server/http/attempt_stage.h"
 #include "server/http/curl_easy.h"
 #include "server/http/departure_window.h"
 
@@ -89,6 +90,15 @@ int OnDeparture(void* user, char* /*primary_ip*/, char* /*local_ip*/, int /*prim
   return CURL_PREREQFUNC_OK;
 }
 
+// Whether any byte of the request was written to a connection. CURLINFO_REQUEST_SIZE counts the
+// request bytes curl actually sent (headers included), so 0 means DNS, connect or the TLS
+// handshake failed, or the transfer never got that far: the request cannot have been processed.
+bool RequestWritten(CURL* easy) {
+  long request_bytes = 0;
+  if (curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &request_bytes) != CURLE_OK) return true;
+  return request_bytes > 0;
+}
+
 }  // namespace
 
 struct CurlTransport::Loop {
@@ -112,6 +122,7 @@ struct CurlTransport::Loop {
   absl::Status Configure(Transfer& transfer);
   void ReapFinished();
   absl::Status MapError(const Transfer& transfer, CURLcode code) const;
+  absl::Status DescribeError(const Transfer& transfer, CURLcode code, AttemptStage stage) const;
   void RunDueTimers();
   int NextWaitMs();
   void Shutdown();
@@ -198,7 +209,8 @@ void CurlTransport::Loop::Enqueue(PendingSend send) {
       return;
     }
   }
-  Complete(send.done, absl::CancelledError("HTTP transport is shutting down"));
+  Complete(send.done, WithAttemptStage(absl::CancelledError("HTTP transport is shutting down"),
+                                       AttemptStage::kNeverSent));
 }
 
 void CurlTransport::Loop::Enqueue(absl::Time when, Task task) {
@@ -271,25 +283,34 @@ void CurlTransport::Loop::StartHeld() {
     PendingSend expired = std::move(*it);
     it = held_.erase(it);
     // The callback may Send again; that only reaches held_ through the queue, on a later turn.
-    Complete(expired.done, absl::DeadlineExceededError(
-                               "deadline passed while waiting for the upstream departure window"));
+    Complete(
+        expired.done,
+        WithAttemptStage(absl::DeadlineExceededError(
+                             "deadline passed while waiting for the upstream departure window; "
+                             "the request was never sent"),
+                         AttemptStage::kNeverSent));
   }
 }
 
 void CurlTransport::Loop::Start(PendingSend send) {
   // Alibaba's RPC API is called with POST or GET only.
   if (send.request.method != "POST" && send.request.method != "GET") {
-    Complete(send.done, absl::InvalidArgumentError(
-                            absl::StrCat("unsupported HTTP method '", send.request.method, "'")));
+    Complete(send.done,
+             WithAttemptStage(absl::InvalidArgumentError(absl::StrCat("unsupported HTTP method '",
+                                                                      send.request.method, "'")),
+                              AttemptStage::kNeverSent));
     return;
   }
   if (absl::Status valid = CheckCurlRequest(send.request); !valid.ok()) {
-    Complete(send.done, std::move(valid));
+    Complete(send.done, WithAttemptStage(std::move(valid), AttemptStage::kNeverSent));
     return;
   }
   const absl::Time now = absl::Now();
   if (send.deadline <= now) {
-    Complete(send.done, absl::DeadlineExceededError("deadline passed before the request was sent"));
+    Complete(send.done,
+             WithAttemptStage(absl::DeadlineExceededError(
+                                  "deadline passed before the request was sent; it was never sent"),
+                              AttemptStage::kNeverSent));
     return;
   }
 
@@ -309,18 +330,21 @@ void CurlTransport::Loop::Start(PendingSend send) {
 
   transfer->easy = AcquireHandle();
   if (transfer->easy == nullptr) {
-    Complete(transfer->done, absl::InternalError("curl_easy_init failed"));
+    Complete(transfer->done, WithAttemptStage(absl::InternalError("curl_easy_init failed"),
+                                              AttemptStage::kNeverSent));
     return;
   }
   if (absl::Status configured = Configure(*transfer); !configured.ok()) {
     ReleaseHandle(transfer->easy);
-    Complete(transfer->done, std::move(configured));
+    Complete(transfer->done, WithAttemptStage(std::move(configured), AttemptStage::kNeverSent));
     return;
   }
   if (const CURLMcode added = curl_multi_add_handle(multi_, transfer->easy); added != CURLM_OK) {
     ReleaseHandle(transfer->easy);
-    Complete(transfer->done, absl::InternalError(absl::StrCat("curl_multi_add_handle failed: ",
-                                                              curl_multi_strerror(added))));
+    Complete(transfer->done,
+             WithAttemptStage(absl::InternalError(absl::StrCat("curl_multi_add_handle failed: ",
+                                                               curl_multi_strerror(added))),
+                              AttemptStage::kNeverSent));
     return;
   }
   requests_started.fetch_add(1, std::memory_order_relaxed);
@@ -396,6 +420,16 @@ void CurlTransport::Loop::ReapFinished() {
 }
 
 absl::Status CurlTransport::Loop::MapError(const Transfer& transfer, CURLcode code) const {
+  const AttemptStage stage =
+      RequestWritten(transfer.easy) ? AttemptStage::kSentWithoutAnswer : AttemptStage::kNeverSent;
+  return WithAttemptStage(DescribeError(transfer, code, stage), stage);
+}
+
+absl::Status CurlTransport::Loop::DescribeError(const Transfer& transfer, CURLcode code,
+                                                AttemptStage stage) const {
+  const char* const where = stage == AttemptStage::kNeverSent
+                                ? "the request was never sent"
+                                : "the request was sent; no complete answer came back";
   const std::string detail = transfer.error[0] != '\0'
                                  ? RedactUrlQuery(transfer.error, transfer.request.url)
                                  : std::string(curl_easy_strerror(code));
@@ -404,17 +438,18 @@ absl::Status CurlTransport::Loop::MapError(const Transfer& transfer, CURLcode co
       if (!transfer.reply.body_too_large) break;
       [[fallthrough]];
     case CURLE_FILESIZE_EXCEEDED:
-      return absl::UnavailableError(
-          absl::StrCat("response body larger than ", transfer.reply.max_body, " bytes"));
+      return absl::UnavailableError(absl::StrCat("response body larger than ",
+                                                 transfer.reply.max_body, " bytes (", where, ")"));
     case CURLE_OPERATION_TIMEDOUT: {
       if (transfer.deadline_limited && absl::Now() + kDeadlineSlack >= transfer.deadline) {
-        return absl::DeadlineExceededError(absl::StrCat(
-            "deadline exceeded after ", transfer.timeout_ms, "ms waiting for the upstream"));
+        return absl::DeadlineExceededError(
+            absl::StrCat("deadline exceeded after ", transfer.timeout_ms,
+                         "ms waiting for the upstream (", where, ")"));
       }
       curl_off_t elapsed_us = 0;
       curl_easy_getinfo(transfer.easy, CURLINFO_TOTAL_TIME_T, &elapsed_us);
-      return absl::UnavailableError(
-          absl::StrCat("upstream timed out after ", elapsed_us / 1000, "ms (", detail, ")"));
+      return absl::UnavailableError(absl::StrCat("upstream timed out after ", elapsed_us / 1000,
+                                                 "ms (", detail, "; ", where, ")"));
     }
     case CURLE_URL_MALFORMAT:
     case CURLE_UNSUPPORTED_PROTOCOL:
@@ -427,8 +462,9 @@ absl::Status CurlTransport::Loop::MapError(const Transfer& transfer, CURLcode co
     default:
       break;
   }
-  return absl::UnavailableError(
-      absl::StrCat("upstream request failed (curl error ", static_cast<int>(code), "): ", detail));
+  return absl::UnavailableError(absl::StrCat("upstream request failed (curl error ",
+                                             static_cast<int>(code), "): ", detail, " (", where,
+                                             ")"));
 }
 
 void CurlTransport::Loop::RunDueTimers() {
@@ -474,19 +510,26 @@ void CurlTransport::Loop::Shutdown() {
   // Detach everything from curl before running any callback, so callbacks see a quiet loop.
   std::vector<std::unique_ptr<Transfer>> in_flight;
   in_flight.reserve(active_.size());
+  std::vector<AttemptStage> stages;
   for (auto& [easy, transfer] : active_) {
     curl_multi_remove_handle(multi_, easy);
+    stages.push_back(RequestWritten(easy) ? AttemptStage::kSentWithoutAnswer
+                                          : AttemptStage::kNeverSent);
     ReleaseHandle(easy);
     in_flight.push_back(std::move(transfer));
   }
   active_.clear();
-  for (auto& transfer : in_flight) {
-    Complete(transfer->done, absl::CancelledError("HTTP transport shut down before the reply"));
+  for (std::size_t i = 0; i < in_flight.size(); ++i) {
+    Complete(in_flight[i]->done,
+             WithAttemptStage(absl::CancelledError("HTTP transport shut down before the reply"),
+                              stages[i]));
   }
   for (PendingSend& send : held_) late_sends.push_back(std::move(send));
   held_.clear();
   for (PendingSend& send : late_sends) {
-    Complete(send.done, absl::CancelledError("HTTP transport shut down before sending"));
+    Complete(send.done,
+             WithAttemptStage(absl::CancelledError("HTTP transport shut down before sending"),
+                              AttemptStage::kNeverSent));
   }
   // Dropped unrun; their destructors may call RunAt/Send, which now complete or drop at once.
   late_timers.clear();

@@ -32,6 +32,8 @@
 //   INTERNAL           the URL is unusable (malformed, not http/https) or curl setup failed
 //   CANCELLED          the transport was destroyed before the reply came
 // Messages never contain the URL's query string (it carries the AccessKeyId and signature).
+// Every failure carries its AttemptStage (attempt_stage.h): kNeverSent when no byte of the request
+// was written (DNS, connect, TLS, held by pacing, refused up front), else kSentWithoutAnswer.
 #pragma once
 
 #include <cstddef>

@@ -39,6 +39,7 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/http/attempt_stage.h"
 #include "server/testing/raw_capture_server.h"
 #include "server/testing/status_matchers.h"
 
@@ -426,6 +427,7 @@ TEST(CurlTransportTest, DeadlineAlreadyPassedFailsWithoutContactingTheServer) {
       SendAndWait(transport, Post(server.Url("/")), absl::Now() - absl::Milliseconds(1));
 
   EXPECT_EQ(reply.status().code(), absl::StatusCode::kDeadlineExceeded) << reply.status();
+  EXPECT_EQ(AttemptStageOf(reply.status()), AttemptStage::kNeverSent);
   EXPECT_EQ(log.Count(), 0u);
   EXPECT_EQ(transport.stats().requests_started, 0u);
   EXPECT_EQ(transport.stats().requests_completed, 1u);
@@ -464,6 +466,7 @@ TEST(CurlTransportTest, SlowServerPastTheDeadlineIsDeadlineExceeded) {
   gate.release.set_value();
 
   EXPECT_EQ(reply.status().code(), absl::StatusCode::kDeadlineExceeded) << reply.status();
+  EXPECT_EQ(AttemptStageOf(reply.status()), AttemptStage::kSentWithoutAnswer);
   EXPECT_THAT(reply.status().message(), Not(HasSubstr("LTAIsecretid")));
   EXPECT_GE(took, absl::Milliseconds(195));
   EXPECT_LT(took, absl::Seconds(5));
@@ -485,6 +488,26 @@ TEST(CurlTransportTest, RequestTimeoutBelowTheDeadlineIsUnavailable) {
 
   EXPECT_EQ(reply.status().code(), absl::StatusCode::kUnavailable) << reply.status();
   EXPECT_THAT(reply.status().message(), HasSubstr("timed out after"));
+  EXPECT_EQ(AttemptStageOf(reply.status()), AttemptStage::kSentWithoutAnswer);
+  EXPECT_THAT(reply.status().message(), HasSubstr("the request was sent"));
+}
+
+// The two ways an answer is lost after the request left: the connection closes with no answer,
+// or the body stops short of its Content-Length. Both are "sent", never "could not reach".
+TEST(CurlTransportTest, AnswersLostAfterTheRequestLeftAreSentWithoutAnswer) {
+  for (const std::string& canned :
+       {std::string(), std::string("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"Req")}) {
+    ota::testing::RawCaptureServer server(canned);
+    ASSERT_GT(server.port(), 0);
+    CurlTransport transport({});
+    absl::StatusOr<HttpResponse> reply =
+        SendAndWait(transport, Post(absl::StrCat("http://127.0.0.1:", server.port(), "/")),
+                    In(absl::Seconds(10)));
+    EXPECT_FALSE(server.Request().empty()) << "the request arrived";
+    ASSERT_FALSE(reply.ok()) << canned;
+    EXPECT_EQ(reply.status().code(), absl::StatusCode::kUnavailable) << reply.status();
+    EXPECT_EQ(AttemptStageOf(reply.status()), AttemptStage::kSentWithoutAnswer) << reply.status();
+  }
 }
 
 TEST(CurlTransportTest, ConnectionRefusedIsUnavailableAndHidesTheQuery) {
@@ -499,6 +522,8 @@ TEST(CurlTransportTest, ConnectionRefusedIsUnavailableAndHidesTheQuery) {
                   In(absl::Seconds(10)));
 
   EXPECT_EQ(reply.status().code(), absl::StatusCode::kUnavailable) << reply.status();
+  EXPECT_EQ(AttemptStageOf(reply.status()), AttemptStage::kNeverSent);
+  EXPECT_THAT(reply.status().message(), HasSubstr("never sent"));
   EXPECT_THAT(reply.status().message(),
               AllOf(HasSubstr("onnect"), Not(HasSubstr("LTAIsecretid")),
                     Not(HasSubstr("c2lnbmF0dXJlc2VjcmV0")), Not(HasSubstr("AccessKeyId"))));

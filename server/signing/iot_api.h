@@ -6,5 +6,8 @@ namespace ota {
 
 inline constexpr char kIotApiVersion[] = "2018-01-20";
 inline constexpr char kCancelAction[] = "CancelOTAStrategyByJob";
+// Reads a batch's JobStatus and SelectionType: how the gateway learns what a cancel whose answer
+// was lost (or that was refused) really did.
+inline constexpr char kQueryJobAction[] = "QueryOTAJob";
 
 }  // namespace ota

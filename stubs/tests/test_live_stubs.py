@@ -446,6 +446,10 @@ def test_cpp_package_from_find_package(live, tmp_path):
 
     code, printed = cancel(live["OTA_TARGET"], live["OTA_DYNAMIC_JOB"])
     assert code == 0 and printed.startswith("request_id=") and len(printed) > len("request_id=")
+    assert printed.endswith(" outcome=CANCEL_OUTCOME_CANCELLED"), printed
+    request_id = printed.split()[0]
+    code, printed = cancel(live["OTA_TARGET"], live["OTA_DYNAMIC_JOB"])
+    assert code == 0 and printed == f"{request_id} outcome=CANCEL_OUTCOME_ALREADY_CANCELLED", printed
 
     code, printed = cancel(live["OTA_TARGET"], "NO-SUCH-JOB-CPP")
     assert code == 1 and printed.startswith("NOT_FOUND: ")

@@ -1,7 +1,8 @@
 """iot-emulator checked against Alibaba Cloud's official Python SDKs.
 
-The real iot-emulator binary is started on a free loopback port and CancelOTAStrategyByJob is called
-with the SDKs callers use in production:
+The real iot-emulator binary is started on a free loopback port and CancelOTAStrategyByJob (and
+QueryOTAJob, which the gateway asks to settle a cancel's outcome) is called with the SDKs callers
+use in production:
   - alibabacloud-iot20180120 on alibabacloud_tea_openapi: ACS3-HMAC-SHA256 (signature v3, its default);
   - aliyun-python-sdk-iot on aliyun-python-sdk-core: the classic RPC signature v1 (HMAC-SHA1).
 If an SDK's request is refused by the emulator's verifier, the verifier (or the signer it shares
@@ -31,6 +32,7 @@ from aliyunsdkcore.acs_exception.exceptions import ServerException
 from aliyunsdkcore.client import AcsClient
 from aliyunsdkiot.request.v20180120.CancelOTAStrategyByJobRequest import \
     CancelOTAStrategyByJobRequest
+from aliyunsdkiot.request.v20180120.QueryOTAJobRequest import QueryOTAJobRequest
 from Tea.exceptions import TeaException
 
 from conftest import make_tls_files, register_secrets, session_log
@@ -164,6 +166,30 @@ def call_v1(emu, client, job_id, instance=None):
                                      "RequestId": e.get_request_id()}
 
 
+def query_v3(client, job_id, instance=None):
+    """QueryOTAJob with the v3 SDK: (status, body as the SDK's model read it)."""
+    request = iot_models.QueryOTAJobRequest(job_id=job_id, iot_instance_id=instance)
+    try:
+        response = client.query_otajob_with_options(request,
+                                                    util_models.RuntimeOptions(autoretry=False))
+    except TeaException as e:
+        return e.data["statusCode"], {k: v for k, v in e.data.items() if k != "statusCode"}
+    return response.status_code, response.body
+
+
+def query_v1(emu, client, job_id, instance=None):
+    request = QueryOTAJobRequest()
+    request.set_JobId(job_id)
+    if instance:
+        request.set_IotInstanceId(instance)
+    request.set_endpoint(emu.host)
+    request.set_protocol_type("http")
+    try:
+        return 200, json.loads(client.do_action_with_exception(request))
+    except ServerException as e:
+        return e.get_http_status(), {"Code": e.get_error_code(), "RequestId": e.get_request_id()}
+
+
 def last_call(emu):
     calls = emu.calls()
     assert calls, "the emulator recorded no call"
@@ -220,6 +246,41 @@ def test_business_errors_have_alibabas_shape(emulator, sdk):
     # A second cancel of the same dynamic job: already cancelled.
     assert call("demo-dynamic-0003")[1]["Success"] is True
     assert call("demo-dynamic-0003")[1]["Code"] == "iot.ota.OtaJobStatusNotSupported"
+
+
+# --- QueryOTAJob: what the gateway asks to learn the truth about a cancel.
+
+def test_v3_sdk_reads_query_otajob_job_status_and_selection_type(emulator):
+    client = v3_client(emulator)
+    expected = {"demo-dynamic-0001": ("IN_PROGRESS", "DYNAMIC"),
+                "demo-static-0001": ("IN_PROGRESS", "STATIC"),
+                "demo-finished-0001": ("COMPLETED", "DYNAMIC")}
+    for job_id, (job_status, selection) in expected.items():
+        status, body = query_v3(client, job_id)
+        assert status == 200, body
+        assert body.success is True
+        assert REQUEST_ID.match(body.request_id)
+        assert body.data.job_id == job_id
+        assert (body.data.job_status, body.data.selection_type) == (job_status, selection)
+        call = last_call(emulator)
+        assert (call["action"], call["signature_method"]) == ("QueryOTAJob", "ACS3-HMAC-SHA256")
+    # After a successful CancelOTAStrategyByJob the batch reads CANCELED (the seed document).
+    assert call_v3(client, "demo-dynamic-0001")[1]["Success"] is True
+    assert query_v3(client, "demo-dynamic-0001")[1].data.job_status == "CANCELED"
+    assert emulator.job_states()["demo-dynamic-0001"] == "cancelled"
+
+
+def test_v1_sdk_reads_query_otajob_and_unknown_jobs(emulator):
+    status, body = query_v1(emulator, v1_client(), "demo-static-0001")
+    assert status == 200, body
+    assert body["Success"] is True
+    assert (body["Data"]["JobStatus"], body["Data"]["SelectionType"]) == ("IN_PROGRESS", "STATIC")
+    assert last_call(emulator)["signature_method"] == "HMAC-SHA1"
+    status, body = query_v1(emulator, v1_client(), "no-such-job")
+    assert status == 200 and body["Success"] is False
+    assert body["Code"] == "iot.ota.OtaJobNotExist"
+    # Queries never change a job.
+    assert emulator.job_states()["demo-static-0001"] == "static"
 
 
 @pytest.mark.parametrize("sdk", ["v1", "v3"])

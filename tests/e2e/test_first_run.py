@@ -121,11 +121,13 @@ def test_static_and_finished_batches_get_their_own_words(processes):
     gateway = kept(processes, Gateway(emulator))
     static = cancel(gateway, "demo-static-0001")
     assert "Code: FailedPrecondition" in static.stderr
+    assert '"reason": "JOB_NOT_DYNAMIC"' in static.stderr
     assert "the OTA update batch is static" in static.stderr
     assert "there is no dynamic policy to cancel" in static.stderr
     assert "left" not in static.stderr
     finished = cancel(gateway, "demo-finished-0001")
-    assert "already finished or cancelled" in finished.stderr
+    assert '"reason": "JOB_FINISHED"' in finished.stderr
+    assert "already finished" in finished.stderr
     assert "there is no update policy left to cancel" in finished.stderr
 
 

@@ -57,10 +57,14 @@ def test_success_with_grpcurl_cancels_the_job(gateway, emulator):
     assert calls[0]["job_id"] == "JOB-DYN-1"
     assert calls[0]["http_status"] == 200
     assert calls[0]["access_key_id"] == DEMO_KEY_ID
-    # The same batch cannot be cancelled twice: Alibaba's answer becomes FAILED_PRECONDITION.
+    assert json.loads(out.stdout)["outcome"] == "CANCEL_OUTCOME_CANCELLED"
+    # Cancelling again is idempotent: OK, already cancelled, answered from the gateway's memory
+    # with the original RequestId and without a request to Alibaba.
     again = call_grpcurl(gateway, {"job_id": "JOB-DYN-1"})
-    assert again.returncode != 0
-    assert "Code: FailedPrecondition" in again.stderr
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout) == {"request_id": request_id,
+                                        "outcome": "CANCEL_OUTCOME_ALREADY_CANCELLED"}
+    assert len(api_calls(emulator)) == 1
 
 
 def test_every_answer_names_the_contract_version_it_serves(gateway):
@@ -99,6 +103,7 @@ def test_static_job_is_failed_precondition(gateway):
     out = ota_cancel("--target", gateway.target, "--job-id", "JOB-STATIC")
     assert out.returncode != 0
     assert "FAILED_PRECONDITION" in out.stderr
+    assert "reason=JOB_NOT_DYNAMIC" in out.stderr
     assert "iot.ota.OtaJobTypeNotSupported" in out.stderr
 
 

@@ -7,7 +7,7 @@
 //   ota-cancel-example 127.0.0.1:50051 HvKuBpuk3rdk6E92CP0200             # 10 s deadline
 //   ota-cancel-example 127.0.0.1:50051 HvKuBpuk3rdk6E92CP0200 300         # 300 ms deadline
 //
-// Prints `request_id=<Alibaba RequestId>` and exits 0 on success; prints the decoded error
+// Prints `request_id=<Alibaba RequestId> outcome=<CancelOutcome name>` and exits 0 on success; prints the decoded error
 // (code, message, ErrorInfo / RetryInfo / BadRequest fields) and exits 1 when the gateway refused;
 // exits 2 on a usage error.
 #include <charconv>
@@ -54,7 +54,8 @@ int main(int argc, char** argv) {
   const ota::client::CancelResult result =
       client->CancelByJob(argv[2], /*iot_instance_id=*/"", timeout);
   if (result.ok()) {
-    std::cout << "request_id=" << result.request_id << "\n";
+    std::cout << "request_id=" << result.request_id
+              << " outcome=" << ota::v1::CancelOutcome_Name(result.outcome) << "\n";
     return EXIT_SUCCESS;
   }
   // The decoded google.rpc details, one line: what a caller logs or branches on; the reason also

@@ -91,6 +91,18 @@ func TestSuccessReturnsARequestID(t *testing.T) {
 	if resp.GetRequestId() == "" {
 		t.Fatal("empty request_id")
 	}
+	if resp.GetOutcome() != otav1.CancelOutcome_CANCEL_OUTCOME_CANCELLED {
+		t.Fatalf("outcome = %v, want CANCEL_OUTCOME_CANCELLED", resp.GetOutcome())
+	}
+	// Cancelling again is idempotent: OK, already cancelled, with the original RequestId.
+	again, err := cancel(t, env(t, "OTA_TARGET"), env(t, "OTA_DYNAMIC_JOB"), 10*time.Second)
+	if err != nil {
+		t.Fatalf("CancelByJob again: %v", err)
+	}
+	if again.GetOutcome() != otav1.CancelOutcome_CANCEL_OUTCOME_ALREADY_CANCELLED ||
+		again.GetRequestId() != resp.GetRequestId() {
+		t.Fatalf("again = %v, want ALREADY_CANCELLED with request_id %q", again, resp.GetRequestId())
+	}
 }
 
 func TestUnknownJobIsNotFoundWithAlibabaCode(t *testing.T) {

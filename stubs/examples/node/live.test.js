@@ -13,6 +13,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import {
   ALL_REASONS,
   BadRequestSchema,
+  CancelOutcome,
   DOMAIN_ALIBABA_IOT,
   DOMAIN_GATEWAY,
   ErrorInfoSchema,
@@ -54,10 +55,16 @@ function only(err, schema) {
   return found[0];
 }
 
-test("success returns a request_id", async () => {
+test("success returns a request_id and the outcome", async () => {
   const response = await client(env("OTA_TARGET")).cancelByJob(
     { jobId: env("OTA_DYNAMIC_JOB") }, { timeoutMs: 10_000 });
   assert.ok(response.requestId.length > 0);
+  assert.equal(response.outcome, CancelOutcome.CANCELLED);
+  // Cancelling again is idempotent: OK, already cancelled, with the original RequestId.
+  const again = await client(env("OTA_TARGET")).cancelByJob(
+    { jobId: env("OTA_DYNAMIC_JOB") }, { timeoutMs: 10_000 });
+  assert.equal(again.outcome, CancelOutcome.ALREADY_CANCELLED);
+  assert.equal(again.requestId, response.requestId);
 });
 
 test("unknown job is NOT_FOUND with the Alibaba code", async () => {

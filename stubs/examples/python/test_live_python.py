@@ -53,10 +53,15 @@ def call_error(target, request, timeout=10):
     return raised.value
 
 
-def test_success_returns_a_request_id():
-    response = stub(env("OTA_TARGET")).CancelByJob(
-        ota_pb.CancelByJobRequest(job_id=env("OTA_DYNAMIC_JOB")), timeout=10)
+def test_success_returns_a_request_id_and_the_outcome():
+    request = ota_pb.CancelByJobRequest(job_id=env("OTA_DYNAMIC_JOB"))
+    response = stub(env("OTA_TARGET")).CancelByJob(request, timeout=10)
     assert response.request_id
+    assert response.outcome == ota_pb.CANCEL_OUTCOME_CANCELLED
+    # Cancelling again is idempotent: OK, already cancelled, with the original RequestId.
+    again = stub(env("OTA_TARGET")).CancelByJob(request, timeout=10)
+    assert again.outcome == ota_pb.CANCEL_OUTCOME_ALREADY_CANCELLED
+    assert again.request_id == response.request_id
 
 
 def test_unknown_job_is_not_found_with_alibaba_code():

@@ -20,6 +20,7 @@ import com.google.rpc.ErrorInfo;
 import com.google.rpc.RetryInfo;
 import com.otagateway.ota.v1.CancelByJobRequest;
 import com.otagateway.ota.v1.CancelByJobResponse;
+import com.otagateway.ota.v1.CancelOutcome;
 import com.otagateway.ota.v1.ErrorInfoConstants;
 import com.otagateway.ota.v1.OtaStrategyServiceGrpc;
 import io.grpc.Grpc;
@@ -87,6 +88,11 @@ class LiveCallTest {
   void successReturnsARequestId() {
     CancelByJobResponse response = cancel(env("OTA_TARGET"), env("OTA_DYNAMIC_JOB"), 10_000);
     assertFalse(response.getRequestId().isEmpty());
+    assertEquals(CancelOutcome.CANCEL_OUTCOME_CANCELLED, response.getOutcome());
+    // Cancelling again is idempotent: OK, already cancelled, with the original RequestId.
+    CancelByJobResponse again = cancel(env("OTA_TARGET"), env("OTA_DYNAMIC_JOB"), 10_000);
+    assertEquals(CancelOutcome.CANCEL_OUTCOME_ALREADY_CANCELLED, again.getOutcome());
+    assertEquals(response.getRequestId(), again.getRequestId());
   }
 
   @Test

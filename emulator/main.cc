@@ -29,16 +29,16 @@ ota::ProgramHelp Help() {
       .usage =
           "iot-emulator [--listen HOST:PORT] [--access-key ID:SECRET[:ACCOUNT]]...\n"
           "             [--job ID=STATE[@INSTANCE]]... [--fault-...]",
-      .groups =
-          {{"Serving",
-            {"listen=HOST:PORT", "tls-cert=FILE", "tls-key=FILE", "threads", "record-file=FILE"}},
-           {"Accounts and quota",
-            {"access-key=ID:SECRET[:ACCOUNT[:STS_TOKEN]]", "qps", "max-skew"}},
-           {"Jobs", {"job=ID=STATE[@INSTANCE]", "jobs-file=FILE", "iot-instance=ID"}},
-           {"Faults",
-            {"fault-latency", "fault-status", "fault-reset", "fault-garbage", "fault-slow-body",
-             "fault-oversized", "fault-clock-skew", "fault-rate", "fault-arrival-jitter", "fault-after-apply",
-              "fault-action"}}},
+      .groups = {{"Serving",
+                  {"listen=HOST:PORT", "tls-cert=FILE", "tls-key=FILE", "threads",
+                   "record-file=FILE"}},
+                 {"Accounts and quota",
+                  {"access-key=ID:SECRET[:ACCOUNT[:STS_TOKEN]]", "qps", "max-skew"}},
+                 {"Jobs", {"job=ID=STATE[@INSTANCE]", "jobs-file=FILE", "iot-instance=ID"}},
+                 {"Faults",
+                  {"fault-latency", "fault-status", "fault-reset", "fault-garbage",
+                   "fault-slow-body", "fault-oversized", "fault-clock-skew", "fault-rate",
+                   "fault-arrival-jitter", "fault-after-apply", "fault-action"}}},
       .notes =
           "--access-key, --job and --iot-instance may be repeated. The control endpoints\n"
           "(/_emulator/calls, /_emulator/faults, /_emulator/jobs, ...) are in emulator/README.md."};

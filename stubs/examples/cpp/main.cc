@@ -7,9 +7,9 @@
 //   ota-cancel-example 127.0.0.1:50051 HvKuBpuk3rdk6E92CP0200             # 10 s deadline
 //   ota-cancel-example 127.0.0.1:50051 HvKuBpuk3rdk6E92CP0200 300         # 300 ms deadline
 //
-// Prints `request_id=<Alibaba RequestId> outcome=<CancelOutcome name>` and exits 0 on success; prints the decoded error
-// (code, message, ErrorInfo / RetryInfo / BadRequest fields) and exits 1 when the gateway refused;
-// exits 2 on a usage error.
+// Prints `request_id=<Alibaba RequestId> outcome=<CancelOutcome name>` and exits 0 on success;
+// prints the decoded error (code, message, ErrorInfo / RetryInfo / BadRequest fields) and exits 1
+// when the gateway refused; exits 2 on a usage error.
 #include <charconv>
 #include <cstdlib>
 #include <iostream>

@@ -402,6 +402,22 @@ absl::Status RedisRateLimiter::Connect() {
     }
   }
   redis_run_id_ = run_id;
+  {
+    // After an outage the fallbacks of other replicas may go on granting until they notice Redis
+    // is back: at most a reconnect delay, a connect and a heartbeat from now. Their grants reach
+    // Redis only when they reconnect, too late for the slots this replica places meanwhile, so
+    // they are counted as made then: the fleet's next shared slot comes a window (+margin) after.
+    // That costs a few seconds of quota after an outage with fallbacks, never a throttle.
+    // Only budgets this replica itself served from its fallback (fail-local) need it.
+    const absl::Time others_back =
+        clock_.Now() + options_.reconnect_max + options_.timeout + options_.heartbeat;
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [key, knowledge] : known_) {
+      if (knowledge.newest_fallback != absl::InfinitePast()) {
+        knowledge.newest_fallback = std::max(knowledge.newest_fallback, others_back);
+      }
+    }
+  }
   // Before serving anything, tell Redis what this replica knows is still pending: after a restart
   // its budgets are empty and must not grant a fresh burst on top of those slots.
   std::vector<std::string> keys;

@@ -295,6 +295,10 @@ GatewayServer::~GatewayServer() {
     parts_->server->Shutdown(absl::ToChronoTime(absl::Now()));
     parts_->server->Wait();
   }
+  // The transport goes first: stopping it completes what is still in flight and drops its timers,
+  // and those callbacks (calls, retries) use the limiters, the remembered cancellations and the
+  // metrics, which must still be there. Declared before them, it would otherwise outlive them.
+  parts_->transport.reset();
 }
 
 int GatewayServer::port() const { return parts_->port; }

@@ -5,16 +5,12 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "server/http/attempt_stage.h"
+#include "server/testing/fake_credentials_http_client.h"
 
 namespace ota {
 namespace {
 
-HttpResponse Response(int status, std::string body) {
-  HttpResponse response;
-  response.status = status;
-  response.body = std::move(body);
-  return response;
-}
+using ::ota::testing::Reply;
 
 class AttemptResultTest : public ::testing::Test {
  protected:
@@ -71,7 +67,7 @@ TEST_F(AttemptResultTest, AnUnreadable2xxBodyIsSentWithoutAnswerAndRetryable) {
   for (const std::string& body :
        {std::string("<html>proxy</html>"), std::string(R"({"RequestId":"R1","Succ)"),
         std::string(R"({"RequestId":"R1"})")}) {
-    const AttemptResult result = Classify(Response(200, body));
+    const AttemptResult result = Classify(Reply(200, body));
     EXPECT_EQ(result.kind, AttemptKind::kSentWithoutAnswer) << body;
     EXPECT_TRUE(result.outcome.retryable) << body;
     EXPECT_EQ(result.outcome.reason, "UPSTREAM_BAD_RESPONSE");
@@ -79,14 +75,14 @@ TEST_F(AttemptResultTest, AnUnreadable2xxBodyIsSentWithoutAnswerAndRetryable) {
 }
 
 TEST_F(AttemptResultTest, AlibabasOwnAnswersAreAnswered) {
-  const AttemptResult ok = Classify(Response(200, R"({"RequestId":"R1","Success":true})"));
+  const AttemptResult ok = Classify(Reply(200, R"({"RequestId":"R1","Success":true})"));
   EXPECT_EQ(ok.kind, AttemptKind::kAnswered);
   EXPECT_TRUE(ok.outcome.ok());
   const AttemptResult throttled =
-      Classify(Response(400, R"({"RequestId":"R2","Code":"Throttling.User","Message":"x"})"));
+      Classify(Reply(400, R"({"RequestId":"R2","Code":"Throttling.User","Message":"x"})"));
   EXPECT_EQ(throttled.kind, AttemptKind::kAnswered);
   EXPECT_FALSE(IsBusinessRefusal(throttled));
-  const AttemptResult html_502 = Classify(Response(502, "<html>bad gateway</html>"));
+  const AttemptResult html_502 = Classify(Reply(502, "<html>bad gateway</html>"));
   EXPECT_EQ(html_502.kind, AttemptKind::kAnswered) << "a 5xx says it failed";
 }
 
@@ -94,19 +90,19 @@ TEST_F(AttemptResultTest, BusinessRefusalsAreTheUndocumentedOtaOnes) {
   for (const char* code : {"iot.ota.OtaJobNotExist", "iot.ota.OtaJobStatusNotSupported",
                            "iot.ota.OtaJobTypeNotSupported", "iot.ota.SomethingNew"}) {
     const AttemptResult result =
-        Classify(Response(200, absl::StrCat(R"({"RequestId":"R","Success":false,"Code":")", code,
-                                            R"(","ErrorMessage":"m"})")));
+        Classify(Reply(200, absl::StrCat(R"({"RequestId":"R","Success":false,"Code":")", code,
+                                         R"(","ErrorMessage":"m"})")));
     EXPECT_TRUE(IsBusinessRefusal(result)) << code;
   }
   for (const char* code : {"iot.system.InstanceNotFound", "iot.system.IllegalRequest",
                            "iot.system.UidNotFound", "iot.system.SystemException"}) {
     const AttemptResult result =
-        Classify(Response(200, absl::StrCat(R"({"RequestId":"R","Success":false,"Code":")", code,
-                                            R"(","ErrorMessage":"m"})")));
+        Classify(Reply(200, absl::StrCat(R"({"RequestId":"R","Success":false,"Code":")", code,
+                                         R"(","ErrorMessage":"m"})")));
     EXPECT_FALSE(IsBusinessRefusal(result)) << code;
   }
   const AttemptResult signature =
-      Classify(Response(400, R"({"RequestId":"R","Code":"SignatureDoesNotMatch","Message":"m"})"));
+      Classify(Reply(400, R"({"RequestId":"R","Code":"SignatureDoesNotMatch","Message":"m"})"));
   EXPECT_FALSE(IsBusinessRefusal(signature));
 }
 

@@ -9,16 +9,12 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "server/http/attempt_stage.h"
+#include "server/testing/fake_credentials_http_client.h"
 
 namespace ota {
 namespace {
 
-HttpResponse Response(int status, std::string body) {
-  HttpResponse response;
-  response.status = status;
-  response.body = std::move(body);
-  return response;
-}
+using ::ota::testing::Reply;
 
 std::string Refusal(const std::string& code) {
   return absl::StrCat(R"({"RequestId":"CANCEL-REQ","Success":false,"Code":")", code,
@@ -59,36 +55,36 @@ std::vector<FirstAnswer> FirstAnswers() {
       {"timeout after sending", ResolutionTrigger::kSentWithoutAnswer,
        WithAttemptStage(absl::UnavailableError("upstream timed out after 1000ms"),
                         AttemptStage::kSentWithoutAnswer)},
-      {"unreadable 200", ResolutionTrigger::kSentWithoutAnswer, Response(200, "<html>")},
+      {"unreadable 200", ResolutionTrigger::kSentWithoutAnswer, Reply(200, "<html>")},
       {"refused: status not supported", ResolutionTrigger::kRefused,
-       Response(200, Refusal("iot.ota.OtaJobStatusNotSupported"))},
+       Reply(200, Refusal("iot.ota.OtaJobStatusNotSupported"))},
       {"refused: type not supported", ResolutionTrigger::kRefused,
-       Response(200, Refusal("iot.ota.OtaJobTypeNotSupported"))},
+       Reply(200, Refusal("iot.ota.OtaJobTypeNotSupported"))},
       {"refused: job not exist", ResolutionTrigger::kRefused,
-       Response(200, Refusal("iot.ota.OtaJobNotExist"))},
+       Reply(200, Refusal("iot.ota.OtaJobNotExist"))},
       {"refused: unknown code", ResolutionTrigger::kRefused,
-       Response(200, Refusal("iot.ota.BrandNewCode"))},
+       Reply(200, Refusal("iot.ota.BrandNewCode"))},
   };
 }
 
 std::vector<QueryAnswer> QueryAnswers() {
   return {
-      {"CANCELED/DYNAMIC", Response(200, JobState("CANCELED", "DYNAMIC"))},
-      {"COMPLETED/DYNAMIC", Response(200, JobState("COMPLETED", "DYNAMIC"))},
-      {"IN_PROGRESS/STATIC", Response(200, JobState("IN_PROGRESS", "STATIC"))},
-      {"CANCELED/STATIC", Response(200, JobState("CANCELED", "STATIC"))},
-      {"IN_PROGRESS/DYNAMIC", Response(200, JobState("IN_PROGRESS", "DYNAMIC"))},
-      {"PLANNED/DYNAMIC", Response(200, JobState("PLANNED", "DYNAMIC"))},
-      {"not found", Response(200, Refusal("iot.ota.OtaJobNotExist"))},
+      {"CANCELED/DYNAMIC", Reply(200, JobState("CANCELED", "DYNAMIC"))},
+      {"COMPLETED/DYNAMIC", Reply(200, JobState("COMPLETED", "DYNAMIC"))},
+      {"IN_PROGRESS/STATIC", Reply(200, JobState("IN_PROGRESS", "STATIC"))},
+      {"CANCELED/STATIC", Reply(200, JobState("CANCELED", "STATIC"))},
+      {"IN_PROGRESS/DYNAMIC", Reply(200, JobState("IN_PROGRESS", "DYNAMIC"))},
+      {"PLANNED/DYNAMIC", Reply(200, JobState("PLANNED", "DYNAMIC"))},
+      {"not found", Reply(200, Refusal("iot.ota.OtaJobNotExist"))},
       {"permission denied",
-       Response(403, R"({"RequestId":"Q","Code":"Forbidden.RAM","Message":"no"})")},
-      {"throttled", Response(400, R"({"RequestId":"Q","Code":"Throttling.User","Message":"x"})")},
-      {"503", Response(503, R"({"RequestId":"Q","Code":"ServiceUnavailable","Message":"x"})")},
+       Reply(403, R"({"RequestId":"Q","Code":"Forbidden.RAM","Message":"no"})")},
+      {"throttled", Reply(400, R"({"RequestId":"Q","Code":"Throttling.User","Message":"x"})")},
+      {"503", Reply(503, R"({"RequestId":"Q","Code":"ServiceUnavailable","Message":"x"})")},
       {"reset", WithAttemptStage(absl::UnavailableError("Connection reset by peer"),
                                  AttemptStage::kSentWithoutAnswer)},
       {"unreachable",
        WithAttemptStage(absl::UnavailableError("Connection refused"), AttemptStage::kNeverSent)},
-      {"no Data", Response(200, R"({"RequestId":"Q","Success":true})")},
+      {"no Data", Reply(200, R"({"RequestId":"Q","Success":true})")},
       {"no time left", std::nullopt},
   };
 }
@@ -161,9 +157,9 @@ TEST(OutcomeResolutionTest, EveryFirstAnswerTimesEveryQueryAnswer) {
 TEST(OutcomeResolutionTest, NotFoundKeepsTheCancelsOwnAnswerWhenItSaidSoToo) {
   const ErrorMapper errors;
   const AttemptResult cancel =
-      ClassifyAttempt(Response(200, Refusal("iot.ota.OtaJobNotExist")), errors);
+      ClassifyAttempt(Reply(200, Refusal("iot.ota.OtaJobNotExist")), errors);
   const std::optional<AttemptResult> query =
-      ClassifyAttempt(Response(200, Refusal("iot.ota.OtaJobNotExist")), errors);
+      ClassifyAttempt(Reply(200, Refusal("iot.ota.OtaJobNotExist")), errors);
   const CallOutcome got = ResolveCancelOutcome(ResolutionTrigger::kRefused, cancel.outcome, query);
   EXPECT_EQ(got.code, absl::StatusCode::kNotFound);
   EXPECT_EQ(got.request_id, "CANCEL-REQ");

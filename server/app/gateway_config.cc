@@ -215,13 +215,12 @@ absl::StatusOr<GatewayConfig> LoadGatewayConfig() {
   // the window plus half the margin. A departure that lags its slot by less than half the margin
   // (a kept-alive connection) is never held, one that lags more (a new connection's handshakes) is,
   // and a held chain catches up by half the margin per window. Margin 0 trusts slot times as
-  // they are, so departures are not paced. Each action is paced to its own quota, as Alibaba
-  // counts each apart (the cancels' is the default).
+  // they are, so departures are not paced. ListOTAJobByFirmware is paced to its own quota, as
+  // Alibaba counts it apart; QueryOTAJob leaves with the cancels it settles (cancel_call.cc).
   if (config.rate_limit.margin > absl::ZeroDuration()) {
     config.transport.departure_limit = config.rate_limit.limit;
     config.transport.departure_window = config.rate_limit.window + config.rate_limit.margin / 2;
     config.transport.departure_limits = {{kCancelAction, config.rate_limit.limit},
-                                         {kQueryJobAction, config.query_rate_limit.limit},
                                          {kListJobsByFirmwareAction, config.list_rate_limit.limit}};
   }
 

@@ -405,7 +405,10 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
     query.action = kQueryJobAction;
     HttpRequest request = SignRpcCall(policy.signature_version, query, policy.endpoint,
                                       *credentials, deps.clock->Now(), NewNonce());
-    request.pacing_key = query.action;
+    // Paced with the cancels, not apart: a query let past cancels still waiting to leave could
+    // reach Alibaba before the cancel it settles (arrival jitter) and read the batch as not yet
+    // cancelled.
+    request.pacing_key = kCancelAction;
     ++queries;
     deps.transport->Send(std::move(request), QueryDeadline(),
                          [self = shared_from_this()](const absl::StatusOr<HttpResponse>& response) {

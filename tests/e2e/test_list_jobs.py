@@ -9,16 +9,20 @@ grpcurl (server reflection) and, for the budget test, `ota-bench burst` for the 
   (and one that may only list may not cancel);
 - the listing budget (--list-qps) is ListOTAJobByFirmware's own: 40 listings and 40 cancels at once
   each keep within 10 calls in any 1 s window at the emulator, together exceed 10 in some window,
-  and the cancels finish as fast as they would alone.
+  and the cancels finish as fast as they would alone;
+- with --limiter=redis two replicas share the listing budget under its own key
+  (`<prefix><account>:ListOTAJobByFirmware`): 60 listings split over both stay within 10 per 1 s
+  window at the emulator.
 """
 import hashlib
 import json
+import os
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 from conftest import BUILD_DIR, Emulator, Gateway, grpcurl
-from test_distributed_limiter import busiest_second
+from test_distributed_limiter import RedisServer, busiest_second
 
 SERVICE = "ota.v1.OtaStrategyService"
 LIST = f"{SERVICE}/ListJobsByFirmware"
@@ -242,6 +246,39 @@ def test_the_listing_budget_is_not_the_cancel_budget(processes, tmp_path):
     # The cancels went at their own sustained rate (8/s with the default 250 ms margin: 40 in
     # about 4.4 s), not at half of it as they would sharing one budget with 40 listings (~9.4 s).
     span = cancel_times[-1] - cancel_times[0]
+    print(f"40 cancels + 40 listings: cancels spanned {span:.2f} s; busiest second: cancels "
+          f"{busiest_second(cancel_times)}, listings {busiest_second(list_times)}, both "
+          f"{busiest_second(sorted(cancel_times + list_times))}")
     assert span < 7.0, f"40 cancels took {span:.2f} s at the emulator"
     overlap = [t for t in list_times if cancel_times[0] <= t <= cancel_times[-1]]
     assert len(overlap) >= calls // 2, "the listings did not run while the cancels did"
+
+
+def test_replicas_share_the_listing_budget_through_redis(processes, tmp_path):
+    redis = RedisServer()
+    try:
+        emulator = firmware_jobs_emulator(processes, tmp_path, "--qps=10", "--threads=128",
+                                          dynamic=3)
+        replicas = []
+        for _ in range(2):
+            replica = Gateway(emulator, "--limiter=redis", f"--redis-url={redis.url}",
+                              "--expected-replicas=2", "--redis-timeout=200ms",
+                              "--limiter-key-prefix=e2e-list:", "--list-qps=10",
+                              env={"OTA_REDIS_PASSWORD": redis.password})
+            processes.append(replica)
+            replicas.append(replica)
+        with ThreadPoolExecutor(max_workers=60) as pool:
+            listed = list(pool.map(lambda i: list_page(replicas[i % 2], {"firmware_id": FIRMWARE}),
+                                   range(60)))
+        assert all(code == 0 for code, _, _ in listed), [err for code, _, err in listed if code][:3]
+        list_times = sorted(c["time_us"] / 1e6 for c in emulator_calls(emulator, LIST_ACTION))
+        assert len(list_times) == 60
+        assert not [c for c in emulator.calls() if "Throttling" in (c.get("code") or "")]
+        assert busiest_second(list_times) <= 10
+        keys = subprocess.run(["redis-cli", "-p", str(redis.port), "--scan", "--pattern", "e2e-list:*"],
+                              capture_output=True, text=True,
+                              env={**os.environ, "REDISCLI_AUTH": redis.password}).stdout.split()
+        assert any(k.endswith(":ListOTAJobByFirmware") for k in keys), keys
+        assert not any(k.endswith(":CancelOTAStrategyByJob") for k in keys), keys
+    finally:
+        redis.stop()

@@ -785,5 +785,65 @@ TEST_F(CancelByJobRunnerTest, ListWithTooShortADeadlineIsNotSent) {
   EXPECT_TRUE(transport_.sent.empty());
 }
 
+// Listings have a fair dispatcher and a budget of their own: a caller flooding them neither
+// delays its own cancels nor another caller's listing.
+TEST_F(CancelByJobRunnerTest, ListingsAreSharedFairlyApartFromTheCancels) {
+  const FairDispatcherOptions options{.rate = {.limit = 10, .burst = 5},
+                                      .lookahead = absl::Milliseconds(25),
+                                      .hold_ahead = 0,
+                                      .default_max_queued = 2,
+                                      .recheck_delay = absl::Milliseconds(10)};
+  FairDispatcher cancel_dispatcher(limiter_, scheduler_, clock_, options);
+  FairDispatcher list_dispatcher(list_limiter_, scheduler_, clock_, options);
+  CancelByJobRunner runner(CancelByJobDeps{.limiter = &limiter_,
+                                           .scheduler = &scheduler_,
+                                           .transport = &transport_,
+                                           .credentials = &credentials_,
+                                           .errors = &errors_,
+                                           .clock = &clock_,
+                                           .metrics = nullptr,
+                                           .dispatcher = &cancel_dispatcher,
+                                           .query_limiter = nullptr,
+                                           .remembered = nullptr,
+                                           .list_limiter = &list_limiter_,
+                                           .list_dispatcher = &list_dispatcher},
+                           policy_);
+  for (int i = 0; i < 5; ++i) transport_.script.push_back(Json(200, kFirmwarePage));
+  transport_.script.push_back(Json(200, kSuccess));
+  for (int i = 0; i < 3; ++i) transport_.script.push_back(Json(200, kFirmwarePage));
+  std::map<std::string, CallResult> results;
+  auto list = [&](const std::string& firmware, const std::string& caller) {
+    runner.List({.firmware_id = firmware,
+                 .iot_instance_id = "",
+                 .page = 1,
+                 .page_size = 50,
+                 .caller = {.name = caller, .share = 1, .max_queued = 0}},
+                clock_.Now() + absl::Seconds(10), nullptr,
+                [&results, firmware](CallResult r) { results[firmware] = std::move(r); });
+  };
+  // Five listing slots are free at once; the bulk caller's next two wait, its eighth is refused.
+  for (int i = 0; i < 8; ++i) list(absl::StrCat("BULK", i), "bulk");
+  ASSERT_TRUE(results.contains("BULK7"));
+  EXPECT_EQ(results["BULK7"].outcome.reason, "CALLER_QUEUE_FULL");
+  ASSERT_EQ(transport_.sent.size(), 5U);
+  // The same caller's cancel is sent at once: the listings hold no cancel slot.
+  CancelByJobParams cancel = Params("J1");
+  cancel.caller = {.name = "bulk", .share = 1, .max_queued = 0};
+  runner.Run(std::move(cancel), clock_.Now() + absl::Seconds(10), nullptr,
+             [&results](CallResult r) { results["J1"] = std::move(r); });
+  ASSERT_EQ(transport_.sent.size(), 6U);
+  EXPECT_THAT(transport_.sent[5].url, HasSubstr("JobId=J1"));
+  EXPECT_THAT(results["J1"].outcome, IsOk());
+  EXPECT_EQ(results["J1"].limiter_wait, absl::ZeroDuration());
+  // Another caller's listing, asked last, is sent first of the listings waiting.
+  list("ONCALL", "oncall");
+  scheduler_.RunAll();
+  ASSERT_EQ(transport_.sent.size(), 9U);
+  EXPECT_THAT(transport_.sent[6].url, HasSubstr("FirmwareId=ONCALL"));
+  EXPECT_THAT(results["ONCALL"].outcome, IsOk());
+  EXPECT_EQ(limiter_.reservations, 1);
+  EXPECT_GE(list_limiter_.reservations, 8);  // the dispatcher may ask again for a waiting call
+}
+
 }  // namespace
 }  // namespace ota

@@ -24,9 +24,9 @@ ota::ProgramHelp Help() {
   return {
       .program = "iot-emulator",
       .summary =
-          "a local stand-in for Alibaba Cloud IoT Platform's CancelOTAStrategyByJob API (with "
-          "QueryOTAJob and ListOTAJobByFirmware) "
-          "(signatures verified, a table of jobs, the quota enforced, faults on request).",
+          "a local stand-in for Alibaba Cloud IoT Platform's OTA APIs CancelOTAStrategyByJob, "
+          "QueryOTAJob and ListOTAJobByFirmware (signatures verified, a table of jobs, the quota "
+          "enforced, faults on request).",
       .usage =
           "iot-emulator [--listen HOST:PORT] [--access-key ID:SECRET[:ACCOUNT]]...\n"
           "             [--job ID=STATE[@INSTANCE][#FIRMWARE]]... [--fault-...]",

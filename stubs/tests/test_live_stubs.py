@@ -637,7 +637,9 @@ def test_breaking_change_needs_a_major_version(tmp_path):
 def reasons_in_gateway_sources():
     """Every ErrorInfo.reason string the gateway's (non-test) C++ sources can send: the UPPER_SNAKE
     string literals of statements that set a reason (GatewayError(...), `reason = ...`,
-    set_reason(...)) or build an error-mapping Rule ({StatusCode::k..., "REASON", retryable, ...})."""
+    set_reason(...)), build an error-mapping Rule ({StatusCode::k..., "REASON", retryable, ...}),
+    or name each request field's reason for the request validator (InvalidRequest(violations,
+    {{"field", "REASON"}, ...}))."""
     found = set()
     literal = r'"([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*)"'
     for source in sorted((ROOT / "server").rglob("*")):
@@ -645,7 +647,7 @@ def reasons_in_gateway_sources():
             continue
         text = re.sub(r"//[^\n]*", "", source.read_text())
         for statement in text.split(";"):
-            if re.search(r"\bGatewayError\(|\breason\s*=|set_reason\(", statement):
+            if re.search(r"\bGatewayError\(|\breason\s*=|set_reason\(|\bInvalidRequest\(", statement):
                 found.update(re.findall(literal, statement))
             found.update(re.findall(r"StatusCode::k\w+,\s*" + literal + r",\s*(?:true|false)\b",
                                     statement))

@@ -13,7 +13,8 @@ limited to --qps=1 --burst=1, installs the package into a clean consumer project
 ecosystem's ordinary command, and runs the language's own test runner on it (the example consumers
 in stubs/examples/<language>) with the targets in the environment. The C++ package is installed
 here from the main build (OTA_BUILD_DIR) into a temporary prefix, and the example finds it with
-find_package. Also checks the descriptor set with grpcurl -protoset, the contract against the last
+find_package. Each language also pages through ListJobsByFirmware over the emulator's demo firmware
+(DEMO_FIRMWARE) and checks the batches' fields. Also checks the descriptor set with grpcurl -protoset, the contract against the last
 released one with buf breaking (and the version rule of stubs/contract_version.py), and that the
 contract's ErrorReason enum lists exactly the reasons the gateway's sources send.
 
@@ -30,6 +31,7 @@ import shutil
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta, timezone
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -43,6 +45,11 @@ VERSION = (STUBS / "VERSION").read_text().strip()
 # The module path a company's Go proxy would serve the module under; the Go example imports it.
 GO_MODULE = "corp.example/ota-gateway/client"
 MAVEN_ARTIFACT = Path("com/otagateway/ota-gateway-client") / VERSION
+# The firmware every iot-emulator lists its demo batches under (ListOTAJobByFirmware): 20 dynamic
+# ones, planned or in progress, one static and one finished; the live tests page through it.
+DEMO_FIRMWARE = {"OTA_FIRMWARE_ID": "demo-firmware-0001", "OTA_FIRMWARE_JOB_COUNT": "22",
+                 "OTA_FIRMWARE_STATIC_JOB": "demo-static-0001",
+                 "OTA_FIRMWARE_FINISHED_JOB": "demo-finished-0001"}
 
 
 def _load_harness():
@@ -103,7 +110,7 @@ def copy_client_pki(pki, example):
 def live(processes, request, pki, tmp_path):
     """An emulator, a gateway, a rate-limited gateway, and a gateway that takes only TLS with
     client certificates and knows two bearer tokens (one allowed only another IoT instance), as
-    the environment the examples read."""
+    the environment the examples read, with the emulator's demo firmware (DEMO_FIRMWARE)."""
     lang = request.param
     dynamic_job, limited_job, secure_job = (f"JOB-{lang}-DYN", f"JOB-{lang}-LIMITED",
                                             f"JOB-{lang}-SECURE")
@@ -130,7 +137,7 @@ def live(processes, request, pki, tmp_path):
             "OTA_DYNAMIC_JOB": dynamic_job, "OTA_LIMITED_JOB": limited_job,
             "OTA_SECURE_TARGET": secure.target, "OTA_SECURE_JOB": secure_job,
             "OTA_TOKEN": tokens["good"], "OTA_LIMITED_TOKEN": tokens["limited"],
-            "OTA_WRONG_TOKEN": tokens["wrong"]}
+            "OTA_WRONG_TOKEN": tokens["wrong"], **DEMO_FIRMWARE}
 
 
 def sha256(text):
@@ -471,6 +478,41 @@ def test_cpp_package_from_find_package(live, tmp_path):
     retry_after = re.search(r"retry_after=(\S+)", printed)
     assert retry_after and retry_after.group(1).rstrip(")") not in ("0", "0s")
 
+    # ListJobsByFirmware through the generated stub, 10 batches a page (ota-list-jobs-example).
+    def list_jobs(firmware_id, *page_size):
+        result = subprocess.run([out / "ota-list-jobs-example", live["OTA_TARGET"], firmware_id,
+                                 *page_size], capture_output=True, text=True, timeout=60)
+        print(f"ota-list-jobs-example {firmware_id} -> exit {result.returncode}:\n"
+              f"{result.stdout}{result.stderr}", flush=True)
+        return result.returncode, result.stdout.splitlines()
+
+    code, lines = list_jobs(live["OTA_FIRMWARE_ID"], "10")
+    assert code == 0
+    count = int(live["OTA_FIRMWARE_JOB_COUNT"])
+    pages = [dict(re.findall(r"(\w+)=(\S*)", line)) for line in lines if line.startswith("page=")]
+    assert [p["jobs"] for p in pages] == [str(min(10, count - n)) for n in range(0, count, 10)]
+    assert {p["total_size"] for p in pages} == {str(count)}
+    assert [p["next_page_token"] for p in pages] == ["yes"] * (len(pages) - 1) + ["no"]
+    jobs = {job["job_id"]: job for job in
+            (dict(re.findall(r"(\w+)=(\S*)", line)) for line in lines if line.startswith("job_id="))}
+    assert len(jobs) == count
+    static, finished = live["OTA_FIRMWARE_STATIC_JOB"], live["OTA_FIRMWARE_FINISHED_JOB"]
+    assert jobs[static]["selection_type"] == "SELECTION_TYPE_STATIC"
+    assert jobs[finished]["job_status"] == "JOB_STATUS_COMPLETED"
+    for job_id, job in jobs.items():
+        assert job["firmware_id"] == live["OTA_FIRMWARE_ID"] and job["job_type"] != "JOB_TYPE_UNSPECIFIED"
+        if job_id not in (static, finished):
+            assert job["selection_type"] == "SELECTION_TYPE_DYNAMIC", job
+            assert job["job_status"] in ("JOB_STATUS_PLANNED", "JOB_STATUS_IN_PROGRESS"), job
+        # google.protobuf.Timestamp printed by protobuf's TimeUtil (RFC 3339, UTC).
+        created = datetime.fromisoformat(job["create_time"].replace("Z", "+00:00"))
+        assert datetime.now(timezone.utc) - timedelta(days=3650) < created <= datetime.now(timezone.utc)
+
+    code, lines = list_jobs("")
+    assert code == 1 and lines[0].startswith("INVALID_ARGUMENT: ")
+    assert "field_violations=[firmware_id: " in lines[0]
+    assert lines[0].endswith("known_reason=ERROR_REASON_INVALID_FIRMWARE_ID")
+
 
 def test_descriptor_set_serves_grpcurl_without_reflection(processes):
     protoset = BUILD / "ota-v1.protoset"
@@ -487,6 +529,30 @@ def test_descriptor_set_serves_grpcurl_without_reflection(processes):
                              "ota.v1.OtaStrategyService/CancelByJob")
     assert called.returncode == 0, called.stderr
     assert '"requestId"' in called.stdout
+
+    # ListJobsByFirmware, every page: the protoset carries google/protobuf/timestamp.proto, so
+    # grpcurl prints create_time as RFC 3339 and the enums by name.
+    assert "rpc ListJobsByFirmware ( .ota.v1.ListJobsByFirmwareRequest )" in described.stdout
+    count = int(DEMO_FIRMWARE["OTA_FIRMWARE_JOB_COUNT"])
+    jobs, token = {}, ""
+    for page_number in range(1, 10):
+        request = {"firmware_id": DEMO_FIRMWARE["OTA_FIRMWARE_ID"], "page_size": 10,
+                   "page_token": token}
+        listed = harness.grpcurl("-plaintext", "-protoset", protoset, "-max-time", "20",
+                                 "-d", json.dumps(request), gateway.target,
+                                 "ota.v1.OtaStrategyService/ListJobsByFirmware")
+        assert listed.returncode == 0, listed.stderr
+        page = json.loads(listed.stdout)
+        assert page["totalSize"] == count and len(page["jobs"]) == min(10, count - len(jobs))
+        jobs.update((job["jobId"], job) for job in page["jobs"])
+        token = page.get("nextPageToken", "")
+        if not token:
+            break
+    assert page_number == (count + 9) // 10 and len(jobs) == count
+    assert jobs[DEMO_FIRMWARE["OTA_FIRMWARE_STATIC_JOB"]]["selectionType"] == "SELECTION_TYPE_STATIC"
+    assert jobs[DEMO_FIRMWARE["OTA_FIRMWARE_FINISHED_JOB"]]["jobStatus"] == "JOB_STATUS_COMPLETED"
+    for job in jobs.values():
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", job["createTime"]), job
 
 
 def buf_breaking(proto_dir):
@@ -571,7 +637,9 @@ def test_breaking_change_needs_a_major_version(tmp_path):
 def reasons_in_gateway_sources():
     """Every ErrorInfo.reason string the gateway's (non-test) C++ sources can send: the UPPER_SNAKE
     string literals of statements that set a reason (GatewayError(...), `reason = ...`,
-    set_reason(...)) or build an error-mapping Rule ({StatusCode::k..., "REASON", retryable, ...})."""
+    set_reason(...)), build an error-mapping Rule ({StatusCode::k..., "REASON", retryable, ...}),
+    or name each request field's reason for the request validator (InvalidRequest(violations,
+    {{"field", "REASON"}, ...}))."""
     found = set()
     literal = r'"([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*)"'
     for source in sorted((ROOT / "server").rglob("*")):
@@ -579,7 +647,7 @@ def reasons_in_gateway_sources():
             continue
         text = re.sub(r"//[^\n]*", "", source.read_text())
         for statement in text.split(";"):
-            if re.search(r"\bGatewayError\(|\breason\s*=|set_reason\(", statement):
+            if re.search(r"\bGatewayError\(|\breason\s*=|set_reason\(|\bInvalidRequest\(", statement):
                 found.update(re.findall(literal, statement))
             found.update(re.findall(r"StatusCode::k\w+,\s*" + literal + r",\s*(?:true|false)\b",
                                     statement))

@@ -4,12 +4,17 @@
 //
 // Started by stubs/tests/test_live_stubs.py, which runs the gateway and the iot-emulator and sets
 // OTA_TARGET, OTA_LIMITED_TARGET (a gateway with --qps=1 --burst=1), OTA_DYNAMIC_JOB and
-// OTA_LIMITED_JOB (dynamic batches the emulator knows).
+// OTA_LIMITED_JOB (dynamic batches the emulator knows), and OTA_FIRMWARE_ID, a firmware the
+// emulator lists OTA_FIRMWARE_JOB_COUNT batches of: OTA_FIRMWARE_STATIC_JOB (static),
+// OTA_FIRMWARE_FINISHED_JOB (completed) and dynamic ones, planned or in progress.
 package example
 
 import (
 	"context"
 	"os"
+	"sort"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -187,5 +192,103 @@ func TestTLSMTLSAndBearerTokenAsTheREADMEShows(t *testing.T) {
 			t.Fatalf("got %v %v, want %v with %s in %s", got.code, got.errorInfo, refused.code,
 				refused.reason, otav1.DomainGateway)
 		}
+	}
+}
+
+// TestListJobsByFirmwarePagesThroughEveryBatch reads the firmware 10 batches a page, by hand and
+// through listAllJobs (the README's loop), and checks what the emulator holds.
+func TestListJobsByFirmwarePagesThroughEveryBatch(t *testing.T) {
+	firmware := env(t, "OTA_FIRMWARE_ID")
+	count, err := strconv.Atoi(env(t, "OTA_FIRMWARE_JOB_COUNT"))
+	if err != nil {
+		t.Fatalf("OTA_FIRMWARE_JOB_COUNT: %v", err)
+	}
+	c := client(t, env(t, "OTA_TARGET"))
+	req := &otav1.ListJobsByFirmwareRequest{FirmwareId: firmware, PageSize: 10}
+	jobs := map[string]*otav1.OtaJob{}
+	for read := 0; ; {
+		ctx, done := context.WithTimeout(context.Background(), 10*time.Second)
+		page, err := c.ListJobsByFirmware(ctx, req)
+		done()
+		if err != nil {
+			t.Fatalf("ListJobsByFirmware(%v): %v", req, err)
+		}
+		want := min(10, count-read)
+		if len(page.GetJobs()) != want || page.GetTotalSize() != int32(count) {
+			t.Fatalf("page after %d batches: %d jobs, total_size %d; want %d, %d", read,
+				len(page.GetJobs()), page.GetTotalSize(), want, count)
+		}
+		for _, job := range page.GetJobs() {
+			jobs[job.GetJobId()] = job
+		}
+		read += len(page.GetJobs())
+		if (page.GetNextPageToken() == "") != (read == count) {
+			t.Fatalf("next_page_token %q after %d of %d batches", page.GetNextPageToken(), read, count)
+		}
+		if read == count {
+			break
+		}
+		req.PageToken = page.GetNextPageToken()
+	}
+	if len(jobs) != count {
+		t.Fatalf("%d distinct batches, want %d", len(jobs), count)
+	}
+
+	static, finished := env(t, "OTA_FIRMWARE_STATIC_JOB"), env(t, "OTA_FIRMWARE_FINISHED_JOB")
+	if got := jobs[static].GetSelectionType(); got != otav1.SelectionType_SELECTION_TYPE_STATIC {
+		t.Fatalf("%s selection_type = %v, want STATIC", static, got)
+	}
+	if got := jobs[finished].GetJobStatus(); got != otav1.JobStatus_JOB_STATUS_COMPLETED {
+		t.Fatalf("%s job_status = %v, want COMPLETED", finished, got)
+	}
+	var dynamic []string
+	now := time.Now()
+	for id, job := range jobs {
+		if id != static && id != finished {
+			dynamic = append(dynamic, id)
+		}
+		if job.GetFirmwareId() != firmware || job.GetJobType() == otav1.JobType_JOB_TYPE_UNSPECIFIED {
+			t.Fatalf("batch %v: want firmware_id %s and a job_type", job, firmware)
+		}
+		// CreateTime is a *timestamppb.Timestamp (google.protobuf.Timestamp): nil when unset.
+		created := job.GetCreateTime()
+		if !created.IsValid() || created.AsTime().After(now) || created.AsTime().Before(now.AddDate(-10, 0, 0)) {
+			t.Fatalf("batch %s create_time = %v, want a time in the last 10 years", id, created)
+		}
+		if updated := job.GetUpdateTime(); updated != nil && updated.AsTime().Before(created.AsTime()) {
+			t.Fatalf("batch %s update_time %v before create_time %v", id, updated.AsTime(), created.AsTime())
+		}
+	}
+	sort.Strings(dynamic)
+
+	ctx, done := context.WithTimeout(context.Background(), 30*time.Second)
+	defer done()
+	all, err := listAllJobs(ctx, c, firmware, 0)
+	if err != nil {
+		t.Fatalf("listAllJobs: %v", err)
+	}
+	var found []string
+	for _, job := range cancellable(all) {
+		found = append(found, job.GetJobId())
+	}
+	sort.Strings(found)
+	if len(all) != count || strings.Join(found, ",") != strings.Join(dynamic, ",") {
+		t.Fatalf("listAllJobs: %d batches, cancellable %v; want %d, %v", len(all), found, count, dynamic)
+	}
+}
+
+func TestListJobsByFirmwareWithoutFirmwareIsInvalidArgument(t *testing.T) {
+	ctx, done := context.WithTimeout(context.Background(), 10*time.Second)
+	defer done()
+	_, err := client(t, env(t, "OTA_TARGET")).ListJobsByFirmware(ctx, &otav1.ListJobsByFirmwareRequest{})
+	got := decode(t, err)
+	if got.code != codes.InvalidArgument || got.errorInfo.GetReason() != otav1.ReasonInvalidFirmwareId ||
+		got.errorInfo.GetDomain() != otav1.DomainGateway {
+		t.Fatalf("got %v %v, want InvalidArgument %s in %s", got.code, got.errorInfo,
+			otav1.ReasonInvalidFirmwareId, otav1.DomainGateway)
+	}
+	if got.badRequest == nil || len(got.badRequest.GetFieldViolations()) != 1 ||
+		got.badRequest.GetFieldViolations()[0].GetField() != "firmware_id" {
+		t.Fatalf("BadRequest = %v, want one violation of firmware_id", got.badRequest)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"os"
+	"time"
 
 	otav1 "corp.example/ota-gateway/client/ota/v1"
 	"google.golang.org/grpc"
@@ -55,6 +56,40 @@ func secureClient(target, token string) (otav1.OtaStrategyServiceClient, *grpc.C
 		return nil, nil, err
 	}
 	return otav1.NewOtaStrategyServiceClient(conn), conn, nil
+}
+
+// listAllJobs reads every page of a firmware's batches (AIP-158): each answer's NextPageToken goes
+// back as PageToken, the other fields unchanged, until it is empty. pageSize 0: the gateway's 50.
+func listAllJobs(ctx context.Context, client otav1.OtaStrategyServiceClient, firmwareID string,
+	pageSize int32) ([]*otav1.OtaJob, error) {
+	req := &otav1.ListJobsByFirmwareRequest{FirmwareId: firmwareID, PageSize: pageSize}
+	var jobs []*otav1.OtaJob
+	for {
+		pageCtx, done := context.WithTimeout(ctx, 10*time.Second) // a deadline per page
+		page, err := client.ListJobsByFirmware(pageCtx, req)
+		done()
+		if err != nil {
+			return nil, err
+		}
+		jobs = append(jobs, page.GetJobs()...)
+		if page.GetNextPageToken() == "" {
+			return jobs, nil
+		}
+		req.PageToken = page.GetNextPageToken()
+	}
+}
+
+// cancellable keeps the batches CancelByJob can cancel: dynamic, and planned or in progress.
+func cancellable(jobs []*otav1.OtaJob) []*otav1.OtaJob {
+	var found []*otav1.OtaJob
+	for _, job := range jobs {
+		status := job.GetJobStatus()
+		if job.GetSelectionType() == otav1.SelectionType_SELECTION_TYPE_DYNAMIC &&
+			(status == otav1.JobStatus_JOB_STATUS_PLANNED || status == otav1.JobStatus_JOB_STATUS_IN_PROGRESS) {
+			found = append(found, job)
+		}
+	}
+	return found
 }
 
 var _ = plaintextClient // shown in the README; the live tests use their own plaintext client

@@ -4,7 +4,9 @@
 //
 // Started by stubs/tests/test_live_stubs.py, which runs the gateway and the iot-emulator and sets
 // OTA_TARGET, OTA_LIMITED_TARGET (a gateway with --qps=1 --burst=1), OTA_DYNAMIC_JOB and
-// OTA_LIMITED_JOB (dynamic batches the emulator knows).
+// OTA_LIMITED_JOB (dynamic batches the emulator knows), and OTA_FIRMWARE_ID, a firmware the emulator
+// lists OTA_FIRMWARE_JOB_COUNT batches of: OTA_FIRMWARE_STATIC_JOB (static),
+// OTA_FIRMWARE_FINISHED_JOB (completed) and dynamic ones, planned or in progress.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
@@ -17,17 +19,21 @@ import {
   DOMAIN_ALIBABA_IOT,
   DOMAIN_GATEWAY,
   ErrorInfoSchema,
+  JobStatus,
+  JobType,
   OtaStrategyService,
+  REASON_INVALID_FIRMWARE_ID,
   REASON_INVALID_JOB_ID,
   REASON_JOB_NOT_FOUND,
   REASON_RATE_LIMITED,
   REASON_CALLER_NOT_ALLOWED,
   REASON_CALLER_UNAUTHENTICATED,
   RetryInfoSchema,
+  SelectionType,
 } from "@ota-gateway/client";
 
-// The README's TLS + mTLS + token code, compiled from readme_usage.ts by stubs/test.sh (tsc).
-import { secure } from "./readme_usage.js";
+// The README's TLS + mTLS + token code and paging loop, compiled from readme_usage.ts by stubs/test.sh (tsc).
+import { cancellable, createdAt, listAllJobs, plaintext, secure } from "./readme_usage.js";
 
 function env(name) {
   const value = process.env[name];
@@ -118,4 +124,51 @@ test("TLS, mTLS and the bearer token as the README shows", async () => {
     const info = only(err, ErrorInfoSchema);
     assert.deepEqual([info.reason, info.domain], [reason, DOMAIN_GATEWAY]);
   }
+});
+
+test("ListJobsByFirmware pages through every batch of the firmware", async () => {
+  const firmwareId = env("OTA_FIRMWARE_ID");
+  const count = Number(env("OTA_FIRMWARE_JOB_COUNT"));
+  const list = client(env("OTA_TARGET"));
+  const jobs = new Map();
+  let pageToken = "";
+  for (let read = 0; ;) {
+    const page = await list.listJobsByFirmware({ firmwareId, pageSize: 10, pageToken }, { timeoutMs: 10_000 });
+    assert.equal(page.jobs.length, Math.min(10, count - read), `page after ${read}`);
+    assert.equal(page.totalSize, count);
+    for (const job of page.jobs) jobs.set(job.jobId, job);
+    read += page.jobs.length;
+    assert.equal(page.nextPageToken === "", read === count, `next_page_token after ${read}`);
+    if (read === count) break;
+    pageToken = page.nextPageToken;
+  }
+  assert.equal(jobs.size, count, "distinct batches");
+
+  const [staticJob, finishedJob] = [env("OTA_FIRMWARE_STATIC_JOB"), env("OTA_FIRMWARE_FINISHED_JOB")];
+  assert.equal(jobs.get(staticJob).selectionType, SelectionType.STATIC);
+  assert.equal(jobs.get(finishedJob).jobStatus, JobStatus.COMPLETED);
+  const dynamic = [...jobs.keys()].filter((id) => id !== staticJob && id !== finishedJob).sort();
+  const now = Date.now();
+  for (const job of jobs.values()) {
+    assert.equal(job.firmwareId, firmwareId);
+    assert.notEqual(job.jobType, JobType.UNSPECIFIED, job.jobId);
+    // google.protobuf.Timestamp through protobuf-es' wkt helpers (the README's createdAt).
+    const created = createdAt(job);
+    assert.ok(created && created.getTime() <= now && created.getTime() > now - 3650 * 86_400_000,
+      `${job.jobId} created ${created}`);
+    if (job.updateTime) assert.ok(job.updateTime.seconds >= job.createTime.seconds, job.jobId);
+  }
+
+  const all = await listAllJobs(plaintext(env("OTA_TARGET")), firmwareId);
+  assert.equal(all.length, count);
+  assert.deepEqual(cancellable(all).map((job) => job.jobId).sort(), dynamic);
+});
+
+test("ListJobsByFirmware without a firmware is INVALID_ARGUMENT naming the field", async () => {
+  const err = await client(env("OTA_TARGET")).listJobsByFirmware({}, { timeoutMs: 10_000 })
+    .then(() => assert.fail("the call succeeded"), (e) => ConnectError.from(e));
+  assert.equal(err.code, Code.InvalidArgument);
+  const info = only(err, ErrorInfoSchema);
+  assert.deepEqual([info.reason, info.domain], [REASON_INVALID_FIRMWARE_ID, DOMAIN_GATEWAY]);
+  assert.deepEqual(only(err, BadRequestSchema).fieldViolations.map((v) => v.field), ["firmware_id"]);
 });

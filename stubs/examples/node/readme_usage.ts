@@ -3,14 +3,18 @@
 // to serve TypeScript callers; live calls are in live.test.js.
 import { readFileSync } from "node:fs";
 
+import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import {
   type CancelByJobResponse,
   ErrorInfoSchema,
+  JobStatus,
+  type OtaJob,
   OtaStrategyService,
   REASON_RATE_LIMITED,
   RetryInfoSchema,
+  SelectionType,
 } from "@ota-gateway/client";
 
 // Plaintext, for local tests against a gateway started with --plaintext.
@@ -53,4 +57,30 @@ export async function cancel(transport: Transport, jobId: string): Promise<strin
     }
     throw new Error(`${Code[e.code]} ${info?.reason ?? ""} ${alibabaCode ?? ""}`);
   }
+}
+
+// Every page of a firmware's batches (AIP-158): each answer's nextPageToken goes back as pageToken,
+// the other fields unchanged, until it is empty. pageSize 0: the gateway's 50.
+export async function listAllJobs(transport: Transport, firmwareId: string, pageSize = 0): Promise<OtaJob[]> {
+  const client = createClient(OtaStrategyService, transport);
+  const jobs: OtaJob[] = [];
+  let pageToken = "";
+  do {
+    const page = await client.listJobsByFirmware({ firmwareId, pageSize, pageToken }, { timeoutMs: 10_000 });
+    jobs.push(...page.jobs);
+    pageToken = page.nextPageToken;
+  } while (pageToken !== "");
+  return jobs;
+}
+
+// The batches CancelByJob can cancel: dynamic, and planned or in progress.
+export function cancellable(jobs: OtaJob[]): OtaJob[] {
+  return jobs.filter((job) => job.selectionType === SelectionType.DYNAMIC &&
+    (job.jobStatus === JobStatus.PLANNED || job.jobStatus === JobStatus.IN_PROGRESS));
+}
+
+// createTime is a google.protobuf.Timestamp (seconds: bigint, nanos), undefined when Alibaba did
+// not say; timestampDate from @bufbuild/protobuf/wkt makes it a Date.
+export function createdAt(job: OtaJob): Date | undefined {
+  return job.createTime ? timestampDate(job.createTime) : undefined;
 }

@@ -6,8 +6,12 @@ Started by stubs/tests/test_live_stubs.py, which runs the gateway and the iot-em
   OTA_LIMITED_TARGET  a second gateway started with --qps=1 --burst=1
   OTA_DYNAMIC_JOB     a dynamic batch the emulator knows (cancelled by the success case)
   OTA_LIMITED_JOB     a dynamic batch for the first call to the limited gateway
+  OTA_FIRMWARE_ID     a firmware the emulator lists OTA_FIRMWARE_JOB_COUNT batches of: its
+                      OTA_FIRMWARE_STATIC_JOB (static), OTA_FIRMWARE_FINISHED_JOB (completed) and
+                      dynamic ones, planned or in progress
 """
 import os
+from datetime import datetime, timedelta, timezone
 
 import grpc
 import pytest
@@ -114,3 +118,62 @@ def test_tls_mtls_and_bearer_token_as_the_readme_shows():
         assert raised.value.code() == code
         info = details(raised.value)["ErrorInfo"]
         assert (info.reason, info.domain) == (reason, errors.DOMAIN_GATEWAY)
+
+
+def test_list_jobs_by_firmware_pages_through_every_batch():
+    # typed_usage.list_pages is the README's paging loop: 10 a page, next_page_token back as
+    # page_token until it is empty.
+    from typed_usage import cancellable_jobs, created_at, list_pages
+
+    firmware = env("OTA_FIRMWARE_ID")
+    count = int(env("OTA_FIRMWARE_JOB_COUNT"))
+    pages = list(list_pages(grpc.insecure_channel(env("OTA_TARGET")), firmware, page_size=10))
+    assert [len(page.jobs) for page in pages] == [min(10, count - n) for n in range(0, count, 10)]
+    assert [page.total_size for page in pages] == [count] * len(pages)
+    assert all(page.next_page_token for page in pages[:-1]) and not pages[-1].next_page_token
+    jobs = {job.job_id: job for page in pages for job in page.jobs}
+    assert len(jobs) == count  # no batch twice across pages
+
+    static, finished = env("OTA_FIRMWARE_STATIC_JOB"), env("OTA_FIRMWARE_FINISHED_JOB")
+    assert jobs[static].selection_type == ota_pb.SELECTION_TYPE_STATIC
+    assert jobs[finished].job_status == ota_pb.JOB_STATUS_COMPLETED
+    dynamic = sorted(set(jobs) - {static, finished})
+    for job_id in dynamic:
+        assert jobs[job_id].selection_type == ota_pb.SELECTION_TYPE_DYNAMIC, jobs[job_id]
+        assert jobs[job_id].job_status in (ota_pb.JOB_STATUS_PLANNED,
+                                           ota_pb.JOB_STATUS_IN_PROGRESS), jobs[job_id]
+    now = datetime.now(timezone.utc)
+    for job in jobs.values():
+        assert job.firmware_id == firmware
+        assert job.job_type != ota_pb.JOB_TYPE_UNSPECIFIED, job
+        created = created_at(job)  # google.protobuf.Timestamp, decoded by protobuf's own runtime
+        assert created is not None and now - timedelta(days=3650) < created <= now, job
+        if job.HasField("update_time"):
+            assert job.update_time.ToDatetime(tzinfo=timezone.utc) >= created, job
+    # The README's filter, over the gateway's default page size (one page).
+    assert sorted(cancellable_jobs(grpc.insecure_channel(env("OTA_TARGET")), firmware)) == dynamic
+
+
+def test_list_jobs_by_firmware_errors_and_an_unknown_firmware():
+    target = env("OTA_TARGET")
+    unknown = stub(target).ListJobsByFirmware(
+        ota_pb.ListJobsByFirmwareRequest(firmware_id="NO-SUCH-FIRMWARE-PY"), timeout=10)
+    assert (list(unknown.jobs), unknown.next_page_token) == ([], "")
+
+    with pytest.raises(grpc.RpcError) as raised:
+        stub(target).ListJobsByFirmware(ota_pb.ListJobsByFirmwareRequest(), timeout=10)
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    found = details(raised.value)
+    assert (found["ErrorInfo"].reason, found["ErrorInfo"].domain) == (
+        errors.REASON_INVALID_FIRMWARE_ID, errors.DOMAIN_GATEWAY)
+    assert [v.field for v in found["BadRequest"].field_violations] == ["firmware_id"]
+
+    # A page token is only good with the request fields of the call that returned it.
+    request = ota_pb.ListJobsByFirmwareRequest(firmware_id=env("OTA_FIRMWARE_ID"), page_size=10)
+    first = stub(target).ListJobsByFirmware(request, timeout=10)
+    assert first.next_page_token
+    request.page_token, request.page_size = first.next_page_token, 5
+    with pytest.raises(grpc.RpcError) as raised:
+        stub(target).ListJobsByFirmware(request, timeout=10)
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert details(raised.value)["ErrorInfo"].reason == errors.REASON_INVALID_PAGE_TOKEN

@@ -1,7 +1,8 @@
 """The README's usage of ota-gateway-client, type-checked by `mypy --strict` in stubs/test.sh: it
 proves the wheel's py.typed marker and .pyi stubs reach a caller's type checker (the test also
 checks that mypy rejects a wrongly typed request). Live calls are in test_live_python.py."""
-from typing import Optional
+from datetime import datetime, timezone
+from typing import Iterator, List, Optional
 
 import grpc
 from google.rpc import error_details_pb2  # type: ignore[import-untyped]  # no stubs published
@@ -45,3 +46,32 @@ def cancel(channel: grpc.Channel, job_id: str) -> Optional[str]:
             if detail.Unpack(info) and info.reason == errors.REASON_RATE_LIMITED:
                 return None
         raise
+
+
+def list_pages(channel: grpc.Channel, firmware_id: str,
+               page_size: int = 0) -> Iterator[ota_pb.ListJobsByFirmwareResponse]:
+    """Every page of the firmware's batches (AIP-158): each answer's next_page_token goes back as
+    page_token, the other fields unchanged, until it is empty. page_size 0: the gateway's 50."""
+    stub = ota_grpc.OtaStrategyServiceStub(channel)
+    request = ota_pb.ListJobsByFirmwareRequest(firmware_id=firmware_id, page_size=page_size)
+    while True:
+        page: ota_pb.ListJobsByFirmwareResponse = stub.ListJobsByFirmware(request, timeout=10)
+        yield page
+        if not page.next_page_token:
+            return
+        request.page_token = page.next_page_token
+
+
+def created_at(job: ota_pb.OtaJob) -> Optional[datetime]:
+    """create_time (a google.protobuf.Timestamp) as an aware datetime; None when the gateway left it
+    out because Alibaba did not say (HasField tells that from the epoch)."""
+    if not job.HasField("create_time"):
+        return None
+    return job.create_time.ToDatetime(tzinfo=timezone.utc)
+
+
+def cancellable_jobs(channel: grpc.Channel, firmware_id: str) -> List[str]:
+    """The firmware's batches that CancelByJob can cancel: dynamic, and planned or in progress."""
+    return [job.job_id for page in list_pages(channel, firmware_id) for job in page.jobs
+            if job.selection_type == ota_pb.SELECTION_TYPE_DYNAMIC
+            and job.job_status in (ota_pb.JOB_STATUS_PLANNED, ota_pb.JOB_STATUS_IN_PROGRESS)]

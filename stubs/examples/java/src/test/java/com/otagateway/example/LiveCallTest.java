@@ -3,7 +3,9 @@
 //
 // Started by stubs/tests/test_live_stubs.py, which runs the gateway and the iot-emulator and sets
 // OTA_TARGET, OTA_LIMITED_TARGET (a gateway with --qps=1 --burst=1), OTA_DYNAMIC_JOB and
-// OTA_LIMITED_JOB (dynamic batches the emulator knows).
+// OTA_LIMITED_JOB (dynamic batches the emulator knows), and OTA_FIRMWARE_ID, a firmware the emulator
+// lists OTA_FIRMWARE_JOB_COUNT batches of: OTA_FIRMWARE_STATIC_JOB (static),
+// OTA_FIRMWARE_FINISHED_JOB (completed) and dynamic ones, planned or in progress.
 package com.otagateway.example;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -22,15 +24,27 @@ import com.otagateway.ota.v1.CancelByJobRequest;
 import com.otagateway.ota.v1.CancelByJobResponse;
 import com.otagateway.ota.v1.CancelOutcome;
 import com.otagateway.ota.v1.ErrorInfoConstants;
+import com.otagateway.ota.v1.JobStatus;
+import com.otagateway.ota.v1.JobType;
+import com.otagateway.ota.v1.ListJobsByFirmwareRequest;
+import com.otagateway.ota.v1.ListJobsByFirmwareResponse;
+import com.otagateway.ota.v1.OtaJob;
 import com.otagateway.ota.v1.OtaStrategyServiceGrpc;
+import com.otagateway.ota.v1.SelectionType;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.protobuf.StatusProto;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -159,5 +173,70 @@ class LiveCallTest {
       assertEquals(call[2], info.getReason());
       assertEquals(ErrorInfoConstants.DOMAIN_GATEWAY, info.getDomain());
     }
+  }
+
+  /** 10 batches a page, by hand and through ReadmeUsage.listAllJobs (the README's loop). */
+  @Test
+  void listJobsByFirmwarePagesThroughEveryBatch() {
+    String firmware = env("OTA_FIRMWARE_ID");
+    int count = Integer.parseInt(env("OTA_FIRMWARE_JOB_COUNT"));
+    OtaStrategyServiceGrpc.OtaStrategyServiceBlockingStub stub = stub(env("OTA_TARGET"));
+    ListJobsByFirmwareRequest.Builder request =
+        ListJobsByFirmwareRequest.newBuilder().setFirmwareId(firmware).setPageSize(10);
+    Map<String, OtaJob> jobs = new HashMap<>();
+    for (int read = 0; ; ) {
+      ListJobsByFirmwareResponse page =
+          stub.withDeadlineAfter(10, TimeUnit.SECONDS).listJobsByFirmware(request.build());
+      assertEquals(Math.min(10, count - read), page.getJobsCount(), "page after " + read);
+      assertEquals(count, page.getTotalSize());
+      page.getJobsList().forEach(job -> jobs.put(job.getJobId(), job));
+      read += page.getJobsCount();
+      assertEquals(read == count, page.getNextPageToken().isEmpty(), "after " + read);
+      if (read == count) {
+        break;
+      }
+      request.setPageToken(page.getNextPageToken());
+    }
+    assertEquals(count, jobs.size(), "distinct batches");
+
+    String staticJob = env("OTA_FIRMWARE_STATIC_JOB");
+    String finishedJob = env("OTA_FIRMWARE_FINISHED_JOB");
+    assertEquals(SelectionType.SELECTION_TYPE_STATIC, jobs.get(staticJob).getSelectionType());
+    assertEquals(JobStatus.JOB_STATUS_COMPLETED, jobs.get(finishedJob).getJobStatus());
+    Set<String> dynamic = new TreeSet<>(jobs.keySet());
+    dynamic.removeAll(Set.of(staticJob, finishedJob));
+    Instant now = Instant.now();
+    for (OtaJob job : jobs.values()) {
+      assertEquals(firmware, job.getFirmwareId());
+      assertTrue(job.getJobType() != JobType.JOB_TYPE_UNSPECIFIED, job.toString());
+      // google.protobuf.Timestamp from protobuf-java, read through the README's createdAt.
+      Instant created = ReadmeUsage.createdAt(job).orElseThrow();
+      assertTrue(created.isAfter(now.minus(Duration.ofDays(3650))) && !created.isAfter(now),
+          job.getJobId() + " created " + created);
+      if (job.hasUpdateTime()) {
+        assertTrue(job.getUpdateTime().getSeconds() >= job.getCreateTime().getSeconds(), job.toString());
+      }
+    }
+
+    List<OtaJob> all = ReadmeUsage.listAllJobs(stub, firmware, 0);
+    assertEquals(count, all.size());
+    Set<String> cancellable = new TreeSet<>();
+    ReadmeUsage.cancellable(all).forEach(job -> cancellable.add(job.getJobId()));
+    assertEquals(dynamic, cancellable);
+  }
+
+  @Test
+  void listJobsByFirmwareWithoutFirmwareIsInvalidArgument() throws InvalidProtocolBufferException {
+    StatusRuntimeException error = assertThrows(StatusRuntimeException.class,
+        () -> stub(env("OTA_TARGET")).withDeadlineAfter(10, TimeUnit.SECONDS)
+            .listJobsByFirmware(ListJobsByFirmwareRequest.getDefaultInstance()));
+    assertEquals(Status.Code.INVALID_ARGUMENT, error.getStatus().getCode());
+    com.google.rpc.Status status = richStatus(error);
+    ErrorInfo info = detail(status, ErrorInfo.class);
+    assertEquals(ErrorInfoConstants.REASON_INVALID_FIRMWARE_ID, info.getReason());
+    assertEquals(ErrorInfoConstants.DOMAIN_GATEWAY, info.getDomain());
+    BadRequest badRequest = detail(status, BadRequest.class);
+    assertEquals(1, badRequest.getFieldViolationsCount());
+    assertEquals("firmware_id", badRequest.getFieldViolations(0).getField());
   }
 }

@@ -93,10 +93,15 @@ CallOutcome FromJobState(ResolutionTrigger trigger, const CallOutcome& cancel,
     absl::StrAppend(&refused.message, " (", seen, ")");
     return refused;
   }
+  // A request whose answer was lost may still be on its way through Alibaba's front ends: the
+  // query can overtake it (seen under arrival jitter), so "not applied yet" is all it shows.
   outcome = GatewayError(
-      absl::StatusCode::kUnavailable, "UPSTREAM_UNAVAILABLE",
+      absl::StatusCode::kUnavailable, "OUTCOME_UNKNOWN",
       absl::StrCat(WhatHappened(trigger, cancel), "; ", seen,
-                   ": the cancel was not applied; calling again is safe (", cancel.message, ")"));
+                   ": the cancel had not taken effect when QueryOTAJob answered, but the lost "
+                   "request may still be applied, so the cancel may have been applied; calling "
+                   "again is safe (",
+                   cancel.message, ")"));
   outcome.request_id = reply.request_id;
   outcome.retryable = true;
   outcome.retry_after = kRetrySoon;

@@ -104,7 +104,8 @@ Expected Expect(const FirstAnswer& first, const QueryAnswer& query,
     return Expected(absl::StatusCode::kFailedPrecondition, "JOB_NOT_DYNAMIC");
   }
   if (q == "IN_PROGRESS/DYNAMIC" || q == "PLANNED/DYNAMIC") {
-    return refused ? as_refused : Expected{absl::StatusCode::kUnavailable, "UPSTREAM_UNAVAILABLE"};
+    // Not applied yet; a lost request may still be: unknown, never "not applied".
+    return refused ? as_refused : unknown;
   }
   if (q == "not found") {
     return Expected(absl::StatusCode::kNotFound, "JOB_NOT_FOUND");  // NOT_FOUND either way
@@ -144,10 +145,7 @@ TEST(OutcomeResolutionTest, EveryFirstAnswerTimesEveryQueryAnswer) {
         EXPECT_TRUE(got.retryable) << row;
         EXPECT_TRUE(got.retry_after.has_value()) << row;
       }
-      if (got.reason == "UPSTREAM_UNAVAILABLE") {
-        EXPECT_NE(got.message.find("not applied"), std::string::npos) << got.message;
-        EXPECT_TRUE(got.retryable) << row;
-      }
+      EXPECT_EQ(got.message.find("was not applied"), std::string::npos) << row << got.message;
       EXPECT_EQ(got.message.find("could not reach"), std::string::npos) << row << got.message;
     }
   }

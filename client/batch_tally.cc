@@ -22,6 +22,11 @@ void BatchTally::AddSkipped(const std::string& why) {
   ++snapshot_.skipped[why];
 }
 
+void BatchTally::AddSettledEarlier(const std::string& code) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++snapshot_.settled_earlier[code];
+}
+
 TallySnapshot BatchTally::Snapshot() const {
   std::lock_guard<std::mutex> lock(mu_);
   return snapshot_;
@@ -41,7 +46,12 @@ std::string RenderSummaryTable(const TallySnapshot& tally) {
     rows.push_back({"skipped", why, absl::StrCat(count)});
     skipped += count;
   }
-  rows.push_back({"total", "", absl::StrCat(tally.total + skipped)});
+  int earlier = 0;
+  for (const auto& [code, count] : tally.settled_earlier) {
+    rows.push_back({code, "settled by an earlier run", absl::StrCat(count)});
+    earlier += count;
+  }
+  rows.push_back({"total", "", absl::StrCat(tally.total + skipped + earlier)});
   std::size_t code_width = 0;
   std::size_t outcome_width = 0;
   for (const auto& row : rows) {
@@ -59,6 +69,9 @@ std::string RenderSummaryTable(const TallySnapshot& tally) {
 
 int ExitCodeForBatch(const TallySnapshot& tally, bool interrupted) {
   if (interrupted) return kBatchExitInterrupted;
+  for (const auto& [code, count] : tally.settled_earlier) {
+    if (code != "OK") return kBatchExitSomeFailed;
+  }
   return tally.ok == tally.done && tally.done == tally.total ? kBatchExitOk : kBatchExitSomeFailed;
 }
 

@@ -34,6 +34,8 @@ struct TallySnapshot {
   std::map<std::pair<std::string, std::string>, int> by_code{};
   // Batches listed but not sent (--firmware-id): why -> count.
   std::map<std::string, int> skipped{};
+  // Batches --resume did not send because an earlier run settled them: final code -> count.
+  std::map<std::string, int> settled_earlier{};
 };
 
 class BatchTally {
@@ -42,6 +44,8 @@ class BatchTally {
 
   void Add(const JobResult& result);
   void AddSkipped(const std::string& why);
+  // A batch settled by an earlier run (--resume) with this final code; not part of `total`.
+  void AddSettledEarlier(const std::string& code);
   [[nodiscard]] TallySnapshot Snapshot() const;
 
  private:
@@ -55,10 +59,12 @@ class BatchTally {
 //   NOT_FOUND            JOB_NOT_FOUND               4
 //   not sent             not started (interrupted)   25
 //   skipped              static batch                 1
-//   total                                            60
+//   OK                   settled by an earlier run    5
+//   total                                            66
 [[nodiscard]] std::string RenderSummaryTable(const TallySnapshot& tally);
 
-// 130 when interrupted; otherwise 0 when every batch ended OK, else 1.
+// 130 when interrupted; otherwise 0 when every batch ended OK (in this run, or in the earlier run
+// --resume continues), else 1.
 [[nodiscard]] int ExitCodeForBatch(const TallySnapshot& tally, bool interrupted);
 
 }  // namespace ota::client

@@ -63,6 +63,16 @@ TEST(ExitCodeForBatchTest, ZeroOnlyWhenEveryBatchEndedOk) {
   EXPECT_EQ(ExitCodeForBatch(one_failed.Snapshot(), false), 1);
 
   EXPECT_EQ(ExitCodeForBatch(BatchTally(0).Snapshot(), false), 0);
+
+  // --resume: what the earlier run settled counts too.
+  BatchTally resumed(1);
+  resumed.Add(Result("OK", "cancelled"));
+  resumed.AddSettledEarlier("OK");
+  EXPECT_EQ(ExitCodeForBatch(resumed.Snapshot(), false), 0);
+  resumed.AddSettledEarlier("NOT_FOUND");
+  EXPECT_EQ(ExitCodeForBatch(resumed.Snapshot(), false), 1);
+  EXPECT_THAT(RenderSummaryTable(resumed.Snapshot()),
+              HasSubstr("  NOT_FOUND  settled by an earlier run        1\n"));
 }
 
 }  // namespace

@@ -336,11 +336,15 @@ int Run(int argc, char** argv) {
     }
     skipped = std::move(selection.skipped);
   }
+  std::vector<std::string> settled_codes;  // of the batches an earlier run settled
   if (resume_state) {
     std::vector<BatchJob> left;
     std::vector<std::string> left_statuses;
     for (std::size_t i = 0; i < jobs.size(); ++i) {
-      if (resume_state->settled.contains(jobs[i])) continue;
+      if (const auto it = resume_state->settled.find(jobs[i]); it != resume_state->settled.end()) {
+        settled_codes.push_back(it->second);
+        continue;
+      }
       left.push_back(jobs[i]);
       left_statuses.push_back(statuses[i]);
     }
@@ -367,6 +371,7 @@ int Run(int argc, char** argv) {
 
   BatchTally tally(static_cast<int>(jobs.size()));
   for (const SkippedJob& skip : skipped) tally.AddSkipped(skip.why);
+  for (const std::string& code : settled_codes) tally.AddSettledEarlier(code);
   BatchRunner runner(
       options,
       [&client](const BatchJob& job, absl::Duration timeout) {

@@ -110,7 +110,7 @@ ResumeState ReadResumeState(std::string_view text) {
                        .iot_instance_id = StringField(object, "iot_instance_id")}] = code;
   }
   for (const auto& [job, code] : last_code) {
-    if (IsFinalCode(code)) state.settled.insert(job);
+    if (IsFinalCode(code)) state.settled.emplace(job, code);
   }
   return state;
 }

@@ -16,7 +16,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <ostream>
-#include <set>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -70,7 +70,8 @@ inline constexpr std::string_view kInterruptedReason = "INTERRUPTED";
 [[nodiscard]] nlohmann::json JobResultToJson(const JobResult& result);
 
 struct ResumeState {
-  std::set<BatchJob> settled{};         // last line has a final code
+  // Batches whose last line has a final code, with that code.
+  std::map<BatchJob, std::string> settled{};
   int lines = 0;                        // result lines read
   std::vector<std::string> warnings{};  // "results line 12 is not a result (cut short?); ignored"
 };

@@ -16,6 +16,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Pair;
 using ::testing::UnorderedElementsAre;
 
 const absl::Time kFinished = absl::FromUnixMillis(1796633045123);  // 2026-12-07T08:44:05.123Z
@@ -87,8 +88,9 @@ TEST(ReadResumeStateTest, TheLastLineOfABatchDecides) {
       "\n"
       R"({"job_id":"E","iot_instance_id":nu)");
   EXPECT_THAT(state.settled,
-              UnorderedElementsAre(BatchJob{.job_id = "A", .iot_instance_id = ""},
-                                   BatchJob{.job_id = "B", .iot_instance_id = "iot-1"}));
+              UnorderedElementsAre(Pair(BatchJob{.job_id = "A", .iot_instance_id = ""}, "OK"),
+                                   Pair(BatchJob{.job_id = "B", .iot_instance_id = "iot-1"},
+                                        "NOT_FOUND")));
   EXPECT_EQ(state.lines, 6);
   EXPECT_THAT(state.warnings, ElementsAre("results line 7 is not a result (cut short?); ignored"));
 }

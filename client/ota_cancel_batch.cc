@@ -105,9 +105,10 @@ ota::ProgramHelp BatchHelp() {
       .usage =
           "ota-cancel batch --target HOST:PORT (--jobs FILE | --firmware-id ID) "
           "[--iot-instance-id ID]\n"
-          "           [--results FILE] [--resume] [--concurrency 20] [--timeout-per-job 60s]\n"
-          "           [--dry-run] [--yes] [--tls [--ca-file FILE] [--cert-file FILE --key-file "
-          "FILE]] [--token-file FILE]",
+          "           [--results FILE] [--resume] [--concurrency 20] [--timeout-per-job 1m]\n"
+          "           [--dry-run] [--yes] [--tls [--ca-file FILE] [--cert-file FILE "
+          "--key-file FILE]]\n"
+          "           [--token-file FILE]",
       .groups = {{"Select", {"jobs=FILE", "firmware-id=ID", "iot-instance-id=ID"}},
                  {"Run", {"concurrency", "timeout-per-job", "dry-run", "yes"}},
                  {"Results", {"results=FILE", "resume"}},

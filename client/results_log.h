@@ -12,11 +12,11 @@
 
 #include <cstdint>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <ostream>
-#include <map>
 #include <string>
 #include <string_view>
 #include <vector>

@@ -87,10 +87,10 @@ TEST(ReadResumeStateTest, TheLastLineOfABatchDecides) {
       R"({"job_id":"D","iot_instance_id":null,"code":"CANCELLED","reason":"INTERRUPTED"})"
       "\n"
       R"({"job_id":"E","iot_instance_id":nu)");
-  EXPECT_THAT(state.settled,
-              UnorderedElementsAre(Pair(BatchJob{.job_id = "A", .iot_instance_id = ""}, "OK"),
-                                   Pair(BatchJob{.job_id = "B", .iot_instance_id = "iot-1"},
-                                        "NOT_FOUND")));
+  EXPECT_THAT(
+      state.settled,
+      UnorderedElementsAre(Pair(BatchJob{.job_id = "A", .iot_instance_id = ""}, "OK"),
+                           Pair(BatchJob{.job_id = "B", .iot_instance_id = "iot-1"}, "NOT_FOUND")));
   EXPECT_EQ(state.lines, 6);
   EXPECT_THAT(state.warnings, ElementsAre("results line 7 is not a result (cut short?); ignored"));
 }

@@ -195,3 +195,33 @@ def test_progress_on_a_terminal_is_one_live_line(processes, tmp_path):
     assert states == sorted(states) and states[-1] == 30, states
     assert "progress:" not in text  # the live form, not the plain lines
     assert re.search(r"\d+/30 +\d+\.\d%  \d+\.\d/s  ETA \d+s", text), text
+
+
+def test_batch_help_groups_every_flag():
+    run = subprocess.run([OTA_CANCEL, "batch", "--help"], capture_output=True, text=True,
+                         timeout=30)
+    assert run.returncode == 0 and run.stderr == "", run.stderr
+    assert run.stdout.startswith("ota-cancel batch "), run.stdout
+    for line in ("--jobs=FILE", "--firmware-id=ID", "--results=FILE", "--resume",
+                 "--concurrency=INT (default: 20)", "--timeout-per-job=DURATION (default: 1m)",
+                 "--dry-run", "--yes", "--target=HOST:PORT"):
+        assert f"\n  {line}\n" in run.stdout, (line, run.stdout)
+    assert "Other flags" not in run.stdout
+    assert "Example (firmware 2.3.1" in run.stdout
+    assert max(map(len, run.stdout.splitlines())) <= 100
+
+
+def test_flags_of_the_other_form_are_usage_errors(processes, tmp_path):
+    emulator, gateway = start(processes, tmp_path, [{"job_id": "OK-1", "state": "dynamic"}])
+    jobs = tmp_path / "jobs.txt"
+    jobs.write_text("OK-1\n")
+    run = batch(gateway, f"--jobs={jobs}", "--json")
+    assert run.returncode == 2 and "--json is for one batch" in run.stderr, run.stderr
+    one = subprocess.run([OTA_CANCEL, f"--target={gateway.target}", "--job-id=OK-1",
+                          "--concurrency=5"], capture_output=True, text=True, timeout=30)
+    assert one.returncode == 2 and "--concurrency is for 'ota-cancel batch'" in one.stderr
+    run = batch(gateway, f"--jobs={jobs}", "--firmware-id=FW-1")
+    assert run.returncode == 2 and "exactly one of --jobs" in run.stderr, run.stderr
+    run = batch(gateway, f"--jobs={jobs}", "--resume")
+    assert run.returncode == 2 and "--resume needs --results FILE" in run.stderr, run.stderr
+    assert cancels_by_job(emulator) == {}

@@ -139,7 +139,9 @@ def test_ctrl_c_then_resume_cancels_each_batch_once(processes, tmp_path):
     done_first = {line["job_id"] for line in first if line["code"] == "OK"}
     # 2.5 s at the quota: the burst and ~2 s at 8/s, plus the calls in flight let finish.
     assert 5 <= len(done_first) < 60, (len(done_first), err)
-    assert all(line["code"] == "OK" for line in first), first
+    # Calls in flight get 5 s to finish, far more than the ~2.5 s the gateway needs for 20 queued
+    # calls at 8/s; one that did not would be recorded as INTERRUPTED and sent again on resume.
+    assert all(line["code"] == "OK" or line["reason"] == "INTERRUPTED" for line in first), first
     assert "interrupted" in err and "--resume" in err, err
     assert re.search(r"not sent +not started \(interrupted\) +\d+\n", err), err
 
@@ -225,3 +227,4 @@ def test_flags_of_the_other_form_are_usage_errors(processes, tmp_path):
     run = batch(gateway, f"--jobs={jobs}", "--resume")
     assert run.returncode == 2 and "--resume needs --results FILE" in run.stderr, run.stderr
     assert cancels_by_job(emulator) == {}
+

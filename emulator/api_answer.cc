@@ -4,6 +4,7 @@
 
 #include "absl/random/random.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/time.h"
 #include "nlohmann/json.hpp"
 
 namespace ota {
@@ -78,6 +79,46 @@ ApiAnswer QueryJobAnswer(absl::string_view job_id, absl::string_view job_status,
         {"DynamicMode", selection_type == "DYNAMIC" ? 1 : 0}}},
   };
   answer.body = body.dump();
+  return answer;
+}
+
+namespace {
+
+// Alibaba's list answers write times in UTC with milliseconds: "2019-12-28T02:43:10.000Z".
+std::string IsoMillis(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
+}
+
+// The emulator has no products; every job reads as one of this product.
+constexpr char kEmulatedProductKey[] = "a1EmuProduct";
+
+}  // namespace
+
+ApiAnswer FirmwareJobsAnswer(const JobPage& page, int current_page, int page_size) {
+  ApiAnswer answer{.http_status = 200, .code = {}, .request_id = NewRequestId(), .body = {}};
+  nlohmann::json infos = nlohmann::json::array();
+  for (const ListedJob& job : page.jobs) {
+    const JobView view = ViewOf(job.spec.state);
+    infos.push_back({{"JobId", job.spec.job_id},
+                     {"FirmwareId", job.spec.firmware_id},
+                     {"ProductKey", kEmulatedProductKey},
+                     {"JobStatus", view.job_status},
+                     {"JobType", "UPGRADE_FIRMWARE"},
+                     {"SelectionType", view.selection_type},
+                     {"UtcCreate", IsoMillis(job.created)},
+                     {"UtcModified", IsoMillis(job.modified)}});
+  }
+  const int page_count = page_size > 0 ? (page.total + page_size - 1) / page_size : 0;
+  const nlohmann::json body = {
+      {"RequestId", answer.request_id},
+      {"Success", true},
+      {"Total", page.total},
+      {"PageSize", page_size},
+      {"PageCount", page_count},
+      {"CurrentPage", current_page},
+      {"Data", {{"SimpleOTAJobInfo", infos}}},
+  };
+  answer.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return answer;
 }
 

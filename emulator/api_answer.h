@@ -4,7 +4,8 @@
 //   - gateway-level rejection (signature, quota, unknown action ...): a non-2xx status with
 //     {"RequestId","HostId","Code","Message","Recommend"};
 //   - IoT business failure: HTTP 200 with {"RequestId","Success":false,"Code","ErrorMessage"};
-//   - success: HTTP 200 with {"RequestId","Success":true} (QueryOTAJob adds "Data").
+//   - success: HTTP 200 with {"RequestId","Success":true} (QueryOTAJob and ListOTAJobByFirmware
+//     add "Data" and, for the list, the paging fields).
 // Every answer carries a fresh RequestId in Alibaba's upper-case UUID shape.
 //
 //   ota::ApiAnswer a = ota::GatewayErrorAnswer({400, "MissingParameter", "..."}, "iot.host");
@@ -14,6 +15,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "emulator/job_table.h"
 
 namespace ota {
 
@@ -42,5 +44,11 @@ struct ApiAnswer {
 // "JobType":"UPGRADE_FIRMWARE", ...}}.
 [[nodiscard]] ApiAnswer QueryJobAnswer(absl::string_view job_id, absl::string_view job_status,
                                        absl::string_view selection_type);
+
+// ListOTAJobByFirmware's success: {"RequestId","Success":true,"Total","PageSize","PageCount",
+// "CurrentPage","Data":{"SimpleOTAJobInfo":[{"JobId","FirmwareId","ProductKey","JobStatus",
+// "JobType","SelectionType","UtcCreate","UtcModified"}, ...]}}, times as
+// "2019-12-28T02:43:10.000Z".
+[[nodiscard]] ApiAnswer FirmwareJobsAnswer(const JobPage& page, int current_page, int page_size);
 
 }  // namespace ota

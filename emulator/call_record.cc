@@ -14,6 +14,7 @@ nlohmann::json ToJson(const CallRecord& r) {
       {"action", r.action},
       {"job_id", r.job_id},
       {"iot_instance_id", r.iot_instance_id},
+      {"firmware_id", r.firmware_id},
       {"access_key_id", r.access_key_id},
       {"signature_method", r.signature_method},
       {"http_status", r.http_status},

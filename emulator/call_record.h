@@ -29,6 +29,7 @@ struct CallRecord {
   std::string action;
   std::string job_id;
   std::string iot_instance_id;
+  std::string firmware_id;  // ListOTAJobByFirmware's FirmwareId; empty for the other actions
   std::string access_key_id;
   std::string signature_method;     // "HMAC-SHA1", "ACS3-HMAC-SHA256" or empty
   int http_status = 0;              // 0: the connection was closed without an answer

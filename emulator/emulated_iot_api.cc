@@ -1,7 +1,9 @@
 #include "emulator/emulated_iot_api.h"
 
+#include <optional>
 #include <string>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
 namespace ota {
@@ -43,25 +45,69 @@ ApiAnswer QueryAnswer(const absl::StatusOr<JobState>& state, const std::string& 
   return BusinessErrorAnswer(kCodeInstanceNotFound, "The IoT instance does not exist.");
 }
 
+// A paging parameter as a positive int, or nothing (missing, not a number, out of int's range).
+std::optional<int> PositiveIntParam(const ParamMap& params, const std::string& name) {
+  auto it = params.find(name);
+  int value = 0;
+  if (it == params.end() || !absl::SimpleAtoi(it->second, &value) || value < 1) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+ApiAnswer MissingParameterAnswer(absl::string_view name, const std::string& host) {
+  return GatewayErrorAnswer(
+      {400, "MissingParameter",
+       absl::StrCat("The input parameter \"", name,
+                    "\" that is mandatory for processing this request is not supplied.")},
+      host);
+}
+
 }  // namespace
 
-EmulatedIotApi::EmulatedIotApi(const RequestAuthenticator& authenticator, QuotaWindow& quota,
-                               QuotaWindow& query_quota, JobTable& jobs)
-    : authenticator_(authenticator), quota_(quota), query_quota_(query_quota), jobs_(jobs) {}
+EmulatedIotApi::EmulatedIotApi(const RequestAuthenticator& authenticator, ActionQuotas quotas,
+                               JobTable& jobs)
+    : authenticator_(authenticator), quotas_(quotas), jobs_(jobs) {}
+
+QuotaWindow* EmulatedIotApi::QuotaOf(absl::string_view action) const {
+  if (action == kCancelAction) return &quotas_.cancel;
+  if (action == kQueryJobAction) return &quotas_.query;
+  if (action == kListJobsByFirmwareAction) return &quotas_.list;
+  return nullptr;
+}
+
+ApiAnswer EmulatedIotApi::ListByFirmware(const ParamMap& params, const CallRecord& record) const {
+  const std::optional<int> page = PositiveIntParam(params, "CurrentPage");
+  const std::optional<int> page_size = PositiveIntParam(params, "PageSize");
+  if (!page || !page_size || *page_size > kListJobsMaxPageSize) {
+    return BusinessErrorAnswer(kCodeInvalidPageParams,
+                               "The paging parameters are invalid: CurrentPage must be at least 1 "
+                               "and PageSize 1 to 200.");
+  }
+  absl::StatusOr<JobPage> listed =
+      jobs_.ListByFirmware(record.firmware_id, record.iot_instance_id, *page, *page_size);
+  if (!listed.ok()) {
+    return BusinessErrorAnswer(kCodeInstanceNotFound, "The IoT instance does not exist.");
+  }
+  return FirmwareJobsAnswer(*listed, *page, *page_size);
+}
 
 ApiAnswer EmulatedIotApi::Handle(const IncomingRequest& request, CallRecord& record) {
   const Authentication auth = authenticator_.Authenticate(request);
   record.action = auth.action;
   record.job_id = ParamOrEmpty(auth.params, "JobId");
   record.iot_instance_id = ParamOrEmpty(auth.params, "IotInstanceId");
+  record.firmware_id = ParamOrEmpty(auth.params, "FirmwareId");
   record.access_key_id = auth.access_key_id;
   record.signature_method = auth.signature_method;
 
   const std::string host = request.Header("host");
+  const bool listing = auth.action == kListJobsByFirmwareAction;
+  QuotaWindow* const quota = QuotaOf(auth.action);
   ApiAnswer answer;
   if (auth.error) {
     answer = GatewayErrorAnswer(*auth.error, host);
-  } else if (auth.action != kCancelAction && auth.action != kQueryJobAction) {
+  } else if (quota == nullptr) {
     answer = GatewayErrorAnswer({404, "InvalidAction.NotFound",
                                  "Specified api is not found, please check your url and method."},
                                 host);
@@ -70,15 +116,15 @@ ApiAnswer EmulatedIotApi::Handle(const IncomingRequest& request, CallRecord& rec
                                  absl::StrCat("Specified parameter Version is not valid; expected ",
                                               std::string(kIotApiVersion), ".")},
                                 host);
-  } else if (!(auth.action == kQueryJobAction ? query_quota_ : quota_).TryAdmit(auth.account)) {
+  } else if (!quota->TryAdmit(auth.account)) {
     answer = GatewayErrorAnswer(
         {400, "Throttling.User", "Request was denied due to user flow control."}, host);
+  } else if (listing && record.firmware_id.empty()) {
+    answer = MissingParameterAnswer("FirmwareId", host);
+  } else if (listing) {
+    answer = ListByFirmware(auth.params, record);
   } else if (record.job_id.empty()) {
-    answer = GatewayErrorAnswer(
-        {400, "MissingParameter",
-         "The input parameter \"JobId\" that is mandatory for processing this request is not "
-         "supplied."},
-        host);
+    answer = MissingParameterAnswer("JobId", host);
   } else if (auth.action == kQueryJobAction) {
     answer = QueryAnswer(jobs_.Query(record.job_id, record.iot_instance_id), record.job_id);
   } else {

@@ -47,6 +47,18 @@ class EmulatedIotApiTest : public ::testing::Test {
     return Call(call, record, key_id, secret);
   }
 
+  // ListOTAJobByFirmware; an empty page or size is left out of the request.
+  ApiAnswer List(const std::string& firmware, const std::string& page, const std::string& size,
+                 const std::string& instance = "") {
+    CallRecord record;
+    RpcCall call{.action = "ListOTAJobByFirmware", .version = "2018-01-20", .params = {}};
+    if (!firmware.empty()) call.params["FirmwareId"] = firmware;
+    if (!page.empty()) call.params["CurrentPage"] = page;
+    if (!size.empty()) call.params["PageSize"] = size;
+    if (!instance.empty()) call.params["IotInstanceId"] = instance;
+    return Call(call, record);
+  }
+
   ApiAnswer Query(const std::string& job_id, const std::string& instance = "") {
     CallRecord record;
     RpcCall call{.action = "QueryOTAJob", .version = "2018-01-20", .params = {}};
@@ -65,14 +77,20 @@ class EmulatedIotApiTest : public ::testing::Test {
                              nonces_,
                              clock_};
   QuotaWindow quota_{2, clock_};
-  JobTable jobs_{{{.job_id = "dyn-1", .state = JobState::kDynamic, .iot_instance_id = ""},
-                  {.job_id = "dyn-2", .state = JobState::kDynamic, .iot_instance_id = ""},
-                  {.job_id = "dyn-3", .state = JobState::kDynamic, .iot_instance_id = ""},
-                  {.job_id = "static-1", .state = JobState::kStatic, .iot_instance_id = ""},
-                  {.job_id = "inst-1", .state = JobState::kDynamic, .iot_instance_id = "iot-1"}},
-                 {}};
+  JobTable jobs_{
+      {{.job_id = "dyn-1", .state = JobState::kDynamic, .iot_instance_id = "", .firmware_id = ""},
+       {.job_id = "dyn-2", .state = JobState::kDynamic, .iot_instance_id = "", .firmware_id = ""},
+       {.job_id = "dyn-3", .state = JobState::kDynamic, .iot_instance_id = "", .firmware_id = ""},
+       {.job_id = "static-1", .state = JobState::kStatic, .iot_instance_id = "", .firmware_id = ""},
+       {.job_id = "inst-1",
+        .state = JobState::kDynamic,
+        .iot_instance_id = "iot-1",
+        .firmware_id = ""}},
+      {},
+      clock_};
   QuotaWindow query_quota_{2, clock_};
-  EmulatedIotApi api_{auth_, quota_, query_quota_, jobs_};
+  QuotaWindow list_quota_{2, clock_};
+  EmulatedIotApi api_{auth_, {.cancel = quota_, .query = query_quota_, .list = list_quota_}, jobs_};
   Endpoint endpoint_ = *ParseEndpoint(absl::StrCat("http://", kHost, "/"));
   int nonces_used_ = 0;
 };
@@ -174,7 +192,8 @@ TEST_F(EmulatedIotApiTest, EveryAnswerHasAFreshRequestId) {
 }
 
 TEST_F(EmulatedIotApiTest, QueryOtaJobReportsJobStatusAndSelectionType) {
-  jobs_.Upsert({.job_id = "done-1", .state = JobState::kFinished, .iot_instance_id = ""});
+  jobs_.Upsert(
+      {.job_id = "done-1", .state = JobState::kFinished, .iot_instance_id = "", .firmware_id = ""});
   struct Case {
     std::string job, status, selection;
   };
@@ -212,6 +231,109 @@ TEST_F(EmulatedIotApiTest, QueryOtaJobHasAQuotaOfItsOwn) {
   EXPECT_EQ(Query("dyn-1").http_status, 200);
   EXPECT_EQ(Query("dyn-2").http_status, 200);
   EXPECT_EQ(Query("dyn-3").code, "Throttling.User");
+}
+
+TEST_F(EmulatedIotApiTest, ListOtaJobByFirmwarePagesThroughAFirmwaresJobs) {
+  for (const char* id : {"fw-c", "fw-a", "fw-b"}) {
+    jobs_.Upsert(
+        {.job_id = id, .state = JobState::kDynamic, .iot_instance_id = "", .firmware_id = "fw-1"});
+  }
+  jobs_.Upsert({.job_id = "fw-static",
+                .state = JobState::kStatic,
+                .iot_instance_id = "",
+                .firmware_id = "fw-1"});
+  jobs_.Upsert({.job_id = "other",
+                .state = JobState::kDynamic,
+                .iot_instance_id = "",
+                .firmware_id = "fw-2"});
+  jobs_.Upsert({.job_id = "fw-inst",
+                .state = JobState::kDynamic,
+                .iot_instance_id = "iot-1",
+                .firmware_id = "fw-1"});
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_EQ(Cancel("fw-b").code, "");
+
+  const ApiAnswer first = List("fw-1", "1", "3");
+  ASSERT_EQ(first.http_status, 200) << first.body;
+  const nlohmann::json body = nlohmann::json::parse(first.body);
+  EXPECT_EQ(body["Success"], true);
+  EXPECT_EQ(body["Total"], 4);
+  EXPECT_EQ(body["PageSize"], 3);
+  EXPECT_EQ(body["PageCount"], 2);
+  EXPECT_EQ(body["CurrentPage"], 1);
+  const nlohmann::json& infos = body["Data"]["SimpleOTAJobInfo"];
+  ASSERT_EQ(infos.size(), 3u);
+  EXPECT_EQ(infos[0]["JobId"], "fw-a");
+  EXPECT_EQ(infos[0]["FirmwareId"], "fw-1");
+  EXPECT_EQ(infos[0]["JobStatus"], "IN_PROGRESS");
+  EXPECT_EQ(infos[0]["SelectionType"], "DYNAMIC");
+  EXPECT_EQ(infos[0]["JobType"], "UPGRADE_FIRMWARE");
+  EXPECT_FALSE(infos[0]["ProductKey"].get<std::string>().empty());
+  EXPECT_EQ(infos[0]["UtcCreate"], "2023-11-14T22:13:20.000Z");  // kNow
+  EXPECT_EQ(infos[0]["UtcModified"], "2023-11-14T22:13:20.000Z");
+  EXPECT_EQ(infos[1]["JobId"], "fw-b");
+  EXPECT_EQ(infos[1]["JobStatus"], "CANCELED");
+  EXPECT_EQ(infos[1]["UtcModified"], "2023-11-14T22:13:21.000Z");  // the cancel changed it
+  EXPECT_EQ(infos[2]["JobId"], "fw-c");
+
+  const nlohmann::json second = nlohmann::json::parse(List("fw-1", "2", "3").body);
+  ASSERT_EQ(second["Data"]["SimpleOTAJobInfo"].size(), 1u);
+  EXPECT_EQ(second["Data"]["SimpleOTAJobInfo"][0]["JobId"], "fw-static");
+  EXPECT_EQ(second["Data"]["SimpleOTAJobInfo"][0]["JobStatus"], "IN_PROGRESS");
+  EXPECT_EQ(second["Data"]["SimpleOTAJobInfo"][0]["SelectionType"], "STATIC");
+
+  clock_.Advance(absl::Seconds(1));
+  const nlohmann::json past_end = nlohmann::json::parse(List("fw-1", "3", "3").body);
+  EXPECT_EQ(past_end["Success"], true);
+  EXPECT_EQ(past_end["Total"], 4);
+  EXPECT_TRUE(past_end["Data"]["SimpleOTAJobInfo"].empty());
+  // The instance scopes the list as it scopes cancels.
+  const nlohmann::json in_instance = nlohmann::json::parse(List("fw-1", "1", "200", "iot-1").body);
+  EXPECT_EQ(in_instance["Total"], 1);
+  EXPECT_EQ(in_instance["Data"]["SimpleOTAJobInfo"][0]["JobId"], "fw-inst");
+}
+
+TEST_F(EmulatedIotApiTest, ListOtaJobByFirmwareOfAnUnknownFirmwareIsAnEmptySuccess) {
+  const ApiAnswer answer = List("no-such-firmware", "1", "10");
+  ASSERT_EQ(answer.http_status, 200);
+  const nlohmann::json body = nlohmann::json::parse(answer.body);
+  EXPECT_EQ(body["Success"], true);
+  EXPECT_EQ(body["Total"], 0);
+  EXPECT_EQ(body["PageCount"], 0);
+  EXPECT_TRUE(body["Data"]["SimpleOTAJobInfo"].is_array());
+  EXPECT_TRUE(body["Data"]["SimpleOTAJobInfo"].empty());
+  EXPECT_EQ(nlohmann::json::parse(List("fw", "1", "10", "iot-404").body)["Code"],
+            "iot.system.InstanceNotFound");
+}
+
+TEST_F(EmulatedIotApiTest, ListOtaJobByFirmwareChecksItsParameters) {
+  struct Case {
+    std::string page, size;
+  };
+  for (const Case& c :
+       {Case{"0", "10"}, Case{"1", "0"}, Case{"1", "201"}, Case{"", "10"}, Case{"1", ""},
+        Case{"x", "10"}, Case{"-1", "10"}, Case{"1", "99999999999999"}}) {
+    clock_.Advance(absl::Seconds(1));
+    const ApiAnswer answer = List("fw-1", c.page, c.size);
+    EXPECT_EQ(answer.http_status, 200) << c.page << "/" << c.size;
+    EXPECT_EQ(answer.code, "iot.common.InvalidPageParams") << c.page << "/" << c.size;
+  }
+  clock_.Advance(absl::Seconds(1));
+  const ApiAnswer no_firmware = List("", "1", "10");
+  EXPECT_EQ(no_firmware.http_status, 400);
+  EXPECT_EQ(no_firmware.code, "MissingParameter");
+  EXPECT_THAT(no_firmware.body, ::testing::HasSubstr("FirmwareId"));
+  EXPECT_EQ(List("fw-1", "1", "200").code, "");  // 200 is the largest page
+}
+
+TEST_F(EmulatedIotApiTest, ListOtaJobByFirmwareHasAQuotaOfItsOwn) {
+  EXPECT_EQ(Cancel("dyn-1").http_status, 200);
+  EXPECT_EQ(Cancel("dyn-2").http_status, 200);
+  EXPECT_EQ(Cancel("dyn-3").code, "Throttling.User");
+  EXPECT_EQ(List("fw", "1", "10").http_status, 200);
+  EXPECT_EQ(List("fw", "1", "10").http_status, 200);
+  EXPECT_EQ(List("fw", "1", "10").code, "Throttling.User");
+  EXPECT_EQ(Query("dyn-1").http_status, 200);  // neither used the query's quota
 }
 
 }  // namespace

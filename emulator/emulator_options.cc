@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -28,12 +29,14 @@ ABSL_FLAG(int, qps, 10,
           "Calls admitted per account within any sliding 1-second window (0 = unlimited); more "
           "are answered Throttling.User.");
 ABSL_FLAG(std::vector<std::string>, job, {},
-          "An OTA batch as ID=STATE[@INSTANCE], STATE one of dynamic|static|finished|cancelled; "
-          "repeatable. Added to the demo jobs (demo-dynamic-0001..0020, demo-static-0001, "
-          "demo-finished-0001); a job with a demo job's id replaces it.");
+          "An OTA batch as ID=STATE[@INSTANCE][#FIRMWARE], STATE one of "
+          "dynamic|static|finished|cancelled, FIRMWARE the FirmwareId ListOTAJobByFirmware lists "
+          "it under; repeatable. Added to the demo jobs (demo-dynamic-0001..0020, "
+          "demo-static-0001, demo-finished-0001, all of firmware demo-firmware-0001); a job with "
+          "a demo job's id replaces it.");
 ABSL_FLAG(std::string, jobs_file, "",
-          "JSON file of jobs: {\"jobs\":[{\"job_id\":..,\"state\":..,\"iot_instance_id\":..}],"
-          "\"iot_instances\":[..]}. Added to the demo jobs, like --job.");
+          "JSON file of jobs: {\"jobs\":[{\"job_id\":..,\"state\":..,\"iot_instance_id\":..,"
+          "\"firmware_id\":..}],\"iot_instances\":[..]}. Added to the demo jobs, like --job.");
 ABSL_FLAG(std::vector<std::string>, iot_instance, {},
           "A known IotInstanceId (instances named by jobs are known too); repeatable.");
 ABSL_FLAG(absl::Duration, max_skew, absl::Minutes(15),
@@ -75,11 +78,17 @@ std::vector<JobSpec> DefaultDemoJobs() {
   for (int n = 1; n <= kDemoDynamicJobs; ++n) {
     jobs.push_back({.job_id = absl::StrFormat("demo-dynamic-%04d", n),
                     .state = JobState::kDynamic,
-                    .iot_instance_id = ""});
+                    .iot_instance_id = "",
+                    .firmware_id = std::string(kDemoFirmwareId)});
   }
-  jobs.push_back({.job_id = "demo-static-0001", .state = JobState::kStatic, .iot_instance_id = ""});
-  jobs.push_back(
-      {.job_id = "demo-finished-0001", .state = JobState::kFinished, .iot_instance_id = ""});
+  jobs.push_back({.job_id = "demo-static-0001",
+                  .state = JobState::kStatic,
+                  .iot_instance_id = "",
+                  .firmware_id = std::string(kDemoFirmwareId)});
+  jobs.push_back({.job_id = "demo-finished-0001",
+                  .state = JobState::kFinished,
+                  .iot_instance_id = "",
+                  .firmware_id = std::string(kDemoFirmwareId)});
   return jobs;
 }
 
@@ -124,17 +133,23 @@ absl::StatusOr<AccessKey> ParseAccessKeySpec(absl::string_view text) {
 absl::StatusOr<JobSpec> ParseJobSpec(absl::string_view text) {
   const std::pair<absl::string_view, absl::string_view> id_rest =
       absl::StrSplit(text, absl::MaxSplits('=', 1));
-  if (id_rest.first.empty() || id_rest.second.empty()) {
+  // The firmware comes last ("#FIRMWARE"), so an instance id never has to be told from it.
+  const std::pair<absl::string_view, absl::string_view> placement_firmware =
+      absl::StrSplit(id_rest.second, absl::MaxSplits('#', 1));
+  const bool has_firmware = absl::StrContains(id_rest.second, '#');
+  if (id_rest.first.empty() || id_rest.second.empty() ||
+      (has_firmware && placement_firmware.second.empty())) {
     return absl::InvalidArgumentError(
-        absl::StrCat("--job must be ID=STATE[@INSTANCE], got \"", text, "\""));
+        absl::StrCat("--job must be ID=STATE[@INSTANCE][#FIRMWARE], got \"", text, "\""));
   }
   const std::pair<absl::string_view, absl::string_view> state_instance =
-      absl::StrSplit(id_rest.second, absl::MaxSplits('@', 1));
+      absl::StrSplit(placement_firmware.first, absl::MaxSplits('@', 1));
   absl::StatusOr<JobState> state = ParseJobState(state_instance.first);
   if (!state.ok()) return state.status();
   return JobSpec{.job_id = std::string(id_rest.first),
                  .state = *state,
-                 .iot_instance_id = std::string(state_instance.second)};
+                 .iot_instance_id = std::string(state_instance.second),
+                 .firmware_id = std::string(placement_firmware.second)};
 }
 
 absl::StatusOr<JobsFile> ParseJobsFile(absl::string_view json) {
@@ -151,7 +166,8 @@ absl::StatusOr<JobsFile> ParseJobsFile(absl::string_view json) {
       if (!entry.is_object()) return absl::InvalidArgumentError("each job must be an object");
       JobSpec job{.job_id = string_field(entry, "job_id"),
                   .state = JobState::kDynamic,
-                  .iot_instance_id = string_field(entry, "iot_instance_id")};
+                  .iot_instance_id = string_field(entry, "iot_instance_id"),
+                  .firmware_id = string_field(entry, "firmware_id")};
       if (job.job_id.empty()) return absl::InvalidArgumentError("a job lacks \"job_id\"");
       absl::StatusOr<JobState> state = ParseJobState(string_field(entry, "state"));
       if (!state.ok()) {

@@ -4,7 +4,7 @@
 // for their value syntaxes are exposed for tests:
 //   --listen HOST:PORT                          ParseListenAddress
 //   --access-key ID:SECRET[:ACCOUNT[:TOKEN]]    ParseAccessKeySpec   (repeatable)
-//   --job ID=STATE[@INSTANCE]                   ParseJobSpec         (repeatable)
+//   --job ID=STATE[@INSTANCE][#FIRMWARE]        ParseJobSpec         (repeatable)
 //   --jobs-file FILE                            ParseJobsFile
 //
 //   std::vector<std::string> storage;
@@ -48,8 +48,10 @@ struct EmulatorOptions {
 
 // How many dynamic demo jobs there are: demo-dynamic-0001 .. demo-dynamic-0020.
 inline constexpr int kDemoDynamicJobs = 20;
+// The firmware every demo job pushes, so ListOTAJobByFirmware has something to list out of the box.
+inline constexpr absl::string_view kDemoFirmwareId = "demo-firmware-0001";
 // The demo jobs, always served (--job and --jobs-file add to them): kDemoDynamicJobs dynamic ones,
-// demo-static-0001 and demo-finished-0001, none in an instance.
+// demo-static-0001 and demo-finished-0001, none in an instance, all of kDemoFirmwareId.
 [[nodiscard]] std::vector<JobSpec> DefaultDemoJobs();
 // The demo AccessKey (demo_credentials/demo_credentials.h) served when no --access-key is given.
 [[nodiscard]] AccessKey DemoAccessKey();
@@ -59,15 +61,16 @@ inline constexpr int kDemoDynamicJobs = 20;
 // "ID:SECRET", "ID:SECRET:ACCOUNT" or "ID:SECRET:ACCOUNT:STS_TOKEN"; the account defaults to the
 // id, so keys without an account each get their own quota. Errors never echo the secret.
 [[nodiscard]] absl::StatusOr<AccessKey> ParseAccessKeySpec(absl::string_view text);
-// "ID=STATE" or "ID=STATE@INSTANCE".
+// "ID=STATE", "ID=STATE@INSTANCE", either followed by "#FIRMWARE".
 [[nodiscard]] absl::StatusOr<JobSpec> ParseJobSpec(absl::string_view text);
 
 struct JobsFile {
   std::vector<JobSpec> jobs;
   std::vector<std::string> iot_instances;
 };
-// {"jobs": [{"job_id": "j1", "state": "dynamic", "iot_instance_id": "iot-1"}, ...],
-//  "iot_instances": ["iot-2"]}; "iot_instance_id" and "iot_instances" are optional.
+// {"jobs": [{"job_id": "j1", "state": "dynamic", "iot_instance_id": "iot-1",
+//            "firmware_id": "fw-1"}, ...],
+//  "iot_instances": ["iot-2"]}; "iot_instance_id", "firmware_id" and "iot_instances" are optional.
 [[nodiscard]] absl::StatusOr<JobsFile> ParseJobsFile(absl::string_view json);
 
 // Abseil keeps only the last value of a flag given several times. For each flag in `names`

@@ -63,12 +63,29 @@ TEST(EmulatorOptionsTest, ParsesAccessKeysWithOptionalAccountAndToken) {
 TEST(EmulatorOptionsTest, ParsesJobSpecs) {
   absl::StatusOr<JobSpec> job = ParseJobSpec("JOB-1=dynamic");
   ASSERT_THAT(job, IsOk());
-  EXPECT_EQ(*job, (JobSpec{.job_id = "JOB-1", .state = JobState::kDynamic, .iot_instance_id = ""}));
+  EXPECT_EQ(*job, (JobSpec{.job_id = "JOB-1",
+                           .state = JobState::kDynamic,
+                           .iot_instance_id = "",
+                           .firmware_id = ""}));
   job = ParseJobSpec("J=static@iot-instc-1");
   ASSERT_THAT(job, IsOk());
-  EXPECT_EQ(*job,
-            (JobSpec{.job_id = "J", .state = JobState::kStatic, .iot_instance_id = "iot-instc-1"}));
-  for (const char* bad : {"J", "=dynamic", "J=", "J=paused"}) {
+  EXPECT_EQ(*job, (JobSpec{.job_id = "J",
+                           .state = JobState::kStatic,
+                           .iot_instance_id = "iot-instc-1",
+                           .firmware_id = ""}));
+  job = ParseJobSpec("J=dynamic#fw-1");
+  ASSERT_THAT(job, IsOk());
+  EXPECT_EQ(*job, (JobSpec{.job_id = "J",
+                           .state = JobState::kDynamic,
+                           .iot_instance_id = "",
+                           .firmware_id = "fw-1"}));
+  job = ParseJobSpec("J=finished@iot-1#fw-2");
+  ASSERT_THAT(job, IsOk());
+  EXPECT_EQ(*job, (JobSpec{.job_id = "J",
+                           .state = JobState::kFinished,
+                           .iot_instance_id = "iot-1",
+                           .firmware_id = "fw-2"}));
+  for (const char* bad : {"J", "=dynamic", "J=", "J=paused", "J=dynamic#", "J=#fw"}) {
     EXPECT_THAT(ParseJobSpec(bad), Not(IsOk())) << bad;
   }
 }
@@ -76,13 +93,18 @@ TEST(EmulatorOptionsTest, ParsesJobSpecs) {
 TEST(EmulatorOptionsTest, ParsesJobsFiles) {
   absl::StatusOr<JobsFile> file = ParseJobsFile(R"({
     "jobs": [{"job_id": "a", "state": "dynamic"},
-             {"job_id": "b", "state": "finished", "iot_instance_id": "i1"}],
+             {"job_id": "b", "state": "finished", "iot_instance_id": "i1",
+              "firmware_id": "fw-1"}],
     "iot_instances": ["i2"]})");
   ASSERT_THAT(file, IsOk());
-  EXPECT_THAT(
-      file->jobs,
-      ElementsAre(JobSpec{.job_id = "a", .state = JobState::kDynamic, .iot_instance_id = ""},
-                  JobSpec{.job_id = "b", .state = JobState::kFinished, .iot_instance_id = "i1"}));
+  EXPECT_THAT(file->jobs, ElementsAre(JobSpec{.job_id = "a",
+                                              .state = JobState::kDynamic,
+                                              .iot_instance_id = "",
+                                              .firmware_id = ""},
+                                      JobSpec{.job_id = "b",
+                                              .state = JobState::kFinished,
+                                              .iot_instance_id = "i1",
+                                              .firmware_id = "fw-1"}));
   EXPECT_THAT(file->iot_instances, ElementsAre("i2"));
   for (const char* bad :
        {"[]", R"({"jobs": {}})", R"({"jobs": [{"state": "dynamic"}]})",
@@ -118,15 +140,19 @@ TEST(EmulatorOptionsTest, DemoJobsLastASession) {
   for (int n = 1; n <= 20; ++n) {
     const std::string id =
         n < 10 ? absl::StrCat("demo-dynamic-000", n) : absl::StrCat("demo-dynamic-00", n);
-    EXPECT_EQ(jobs[n - 1],
-              (JobSpec{.job_id = id, .state = JobState::kDynamic, .iot_instance_id = ""}));
+    EXPECT_EQ(jobs[n - 1], (JobSpec{.job_id = id,
+                                    .state = JobState::kDynamic,
+                                    .iot_instance_id = "",
+                                    .firmware_id = "demo-firmware-0001"}));
   }
-  EXPECT_EQ(
-      jobs[20],
-      (JobSpec{.job_id = "demo-static-0001", .state = JobState::kStatic, .iot_instance_id = ""}));
+  EXPECT_EQ(jobs[20], (JobSpec{.job_id = "demo-static-0001",
+                               .state = JobState::kStatic,
+                               .iot_instance_id = "",
+                               .firmware_id = "demo-firmware-0001"}));
   EXPECT_EQ(jobs[21], (JobSpec{.job_id = "demo-finished-0001",
                                .state = JobState::kFinished,
-                               .iot_instance_id = ""}));
+                               .iot_instance_id = "",
+                               .firmware_id = "demo-firmware-0001"}));
   EXPECT_EQ(DemoAccessKey().id, "EMULATORDEMOKEYID0001");
 }
 

@@ -100,7 +100,8 @@ std::string JobsToJson(const std::vector<JobSpec>& jobs) {
   for (const JobSpec& job : jobs) {
     array.push_back({{"job_id", job.job_id},
                      {"state", JobStateName(job.state)},
-                     {"iot_instance_id", job.iot_instance_id}});
+                     {"iot_instance_id", job.iot_instance_id},
+                     {"firmware_id", job.firmware_id}});
   }
   return array.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
@@ -176,8 +177,9 @@ EmulatorServer::EmulatorServer(const EmulatorOptions& options, const Clock& cloc
       authenticator_(options.access_keys, options.max_skew, nonces_, clock),
       quota_(options.qps, clock),
       query_quota_(options.qps, clock),
-      jobs_(options.jobs, options.iot_instances),
-      api_(authenticator_, quota_, query_quota_, jobs_),
+      list_quota_(options.qps, clock),
+      jobs_(options.jobs, options.iot_instances, clock),
+      api_(authenticator_, {.cancel = quota_, .query = query_quota_, .list = list_quota_}, jobs_),
       faults_(options.faults),
       jitter_(options.arrival_jitter) {}
 
@@ -244,6 +246,7 @@ void EmulatorServer::InstallRoutes() {
     jitter_.Reset();
     quota_.Reset();
     query_quota_.Reset();
+    list_quota_.Reset();
     nonces_.Reset();
     recorder_->Clear();
     ReplyJson(res, 200, R"({"reset":true})");
@@ -296,6 +299,9 @@ void EmulatorServer::HandleApiCall(const httplib::Request& req, httplib::Respons
     }
     if (auto it = claimed.params.find("IotInstanceId"); it != claimed.params.end()) {
       record.iot_instance_id = it->second;
+    }
+    if (auto it = claimed.params.find("FirmwareId"); it != claimed.params.end()) {
+      record.firmware_id = it->second;
     }
   }
   const char* const applied = fault.after_apply ? "_after_apply" : "";

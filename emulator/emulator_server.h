@@ -75,6 +75,7 @@ class EmulatorServer {
   RequestAuthenticator authenticator_;
   QuotaWindow quota_;
   QuotaWindow query_quota_;  // QueryOTAJob has a quota of its own
+  QuotaWindow list_quota_;   // and so has ListOTAJobByFirmware
   JobTable jobs_;
   EmulatedIotApi api_;
   FaultInjector faults_;

@@ -25,10 +25,10 @@ absl::Status ValidateFaultConfig(const FaultConfig& config) {
     return absl::InvalidArgumentError("fault rate must be a probability between 0 and 1");
   }
   if (!config.action.empty() && config.action != kCancelAction &&
-      config.action != kQueryJobAction) {
-    return absl::InvalidArgumentError(absl::StrCat("fault action must be ", kCancelAction, " or ",
-                                                   kQueryJobAction, ", got \"", config.action,
-                                                   "\""));
+      config.action != kQueryJobAction && config.action != kListJobsByFirmwareAction) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("fault action must be ", kCancelAction, ", ", kQueryJobAction, " or ",
+                     kListJobsByFirmwareAction, ", got \"", config.action, "\""));
   }
   return absl::OkStatus();
 }

@@ -1,5 +1,6 @@
 #include "emulator/job_table.h"
 
+#include <cstdint>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -45,8 +46,11 @@ JobView ViewOf(JobState state) {
   return {"IN_PROGRESS", "DYNAMIC"};
 }
 
-JobTable::JobTable(std::vector<JobSpec> initial_jobs, std::vector<std::string> known_instances)
-    : initial_jobs_(std::move(initial_jobs)), initial_instances_(std::move(known_instances)) {
+JobTable::JobTable(std::vector<JobSpec> initial_jobs, std::vector<std::string> known_instances,
+                   const Clock& clock)
+    : initial_jobs_(std::move(initial_jobs)),
+      initial_instances_(std::move(known_instances)),
+      clock_(clock) {
   std::lock_guard<std::mutex> lock(mu_);
   LoadInitialLocked();
 }
@@ -55,8 +59,9 @@ void JobTable::LoadInitialLocked() {
   jobs_.clear();
   instances_.clear();
   instances_.insert(initial_instances_.begin(), initial_instances_.end());
+  const absl::Time now = clock_.Now();
   for (const JobSpec& job : initial_jobs_) {
-    jobs_.insert_or_assign(job.job_id, job);
+    jobs_.insert_or_assign(job.job_id, ListedJob{.spec = job, .created = now, .modified = now});
     if (!job.iot_instance_id.empty()) instances_.insert(job.iot_instance_id);
   }
 }
@@ -68,12 +73,13 @@ CancelResult JobTable::CancelStrategy(absl::string_view job_id, absl::string_vie
     return CancelResult::kInstanceNotFound;
   }
   auto it = jobs_.find(job_id);
-  if (it == jobs_.end() || it->second.iot_instance_id != iot_instance_id) {
+  if (it == jobs_.end() || it->second.spec.iot_instance_id != iot_instance_id) {
     return CancelResult::kJobNotFound;
   }
-  switch (it->second.state) {
+  switch (it->second.spec.state) {
     case JobState::kDynamic:
-      it->second.state = JobState::kCancelled;
+      it->second.spec.state = JobState::kCancelled;
+      it->second.modified = clock_.Now();
       return CancelResult::kCancelled;
     case JobState::kStatic:
       return CancelResult::kJobTypeNotSupported;
@@ -91,15 +97,38 @@ absl::StatusOr<JobState> JobTable::Query(absl::string_view job_id,
     return absl::FailedPreconditionError("instance not found");
   }
   auto it = jobs_.find(job_id);
-  if (it == jobs_.end() || it->second.iot_instance_id != iot_instance_id) {
+  if (it == jobs_.end() || it->second.spec.iot_instance_id != iot_instance_id) {
     return absl::NotFoundError("job not found");
   }
-  return it->second.state;
+  return it->second.spec.state;
+}
+
+absl::StatusOr<JobPage> JobTable::ListByFirmware(absl::string_view firmware_id,
+                                                 absl::string_view iot_instance_id, int page,
+                                                 int page_size) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!iot_instance_id.empty() && !instances_.contains(iot_instance_id)) {
+    return absl::FailedPreconditionError("instance not found");
+  }
+  JobPage out;
+  // 64-bit: page * page_size may exceed int for hostile paging parameters.
+  const std::int64_t first = (static_cast<std::int64_t>(page) - 1) * page_size;
+  const std::int64_t end = first + page_size;
+  for (const auto& [id, job] : jobs_) {
+    if (firmware_id.empty() || job.spec.firmware_id != firmware_id ||
+        job.spec.iot_instance_id != iot_instance_id) {
+      continue;
+    }
+    if (out.total >= first && out.total < end) out.jobs.push_back(job);
+    ++out.total;
+  }
+  return out;
 }
 
 void JobTable::Upsert(const JobSpec& job) {
   std::lock_guard<std::mutex> lock(mu_);
-  jobs_.insert_or_assign(job.job_id, job);
+  const absl::Time now = clock_.Now();
+  jobs_.insert_or_assign(job.job_id, ListedJob{.spec = job, .created = now, .modified = now});
   if (!job.iot_instance_id.empty()) instances_.insert(job.iot_instance_id);
 }
 
@@ -117,7 +146,7 @@ std::vector<JobSpec> JobTable::Snapshot() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<JobSpec> out;
   out.reserve(jobs_.size());
-  for (const auto& [id, job] : jobs_) out.push_back(job);
+  for (const auto& [id, job] : jobs_) out.push_back(job.spec);
   return out;
 }
 

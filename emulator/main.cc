@@ -24,17 +24,19 @@ ota::ProgramHelp Help() {
   return {
       .program = "iot-emulator",
       .summary =
-          "a local stand-in for Alibaba Cloud IoT Platform's CancelOTAStrategyByJob API "
-          "(signatures verified, a table of jobs, the quota enforced, faults on request).",
+          "a local stand-in for Alibaba Cloud IoT Platform's OTA APIs CancelOTAStrategyByJob, "
+          "QueryOTAJob and ListOTAJobByFirmware (signatures verified, a table of jobs, the quota "
+          "enforced, faults on request).",
       .usage =
           "iot-emulator [--listen HOST:PORT] [--access-key ID:SECRET[:ACCOUNT]]...\n"
-          "             [--job ID=STATE[@INSTANCE]]... [--fault-...]",
+          "             [--job ID=STATE[@INSTANCE][#FIRMWARE]]... [--fault-...]",
       .groups = {{"Serving",
                   {"listen=HOST:PORT", "tls-cert=FILE", "tls-key=FILE", "threads",
                    "record-file=FILE"}},
                  {"Accounts and quota",
                   {"access-key=ID:SECRET[:ACCOUNT[:STS_TOKEN]]", "qps", "max-skew"}},
-                 {"Jobs", {"job=ID=STATE[@INSTANCE]", "jobs-file=FILE", "iot-instance=ID"}},
+                 {"Jobs",
+                  {"job=ID=STATE[@INSTANCE][#FIRMWARE]", "jobs-file=FILE", "iot-instance=ID"}},
                  {"Faults",
                   {"fault-latency", "fault-status", "fault-reset", "fault-garbage",
                    "fault-slow-body", "fault-oversized", "fault-clock-skew", "fault-rate",

@@ -6,6 +6,8 @@ Three harnesses read their input through libFuzzer's FuzzedDataProvider, which t
 the front of the input and integers/booleans from the back. `Seed` mirrors that so each seed reads
 as the values the harness will see.
 """
+import base64
+import hashlib
 import pathlib
 import struct
 
@@ -72,6 +74,33 @@ write("request_validator", "instance_only_and_unknown_field",
 
 
 # --- upstream_reply_fuzzer: status, headers, error-map overrides, body.
+# --- list_request_fuzzer: a serialized ListJobsByFirmwareRequest (page_token: base64url of
+# "1|<page>|<fingerprint>", the fingerprint a SHA-256 prefix of firmware_id NUL instance NUL size).
+def proto_varint(field, value):
+    key, out = field << 3, bytearray()
+    value &= (1 << 64) - 1  # negative int32s are sent as 10-byte varints
+    out.append(key)
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def page_token(page, firmware, instance, size):
+    fingerprint = hashlib.sha256(f"{firmware}\0{instance}\0{size}".encode()).hexdigest()[:32]
+    return base64.urlsafe_b64encode(f"1|{page}|{fingerprint}".encode()).decode().rstrip("=")
+
+
+write("list_request", "first_page", proto_string(1, "fw-1") + proto_varint(3, 200))
+write("list_request", "next_page",
+      proto_string(1, "fw-1") + proto_varint(3, 200) + proto_string(4, page_token(2, "fw-1", "", 200)))
+write("list_request", "token_of_other_fields",
+      proto_string(1, "fw-2") + proto_string(2, "iot-1") + proto_string(4, page_token(3, "fw-1", "", 50)))
+write("list_request", "negative_page_size", proto_string(1, "fw-1") + proto_varint(3, -1))
+write("list_request", "garbage_token", proto_string(1, "fw 1") + proto_string(4, "!!not-base64!!"))
+
+
 def reply(status, body, headers=(), overrides=None):
     seed = Seed().boolean(True).in_range(100, 599, status, 32).in_range(0, 4, len(headers), 32)
     for name, value in headers:

@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 SECONDS_PER_TARGET=${1:-30}
 BUILD=${OTA_FUZZ_BUILD_DIR:-$ROOT/build-fuzz}
-TARGETS=${OTA_FUZZ_TARGETS:-request_validator upstream_reply rpc_signer emulator_request}
+TARGETS=${OTA_FUZZ_TARGETS:-request_validator list_request upstream_reply rpc_signer emulator_request}
 
 log() { printf '\n==> %s\n' "$*"; }
 
@@ -24,6 +24,7 @@ log() { printf '\n==> %s\n' "$*"; }
 max_len() {
   case "$1" in
     request_validator) echo 512 ;;
+    list_request) echo 512 ;;
     upstream_reply) echo 4096 ;;
     rpc_signer) echo 1024 ;;
     emulator_request) echo 2048 ;;

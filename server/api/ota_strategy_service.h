@@ -1,18 +1,21 @@
 // OtaStrategyService: the gRPC face of ota-gateway (callback API: no thread waits per call).
 //
-// Each CancelByJob is first checked against the caller allow-list (UNAUTHENTICATED /
-// PERMISSION_DENIED, nothing validated or queued), then validated (INVALID_ARGUMENT, nothing sent
-// upstream), handed to the CancelByJobRunner with the caller's deadline, and answered with the
-// runner's outcome as a gRPC status with google.rpc details. One JSON log line per call records who
-// asked, for what, and how it ended, and, with an audit log, one audit line is written before the
-// reply.
+// Each call (CancelByJob, ListJobsByFirmware) is first checked against the caller allow-list
+// (UNAUTHENTICATED / PERMISSION_DENIED for the caller, the RPC or the instance; nothing validated
+// or queued), then validated (INVALID_ARGUMENT, nothing sent upstream), handed to its caller
+// (CancelByJobCaller, ListJobsByFirmwareCaller: the same call path) with the caller's deadline,
+// and answered with the outcome as a gRPC status with google.rpc details. One JSON log line per
+// call records who asked, for what, and how it ended, and, with an audit log, one audit line is
+// written before the reply. Both RPCs share every step but the request and the response.
 //
 //   ota::OtaStrategyService service(runner, clock, {.default_timeout = absl::Seconds(10)});
 //   builder.RegisterService(&service);
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/time/time.h"
@@ -21,12 +24,14 @@
 #include "server/base/clock.h"
 #include "server/call/cancel_by_job_caller.h"
 #include "server/call/cancel_call.h"
+#include "server/call/list_jobs_caller.h"
 #include "server/security/audit_log.h"
 #include "server/security/caller_authorizer.h"
 
 namespace ota {
 
 class GatewayMetrics;
+enum class RpcMethod;
 
 // The response header that names the contract version (stubs/VERSION) the gateway serves.
 inline constexpr char kContractVersionHeader[] = "ota-contract-version";
@@ -40,6 +45,8 @@ struct ServiceOptions {
   std::int64_t max_pending_calls = 10000;
   // Sent as the kContractVersionHeader initial metadata of every answer; empty: not sent.
   std::string contract_version = {};
+  // Carries ListJobsByFirmware calls; null: that RPC answers UNIMPLEMENTED.
+  const ListJobsByFirmwareCaller* lister = nullptr;
 };
 
 class OtaStrategyService final : public ota::v1::OtaStrategyService::CallbackService {
@@ -49,6 +56,10 @@ class OtaStrategyService final : public ota::v1::OtaStrategyService::CallbackSer
   grpc::ServerUnaryReactor* CancelByJob(grpc::CallbackServerContext* context,
                                         const ota::v1::CancelByJobRequest* request,
                                         ota::v1::CancelByJobResponse* response) override;
+
+  grpc::ServerUnaryReactor* ListJobsByFirmware(
+      grpc::CallbackServerContext* context, const ota::v1::ListJobsByFirmwareRequest* request,
+      ota::v1::ListJobsByFirmwareResponse* response) override;
 
   // Calls accepted and not yet answered.
   [[nodiscard]] int64_t in_flight() const { return pending_->pending(); }
@@ -61,6 +72,14 @@ class OtaStrategyService final : public ota::v1::OtaStrategyService::CallbackSer
   int64_t AnswerAllShuttingDown();
 
  private:
+  struct Admission;
+  // The steps every RPC shares before its own work (metrics, contract header, who is calling,
+  // admission); see the .cc.
+  template <typename Fill>
+  Admission Admit(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
+                  RpcMethod rpc, std::string job_or_firmware_id, std::string iot_instance_id,
+                  Fill fill);
+
   const CancelByJobCaller& runner_;
   const Clock& clock_;
   const ServiceOptions options_;

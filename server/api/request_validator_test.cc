@@ -1,9 +1,11 @@
 #include "server/api/request_validator.h"
 
 #include <string>
+#include <variant>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/api/page_token.h"
 
 namespace ota {
 namespace {
@@ -67,6 +69,80 @@ TEST(RequestValidatorTest, NamesEveryBadField) {
   EXPECT_THAT(outcome->field_violations,
               UnorderedElementsAre(Key("job_id"), Key("iot_instance_id")));
   EXPECT_THAT(outcome->message, HasSubstr("iot_instance_id is 65 characters long"));
+}
+
+ota::v1::ListJobsByFirmwareRequest ListRequest(std::string firmware_id, std::string instance = "",
+                                               int page_size = 0, std::string token = "") {
+  ota::v1::ListJobsByFirmwareRequest request;
+  request.set_firmware_id(std::move(firmware_id));
+  request.set_iot_instance_id(std::move(instance));
+  request.set_page_size(page_size);
+  request.set_page_token(std::move(token));
+  return request;
+}
+
+ListJobsPaging PagingOf(const ota::v1::ListJobsByFirmwareRequest& request) {
+  std::variant<ListJobsPaging, CallOutcome> checked = ValidateListJobsByFirmwareRequest(request);
+  EXPECT_TRUE(std::holds_alternative<ListJobsPaging>(checked))
+      << std::get<CallOutcome>(checked).message;
+  return std::holds_alternative<ListJobsPaging>(checked) ? std::get<ListJobsPaging>(checked)
+                                                         : ListJobsPaging{};
+}
+
+CallOutcome RefusalOf(const ota::v1::ListJobsByFirmwareRequest& request) {
+  std::variant<ListJobsPaging, CallOutcome> checked = ValidateListJobsByFirmwareRequest(request);
+  EXPECT_TRUE(std::holds_alternative<CallOutcome>(checked));
+  return std::holds_alternative<CallOutcome>(checked) ? std::get<CallOutcome>(checked)
+                                                      : CallOutcome{};
+}
+
+TEST(ListRequestValidatorTest, PageSizeDefaultsAndIsCapped) {
+  EXPECT_EQ(PagingOf(ListRequest("fw-1")).page_size, 50);
+  EXPECT_EQ(PagingOf(ListRequest("fw-1", "", 7)).page_size, 7);
+  EXPECT_EQ(PagingOf(ListRequest("fw-1", "", 200)).page_size, 200);
+  EXPECT_EQ(PagingOf(ListRequest("fw-1", "", 201)).page_size, 200);
+  EXPECT_EQ(PagingOf(ListRequest("fw-1", "iot-1", 2147483647)).page_size, 200);
+  EXPECT_EQ(PagingOf(ListRequest("fw-1")).page, 1);
+}
+
+TEST(ListRequestValidatorTest, EachBadFieldHasItsReason) {
+  struct Case {
+    ota::v1::ListJobsByFirmwareRequest request;
+    std::string field, reason;
+  };
+  for (const Case& c :
+       {Case{ListRequest(""), "firmware_id", "INVALID_FIRMWARE_ID"},
+        Case{ListRequest("fw 1"), "firmware_id", "INVALID_FIRMWARE_ID"},
+        Case{ListRequest(std::string(65, 'f')), "firmware_id", "INVALID_FIRMWARE_ID"},
+        Case{ListRequest("fw-1", "iot&x"), "iot_instance_id", "INVALID_IOT_INSTANCE_ID"},
+        Case{ListRequest("fw-1", "", -1), "page_size", "INVALID_PAGE_SIZE"},
+        Case{ListRequest("fw-1", "", 0, "garbage!"), "page_token", "INVALID_PAGE_TOKEN"}}) {
+    const CallOutcome outcome = RefusalOf(c.request);
+    EXPECT_EQ(outcome.code, absl::StatusCode::kInvalidArgument) << c.field;
+    EXPECT_EQ(outcome.reason, c.reason) << c.field;
+    EXPECT_EQ(outcome.domain, kGatewayDomain);
+    EXPECT_THAT(outcome.field_violations, UnorderedElementsAre(Key(c.field)));
+  }
+  const CallOutcome several = RefusalOf(ListRequest("", "", -5));
+  EXPECT_EQ(several.reason, "INVALID_REQUEST");
+  EXPECT_THAT(several.field_violations, UnorderedElementsAre(Key("firmware_id"), Key("page_size")));
+}
+
+TEST(ListRequestValidatorTest, ATokenLeadsToItsPageOnlyWithTheSameFields) {
+  const ListJobsPaging first = PagingOf(ListRequest("fw-1", "", 200));
+  const std::string token = EncodePageToken(2, first.fingerprint);
+  EXPECT_EQ(PagingOf(ListRequest("fw-1", "", 200, token)).page, 2);
+  // 0 and 50 are the same page size, and so are 300 and 200.
+  const std::string default_size = EncodePageToken(3, PagingOf(ListRequest("fw-1")).fingerprint);
+  EXPECT_EQ(PagingOf(ListRequest("fw-1", "", 50, default_size)).page, 3);
+  EXPECT_EQ(PagingOf(ListRequest("fw-1", "", 300, token)).page, 2);
+  for (const auto& other :
+       {ListRequest("fw-2", "", 200, token), ListRequest("fw-1", "i", 200, token),
+        ListRequest("fw-1", "", 100, token)}) {
+    const CallOutcome outcome = RefusalOf(other);
+    EXPECT_EQ(outcome.reason, "INVALID_PAGE_TOKEN");
+    EXPECT_THAT(outcome.message, HasSubstr("page_token was issued for a call with another"));
+  }
 }
 
 }  // namespace

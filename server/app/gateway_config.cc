@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "cli_flags/environment_flags.h"
+#include "server/signing/iot_api.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC listen address, HOST:PORT.");
 ABSL_FLAG(std::string, region, "cn-shanghai",
@@ -39,6 +40,11 @@ ABSL_FLAG(int, query_qps, 10,
           "Calls per second the Alibaba account allows for QueryOTAJob, which settles the outcome "
           "of a cancel whose answer was lost or that Alibaba refused. A budget of its own (same "
           "limiter backend and margin), never taken from CancelOTAStrategyByJob's.");
+ABSL_FLAG(int, list_qps, 10,
+          "Calls per second the Alibaba account allows for ListOTAJobByFirmware, which "
+          "ListJobsByFirmware pages through. A budget of its own (same limiter backend and margin, "
+          "shared fairly between callers like the cancels'), never taken from "
+          "CancelOTAStrategyByJob's.");
 ABSL_FLAG(absl::Duration, remember_cancelled, absl::Hours(24),
           "How long batches this gateway cancelled (or found cancelled) are remembered, so a "
           "repeated cancel answers OK ALREADY_CANCELLED with the original RequestId without "
@@ -106,6 +112,7 @@ void ApplyGatewayEnvironmentFallbacks() {
                              "burst",
                              "rate_margin",
                              "query_qps",
+                             "list_qps",
                              "remember_cancelled",
                              "limiter_key",
                              "max_wait",
@@ -166,6 +173,12 @@ absl::StatusOr<GatewayConfig> LoadGatewayConfig() {
   if (absl::Status status = ValidateRateLimitOptions(config.query_rate_limit); !status.ok()) {
     return FlagError("query-qps", status.message());
   }
+  config.list_rate_limit = config.rate_limit;
+  config.list_rate_limit.limit = absl::GetFlag(FLAGS_list_qps);
+  config.list_rate_limit.burst = std::max(1, config.list_rate_limit.limit / 2);
+  if (absl::Status status = ValidateRateLimitOptions(config.list_rate_limit); !status.ok()) {
+    return FlagError("list-qps", status.message());
+  }
   config.remember_cancelled = absl::GetFlag(FLAGS_remember_cancelled);
   if (config.remember_cancelled < absl::ZeroDuration()) {
     return FlagError("remember-cancelled", "must be a duration of 0s or more, e.g. 24h");
@@ -202,10 +215,13 @@ absl::StatusOr<GatewayConfig> LoadGatewayConfig() {
   // the window plus half the margin. A departure that lags its slot by less than half the margin
   // (a kept-alive connection) is never held, one that lags more (a new connection's handshakes) is,
   // and a held chain catches up by half the margin per window. Margin 0 trusts slot times as
-  // they are, so departures are not paced.
+  // they are, so departures are not paced. ListOTAJobByFirmware is paced to its own quota, as
+  // Alibaba counts it apart; QueryOTAJob leaves with the cancels it settles (cancel_call.cc).
   if (config.rate_limit.margin > absl::ZeroDuration()) {
     config.transport.departure_limit = config.rate_limit.limit;
     config.transport.departure_window = config.rate_limit.window + config.rate_limit.margin / 2;
+    config.transport.departure_limits = {{kCancelAction, config.rate_limit.limit},
+                                         {kListJobsByFirmwareAction, config.list_rate_limit.limit}};
   }
 
   config.error_map_file = absl::GetFlag(FLAGS_error_map);

@@ -32,6 +32,7 @@ struct GatewayConfig {
   std::string limiter_key;   // --limiter-key; empty: chosen from the credentials (RateBudgetKey)
   RateLimitOptions rate_limit;
   RateLimitOptions query_rate_limit;  // QueryOTAJob's own budget (--query-qps)
+  RateLimitOptions list_rate_limit;   // ListOTAJobByFirmware's own budget (--list-qps)
   absl::Duration remember_cancelled;  // how long cancelled batches are remembered; 0: not at all
   CurlTransportOptions transport;
   absl::Duration default_timeout;  // deadline for callers that set none

@@ -113,8 +113,9 @@ RateBudgetKey ChooseBudgetKey(const std::string& configured, CredentialsProvider
 // One caller may keep a quarter of --max-pending-calls waiting, unless its entry in the callers
 // file says otherwise.
 FairDispatcherOptions FairDispatchOptionsFor(const GatewayConfig& config,
+                                             const RateLimitOptions& budget,
                                              const LimiterConfig& limiter) {
-  return {.rate = config.rate_limit,
+  return {.rate = budget,
           .lookahead = limiter.shared ? absl::Milliseconds(100) : absl::Milliseconds(25),
           .hold_ahead = limiter.shared ? 1 : 0,
           .default_max_queued =
@@ -140,6 +141,8 @@ struct GatewayServer::Parts {
   LimiterSetup limiter;
   std::unique_ptr<FairDispatcher> dispatcher;
   LimiterSetup query_limiter;  // QueryOTAJob's own budget
+  LimiterSetup list_limiter;   // ListOTAJobByFirmware's own budget, shared fairly as the cancels'
+  std::unique_ptr<FairDispatcher> list_dispatcher;
   std::unique_ptr<RememberedCancellations> remembered;
   std::unique_ptr<CancelByJobRunner> runner;
   std::unique_ptr<InflightDedup> dedup;
@@ -202,7 +205,14 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   p.remembered = MakeRememberedCancellations(p.settings.limiter, config.remember_cancelled, clock);
   p.metrics->AddCallers(p.authorizer->caller_names());
   p.dispatcher = std::make_unique<FairDispatcher>(
-      *p.limiter.limiter, *p.transport, clock, FairDispatchOptionsFor(config, p.settings.limiter));
+      *p.limiter.limiter, *p.transport, clock,
+      FairDispatchOptionsFor(config, config.rate_limit, p.settings.limiter));
+  p.list_limiter =
+      MakeRateLimiter(p.settings.limiter, config.list_rate_limit, config.policy.max_limiter_wait,
+                      clock, kListJobsByFirmwareAction);
+  p.list_dispatcher = std::make_unique<FairDispatcher>(
+      *p.list_limiter.limiter, *p.transport, clock,
+      FairDispatchOptionsFor(config, config.list_rate_limit, p.settings.limiter));
   p.runner = std::make_unique<CancelByJobRunner>(
       CancelByJobDeps{.limiter = p.limiter.limiter.get(),
                       .scheduler = p.transport.get(),
@@ -213,7 +223,9 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
                       .metrics = p.metrics.get(),
                       .dispatcher = p.dispatcher.get(),
                       .query_limiter = p.query_limiter.limiter.get(),
-                      .remembered = p.remembered.get()},
+                      .remembered = p.remembered.get(),
+                      .list_limiter = p.list_limiter.limiter.get(),
+                      .list_dispatcher = p.list_dispatcher.get()},
       p.policy);
   // Identical concurrent calls share one upstream call (same account: the limiter's key).
   p.dedup = std::make_unique<InflightDedup>(
@@ -230,7 +242,8 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
                      .audit = p.audit.get(),
                      .metrics = p.metrics.get(),
                      .max_pending_calls = config.max_pending_calls,
-                     .contract_version = CurrentBuild().version});
+                     .contract_version = CurrentBuild().version,
+                     .lister = p.runner.get()});
 
   // Up before the gRPC port, so /readyz answers 503 rather than nothing while the server starts.
   p.admin = std::make_unique<AdminServer>(
@@ -277,14 +290,17 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   }
 
   LogStartupWarnings(p.settings, p.authorizer->checks_callers(), p.audit != nullptr);
-  LogServing(p.settings, {.port = p.port,
-                          .admin_address = p.admin_address,
-                          .credentials = p.credentials->Describe(),
-                          .limiter = absl::StrCat(p.limiter.limiter->Describe(), "; ",
-                                                  p.dispatcher->Describe()),
-                          .query_limiter = p.query_limiter.limiter->Describe(),
-                          .callers_checked = p.authorizer->checks_callers(),
-                          .caller_count = p.authorizer->caller_count()});
+  LogServing(
+      p.settings,
+      {.port = p.port,
+       .admin_address = p.admin_address,
+       .credentials = p.credentials->Describe(),
+       .limiter = absl::StrCat(p.limiter.limiter->Describe(), "; ", p.dispatcher->Describe()),
+       .query_limiter = p.query_limiter.limiter->Describe(),
+       .list_limiter =
+           absl::StrCat(p.list_limiter.limiter->Describe(), "; ", p.list_dispatcher->Describe()),
+       .callers_checked = p.authorizer->checks_callers(),
+       .caller_count = p.authorizer->caller_count()});
   return std::unique_ptr<GatewayServer>(new GatewayServer(std::move(parts)));
 }
 

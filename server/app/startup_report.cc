@@ -51,6 +51,7 @@ void LogServing(const GatewaySettings& settings, const ServingReport& report) {
       {"credentials", report.credentials},
       {"limiter", report.limiter},
       {"query_limiter", report.query_limiter},
+      {"list_limiter", report.list_limiter},
       {"max_attempts", config.policy.max_attempts},
       {"transport", security.plaintext                    ? "plaintext"
                     : security.tls.client_ca_file.empty() ? "tls"

@@ -22,6 +22,7 @@ struct ServingReport {
   std::string credentials;    // CredentialsProvider::Describe()
   std::string limiter;        // RateLimiter::Describe()
   std::string query_limiter;  // QueryOTAJob's budget: RateLimiter::Describe()
+  std::string list_limiter;   // ListOTAJobByFirmware's budget and its fair dispatcher
   bool callers_checked = false;
   std::size_t caller_count = 0;
 };

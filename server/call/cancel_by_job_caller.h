@@ -36,6 +36,9 @@ struct CallResult {
   // identical call already in flight (see inflight_dedup.h). Audit trails record it so that the
   // attempts are not counted twice against the quota.
   bool shared_with_inflight = false;
+  // The body of Alibaba's successful answer, for actions whose answer carries data the caller needs
+  // (ListOTAJobByFirmware); empty for cancels.
+  std::string upstream_body = {};
 };
 
 class CancelByJobCaller {

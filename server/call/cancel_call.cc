@@ -24,20 +24,45 @@ RpcCall JobCall(const char* action, const CancelByJobParams& params) {
   return call;
 }
 
+RpcCall FirmwareJobsCall(const ListJobsByFirmwareParams& params) {
+  RpcCall call{.action = kListJobsByFirmwareAction, .version = kIotApiVersion, .params = {}};
+  call.params["FirmwareId"] = params.firmware_id;
+  call.params["CurrentPage"] = absl::StrCat(params.page);
+  call.params["PageSize"] = absl::StrCat(params.page_size);
+  if (!params.iot_instance_id.empty()) call.params["IotInstanceId"] = params.iot_instance_id;
+  return call;
+}
+
+std::string ParamOf(const RpcCall& call, const std::string& name) {
+  auto it = call.params.find(name);
+  return it == call.params.end() ? std::string() : it->second;
+}
+
 }  // namespace
+
+// What differs between the actions a call can carry: the request, and the budget it takes its slots
+// from.
+struct CancelByJobRunner::Route {
+  RpcCall request;             // signed anew for each attempt
+  RateLimiter* limiter;        // the action's budget
+  FairDispatcher* dispatcher;  // optional: the fair share of that budget between callers
+  // CancelOTAStrategyByJob: remembered cancellations apply, and a lost answer or a business
+  // refusal is settled with QueryOTAJob. Other actions change nothing and take answers as given.
+  bool settles_cancel;
+};
 
 // One call's state. Each step schedules exactly one next step, so the steps never run
 // concurrently and need no lock; the queues they pass through order their memory.
 // Thousands of calls may wait for a slot at once, so it holds only what differs between calls.
 struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
-  Call(std::shared_ptr<const Shared> runner_shared, CancelByJobParams call_params,
+  Call(std::shared_ptr<const Shared> runner_shared, Route call_route, CallerShare call_caller,
        absl::Time call_deadline, std::function<bool()> cancelled, Done on_done)
       : shared(std::move(runner_shared)),
         deps(shared->deps),
         policy(shared->policy),
-        params(std::move(call_params)),
-        caller_series(deps.metrics != nullptr ? deps.metrics->SeriesOf(params.caller.name)
-                                              : nullptr),
+        route(std::move(call_route)),
+        caller(std::move(call_caller)),
+        caller_series(deps.metrics != nullptr ? deps.metrics->SeriesOf(caller.name) : nullptr),
         deadline(call_deadline),
         is_cancelled(std::move(cancelled)),
         done(std::move(on_done)) {}
@@ -71,16 +96,18 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
     result.limiter_wait = limiter_wait;
     result.queries = queries;
     result.remembered = remembered;
+    result.upstream_body = upstream_body;
     return result;
   }
 
   // Answers from the remembered cancellations when they know the batch, else starts the call.
   void Start() {
-    if (deps.remembered == nullptr) return Reserve(std::nullopt);
+    if (deps.remembered == nullptr || !route.settles_cancel) return Reserve(std::nullopt);
     absl::StatusOr<Credentials> credentials = deps.credentials->Get();
     if (!credentials.ok()) return Reserve(std::nullopt);  // which reports the failure
     memory_key = RememberedCancellationKey(policy.budget_key.For(*credentials),
-                                           params.iot_instance_id, params.job_id);
+                                           ParamOf(route.request, "IotInstanceId"),
+                                           ParamOf(route.request, "JobId"));
     deps.remembered->Lookup(
         memory_key, [self = shared_from_this()](std::optional<RememberedCancellation> found) {
           if (!found.has_value()) return self->Reserve(std::nullopt);
@@ -112,7 +139,8 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
   void Conclude(CallOutcome outcome) {
     // CANCELLED: the caller or the transport (shutting down) gave up; nothing is asked any more,
     // and the collaborators a query needs may already be gone.
-    if (answer_lost && !outcome.ok() && outcome.code != absl::StatusCode::kCancelled) {
+    if (route.settles_cancel && answer_lost && !outcome.ok() &&
+        outcome.code != absl::StatusCode::kCancelled) {
       return Resolve(ResolutionTrigger::kSentWithoutAnswer, std::move(outcome));
     }
     Finish(std::move(outcome));
@@ -144,16 +172,17 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
     }
     budget_key = policy.budget_key.For(*credentials);
     const std::string& key = budget_key;
-    if (memory_key.empty() && deps.remembered != nullptr) {
-      memory_key = RememberedCancellationKey(key, params.iot_instance_id, params.job_id);
+    if (memory_key.empty() && deps.remembered != nullptr && route.settles_cancel) {
+      memory_key = RememberedCancellationKey(key, ParamOf(route.request, "IotInstanceId"),
+                                             ParamOf(route.request, "JobId"));
     }
     const absl::Time latest_start =
         std::min(deadline - policy.min_attempt_time, now + policy.max_limiter_wait);
     const absl::Time asked_at = now;
     StartWaitingForSlot();
-    if (deps.dispatcher != nullptr) {
-      deps.dispatcher->Reserve(
-          key, params.caller, latest_start,
+    if (route.dispatcher != nullptr) {
+      route.dispatcher->Reserve(
+          key, caller, latest_start,
           [self = shared_from_this(), last = std::move(last), asked_at](
               absl::StatusOr<Reservation> reservation, bool caller_queue_full) mutable {
             self->OnReservation(std::move(reservation), std::move(last), asked_at,
@@ -161,12 +190,12 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
           });
       return;
     }
-    deps.limiter->Reserve(key, latest_start,
-                          [self = shared_from_this(), last = std::move(last),
-                           asked_at](absl::StatusOr<Reservation> reservation) mutable {
-                            self->OnReservation(std::move(reservation), std::move(last), asked_at,
-                                                /*caller_queue_full=*/false);
-                          });
+    route.limiter->Reserve(key, latest_start,
+                           [self = shared_from_this(), last = std::move(last),
+                            asked_at](absl::StatusOr<Reservation> reservation) mutable {
+                             self->OnReservation(std::move(reservation), std::move(last), asked_at,
+                                                 /*caller_queue_full=*/false);
+                           });
   }
 
   void OnReservation(absl::StatusOr<Reservation> reservation, std::optional<CallOutcome> last,
@@ -195,7 +224,7 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
       if (caller_queue_full) {
         CallOutcome outcome = GatewayError(
             absl::StatusCode::kResourceExhausted, "CALLER_QUEUE_FULL",
-            absl::StrCat("caller '", params.caller.name,
+            absl::StrCat("caller '", caller.name,
                          "' already has its maximum of calls waiting for the Alibaba account's "
                          "shared quota; retry after RetryInfo.retry_delay (",
                          Millis(reservation->retry_after),
@@ -207,8 +236,9 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
       }
       CallOutcome outcome = GatewayError(
           absl::StatusCode::kResourceExhausted, "RATE_LIMITED",
-          absl::StrCat("the Alibaba account's shared quota for CancelOTAStrategyByJob cannot "
-                       "serve this call before its deadline (next free slot for this caller in ",
+          absl::StrCat("the Alibaba account's shared quota for ", route.request.action,
+                       " cannot serve this call before its deadline (next free slot for this "
+                       "caller in ",
                        Millis(reservation->retry_after),
                        "); retry after RetryInfo.retry_delay or set a longer deadline"));
       outcome.retryable = true;
@@ -242,8 +272,9 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
                                    absl::StrCat("ota-gateway has no usable Alibaba credentials: ",
                                                 credentials.status().message())));
     }
-    HttpRequest request = SignRpcCall(policy.signature_version, JobCall(kCancelAction, params),
-                                      policy.endpoint, *credentials, deps.clock->Now(), NewNonce());
+    HttpRequest request = SignRpcCall(policy.signature_version, route.request, policy.endpoint,
+                                      *credentials, deps.clock->Now(), NewNonce());
+    request.pacing_key = route.request.action;  // departures are paced per Alibaba quota
     ++attempts;
     if (deps.metrics != nullptr) deps.metrics->AttemptSent(/*is_retry=*/attempts > 1);
     sent_at = deps.clock->Now();
@@ -265,13 +296,19 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
     }
     if (result.kind == AttemptKind::kSentWithoutAnswer) answer_lost = true;
     if (outcome.ok()) {
-      outcome.cancel_outcome = CancelOutcome::kCancelled;
+      if (route.settles_cancel) {
+        outcome.cancel_outcome = CancelOutcome::kCancelled;
+      } else if (response.ok()) {
+        upstream_body = response->body;
+      }
       return FinishRemembering(std::move(outcome));
     }
     if (const std::optional<absl::Duration> pause = ThrottlePause(outcome)) {
       return RetryAfterThrottle(std::move(outcome), *pause);
     }
-    if (IsBusinessRefusal(result)) return Resolve(ResolutionTrigger::kRefused, std::move(outcome));
+    if (route.settles_cancel && IsBusinessRefusal(result)) {
+      return Resolve(ResolutionTrigger::kRefused, std::move(outcome));
+    }
     if (!outcome.retryable || attempts - throttled_attempts >= policy.max_attempts) {
       return Conclude(std::move(outcome));
     }
@@ -297,7 +334,7 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
     ++throttled_attempts;
     if (deps.metrics != nullptr) deps.metrics->UpstreamThrottled();
     const absl::Time now = deps.clock->Now();
-    deps.limiter->PauseUntil(budget_key, now + pause);
+    route.limiter->PauseUntil(budget_key, now + pause);
     outcome.retryable = true;
     // Through the scheduler, as every retry: this runs on the transport's thread.
     deps.scheduler->RunAt(now, [self = shared_from_this(), outcome = std::move(outcome)]() {
@@ -364,8 +401,14 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
       return FinishResolved(std::nullopt, absl::StrCat("no usable Alibaba credentials: ",
                                                        credentials.status().message()));
     }
-    HttpRequest request = SignRpcCall(policy.signature_version, JobCall(kQueryJobAction, params),
-                                      policy.endpoint, *credentials, deps.clock->Now(), NewNonce());
+    RpcCall query = route.request;  // the cancel's JobId and IotInstanceId
+    query.action = kQueryJobAction;
+    HttpRequest request = SignRpcCall(policy.signature_version, query, policy.endpoint,
+                                      *credentials, deps.clock->Now(), NewNonce());
+    // Paced with the cancels, not apart: a query let past cancels still waiting to leave could
+    // reach Alibaba before the cancel it settles (arrival jitter) and read the batch as not yet
+    // cancelled.
+    request.pacing_key = kCancelAction;
     ++queries;
     deps.transport->Send(std::move(request), QueryDeadline(),
                          [self = shared_from_this()](const absl::StatusOr<HttpResponse>& response) {
@@ -395,7 +438,8 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
   const std::shared_ptr<const Shared> shared;  // keeps `deps` and `policy` alive
   const CancelByJobDeps& deps;
   const CancelByJobPolicy& policy;
-  const CancelByJobParams params;
+  const Route route;
+  const CallerShare caller;
   const GatewayMetrics::CallerSeries* const caller_series;  // null without metrics
   const absl::Time deadline;
   const std::function<bool()> is_cancelled;
@@ -413,6 +457,7 @@ struct CancelByJobRunner::Call : std::enable_shared_from_this<Call> {
   int queries = 0;           // QueryOTAJob requests sent
   ResolutionTrigger trigger = ResolutionTrigger::kRefused;
   std::optional<CallOutcome> settling;  // the cancel outcome QueryOTAJob is asked to settle
+  std::string upstream_body;            // of the successful answer, for actions that read it
 };
 
 CancelByJobRunner::CancelByJobRunner(CancelByJobDeps deps, CancelByJobPolicy policy)
@@ -424,8 +469,30 @@ CancelByJobRunner::CancelByJobRunner(CancelByJobDeps deps, CancelByJobPolicy pol
 
 void CancelByJobRunner::Run(CancelByJobParams params, absl::Time deadline,
                             std::function<bool()> is_cancelled, Done done) const {
-  auto call = std::make_shared<Call>(shared_, std::move(params), deadline, std::move(is_cancelled),
-                                     std::move(done));
+  Route route{.request = JobCall(kCancelAction, params),
+              .limiter = shared_->deps.limiter,
+              .dispatcher = shared_->deps.dispatcher,
+              .settles_cancel = true};
+  auto call = std::make_shared<Call>(shared_, std::move(route), std::move(params.caller), deadline,
+                                     std::move(is_cancelled), std::move(done));
+  call->Start();
+}
+
+void CancelByJobRunner::List(ListJobsByFirmwareParams params, absl::Time deadline,
+                             std::function<bool()> is_cancelled, Done done) const {
+  if (shared_->deps.list_limiter == nullptr) {
+    CallResult result;
+    result.outcome = GatewayError(absl::StatusCode::kUnavailable, "LIMITER_UNAVAILABLE",
+                                  "this gateway has no ListOTAJobByFirmware budget");
+    done(std::move(result));
+    return;
+  }
+  Route route{.request = FirmwareJobsCall(params),
+              .limiter = shared_->deps.list_limiter,
+              .dispatcher = shared_->deps.list_dispatcher,
+              .settles_cancel = false};
+  auto call = std::make_shared<Call>(shared_, std::move(route), std::move(params.caller), deadline,
+                                     std::move(is_cancelled), std::move(done));
   call->Start();
 }
 

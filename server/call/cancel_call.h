@@ -1,4 +1,6 @@
-// CancelByJobRunner: drives one CancelByJob call from a validated request to its final outcome.
+// CancelByJobRunner: drives one CancelByJob call, or one ListJobsByFirmware page request, from a
+// validated request to its final outcome. Both go the same way; only the Alibaba action, its
+// budget and what a cancel adds (remembered cancellations, settling with QueryOTAJob) differ:
 //
 //   reserve a limiter slot (in the caller's fair share) -> wait for it on the scheduler (a timer,
 //   not a parked thread)
@@ -11,11 +13,15 @@
 //   -> settle a lost answer or a business refusal with QueryOTAJob, on its own budget
 //      (outcome_resolution.h), and remember the batches found cancelled.
 // A batch the remembered cancellations know is answered OK ALREADY_CANCELLED before any of this:
-// no slot, no request.
+// no slot, no request. A ListOTAJobByFirmware page request takes its slot from its own budget
+// (deps.list_limiter, through deps.list_dispatcher), changes nothing at Alibaba, and so is simply
+// retried like a cancel, without settling anything; its answer's body comes back in the result.
 //
 //   ota::CancelByJobRunner runner(deps, policy);
 //   runner.Run({.job_id = "J1"}, deadline, /*is_cancelled=*/nullptr,
 //              [](ota::CallResult result) { /* reply to the caller */ });
+//   runner.List({.firmware_id = "fw-1", .page = 1, .page_size = 200}, deadline, nullptr,
+//               [](ota::CallResult result) { /* result.upstream_body */ });
 #pragma once
 
 #include <functional>
@@ -31,6 +37,7 @@
 #include "server/call/cancel_by_job_caller.h"
 #include "server/call/cancel_by_job_policy.h"
 #include "server/call/error_mapping.h"
+#include "server/call/list_jobs_caller.h"
 #include "server/credentials/credentials.h"
 #include "server/http/http_transport.h"
 #include "server/limiter/fair_dispatcher.h"
@@ -58,10 +65,16 @@ struct CancelByJobDeps {
   // Null: outcomes that need QueryOTAJob are answered UNAVAILABLE OUTCOME_UNKNOWN.
   RateLimiter* query_limiter = nullptr;
   RememberedCancellations* remembered = nullptr;  // optional
+  // ListOTAJobByFirmware's own budget, and the fair share of it between callers (optional, as
+  // `dispatcher` is for cancels). Null: ListJobsByFirmware is answered UNAVAILABLE.
+  RateLimiter* list_limiter = nullptr;
+  FairDispatcher* list_dispatcher = nullptr;
 };
 
-class CancelByJobRunner final : public CancelByJobCaller {
+class CancelByJobRunner final : public CancelByJobCaller, public ListJobsByFirmwareCaller {
  public:
+  using Done = CancelByJobCaller::Done;  // the same type as ListJobsByFirmwareCaller::Done
+
   CancelByJobRunner(CancelByJobDeps deps, CancelByJobPolicy policy);
 
   // Starts the call; `done` runs exactly once, on whichever thread finished the call. `params` must
@@ -70,9 +83,14 @@ class CancelByJobRunner final : public CancelByJobCaller {
   void Run(CancelByJobParams params, absl::Time deadline, std::function<bool()> is_cancelled,
            Done done) const override;
 
+  // Starts one ListOTAJobByFirmware page request; as Run, on the list's own budget.
+  void List(ListJobsByFirmwareParams params, absl::Time deadline,
+            std::function<bool()> is_cancelled, Done done) const override;
+
   [[nodiscard]] const CancelByJobPolicy& policy() const { return shared_->policy; }
 
  private:
+  struct Route;
   struct Call;
   // What every call reads and none changes. Calls share it rather than copy it: a call may outlive
   // its runner at shutdown, and a copy per call (the policy's strings included) cost each of

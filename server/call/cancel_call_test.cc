@@ -59,6 +59,7 @@ class CancelByJobRunnerTest : public ::testing::Test {
         scheduler_(clock_),
         limiter_(RateLimitOptions{.limit = 10, .burst = 5}, clock_),
         query_limiter_(RateLimitOptions{.limit = 10, .burst = 5}, clock_),
+        list_limiter_(RateLimitOptions{.limit = 10, .burst = 5}, clock_),
         remembered_({.ttl = absl::Hours(24), .capacity = 100}, clock_),
         credentials_(Credentials{.access_key_id = "LTAItestkeyid01",
                                  .access_key_secret = "test-secret-value",
@@ -79,8 +80,21 @@ class CancelByJobRunnerTest : public ::testing::Test {
                                              .metrics = metrics_,
                                              .dispatcher = nullptr,
                                              .query_limiter = &query_limiter_,
-                                             .remembered = &remembered_},
+                                             .remembered = &remembered_,
+                                             .list_limiter = &list_limiter_,
+                                             .list_dispatcher = nullptr},
                              policy_);
+  }
+
+  // Runs one ListOTAJobByFirmware page request to completion and returns its result.
+  CallResult RunList(ListJobsByFirmwareParams params, absl::Duration timeout = absl::Seconds(10)) {
+    std::optional<CallResult> result;
+    CancelByJobRunner runner = Runner();
+    runner.List(std::move(params), clock_.Now() + timeout, nullptr,
+                [&](CallResult r) { result = std::move(r); });
+    scheduler_.RunAll();
+    EXPECT_TRUE(result.has_value());
+    return result.value_or(CallResult{});
   }
 
   // Runs one call to completion and returns its result.
@@ -99,6 +113,7 @@ class CancelByJobRunnerTest : public ::testing::Test {
   ManualScheduler scheduler_;
   CountingLimiter limiter_;
   CountingLimiter query_limiter_;  // QueryOTAJob's own budget
+  CountingLimiter list_limiter_;   // ListOTAJobByFirmware's own budget
   LocalRememberedCancellations remembered_;
   ScriptedTransport transport_;
   StaticCredentialsProvider credentials_;
@@ -697,6 +712,137 @@ TEST_F(CancelByJobRunnerTest, FairDispatcherOrdersCallersAndCapsTheirQueues) {
   EXPECT_THAT(transport_.sent[5].url, HasSubstr("JobId=ONCALL"));
   EXPECT_THAT(results["ONCALL"].outcome, IsOk());
   EXPECT_GT(results["ONCALL"].limiter_wait, absl::ZeroDuration());
+}
+
+// --- ListOTAJobByFirmware through the same call path.
+
+const char kFirmwarePage[] =
+    R"({"RequestId":"REQ-L","Success":true,"Total":1,"PageSize":200,"PageCount":1,"CurrentPage":1,)"
+    R"("Data":{"SimpleOTAJobInfo":[{"JobId":"J1","JobStatus":"IN_PROGRESS"}]}})";
+
+TEST_F(CancelByJobRunnerTest, ListSendsOneSignedPageRequestOnItsOwnBudget) {
+  transport_.script.push_back(Json(200, kFirmwarePage));
+  const CallResult result =
+      RunList({.firmware_id = "fw-1", .iot_instance_id = "iot-1", .page = 3, .page_size = 200});
+  EXPECT_THAT(result.outcome, IsOk()) << result.outcome.message;
+  EXPECT_EQ(result.outcome.request_id, "REQ-L");
+  EXPECT_EQ(result.outcome.cancel_outcome, CancelOutcome::kUnspecified);
+  EXPECT_EQ(result.upstream_body, kFirmwarePage);
+  EXPECT_EQ(result.attempts, 1);
+  ASSERT_EQ(transport_.sent.size(), 1U);
+  const HttpRequest& request = transport_.sent[0];
+  EXPECT_THAT(request.url, HasSubstr("FirmwareId=fw-1"));
+  EXPECT_THAT(request.url, HasSubstr("CurrentPage=3"));
+  EXPECT_THAT(request.url, HasSubstr("PageSize=200"));
+  EXPECT_THAT(request.url, HasSubstr("IotInstanceId=iot-1"));
+  bool has_action = false;
+  for (const auto& [name, value] : request.headers) {
+    if (name == "x-acs-action") has_action = value == "ListOTAJobByFirmware";
+  }
+  EXPECT_TRUE(has_action);
+  // Its slot came from its own budget: the cancels' and the queries' are untouched.
+  EXPECT_EQ(list_limiter_.reservations, 1);
+  EXPECT_EQ(limiter_.reservations, 0);
+  EXPECT_EQ(query_limiter_.reservations, 0);
+}
+
+TEST_F(CancelByJobRunnerTest, ListRetriesTransientFailuresAndPausesItsOwnBudgetOnThrottles) {
+  transport_.script.push_back(Json(400, kThrottled));
+  transport_.script.push_back(Json(200, kSystemError));
+  transport_.script.push_back(Json(200, kFirmwarePage));
+  const CallResult result = RunList({.firmware_id = "fw-1", .page = 1, .page_size = 50});
+  EXPECT_THAT(result.outcome, IsOk()) << result.outcome.message;
+  EXPECT_EQ(result.attempts, 3);
+  ASSERT_EQ(list_limiter_.pauses.size(), 1U);
+  EXPECT_TRUE(limiter_.pauses.empty());
+  EXPECT_EQ(list_limiter_.reservations, 3);
+  EXPECT_EQ(limiter_.reservations, 0);
+}
+
+TEST_F(CancelByJobRunnerTest, ListErrorsAreMappedAndNeverSettledWithQueryOtaJob) {
+  transport_.script.push_back(
+      Json(200, R"({"RequestId":"REQ-P","Success":false,"Code":"iot.common.InvalidPageParams",)"
+                R"("ErrorMessage":"bad paging"})"));
+  const CallResult result = RunList({.firmware_id = "fw-1", .page = 1, .page_size = 50});
+  EXPECT_THAT(result.outcome, Not(IsOk()));
+  EXPECT_EQ(result.outcome.alibaba_code, "iot.common.InvalidPageParams");
+  EXPECT_EQ(result.queries, 0);
+  EXPECT_EQ(query_limiter_.reservations, 0);
+  EXPECT_TRUE(result.upstream_body.empty());
+  // A listing is never remembered as a cancellation.
+  EXPECT_EQ(transport_.sent.size(), 1U);
+}
+
+TEST_F(CancelByJobRunnerTest, ListWithTooShortADeadlineIsNotSent) {
+  CancelByJobRunner runner = Runner();
+  std::optional<CallResult> result;
+  runner.List({.firmware_id = "fw-1", .page = 1, .page_size = 50},
+              clock_.Now() + absl::Milliseconds(50), nullptr,
+              [&](CallResult r) { result = std::move(r); });
+  scheduler_.RunAll();
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->outcome.reason, "DEADLINE_TOO_SHORT");
+  EXPECT_TRUE(transport_.sent.empty());
+}
+
+// Listings have a fair dispatcher and a budget of their own: a caller flooding them neither
+// delays its own cancels nor another caller's listing.
+TEST_F(CancelByJobRunnerTest, ListingsAreSharedFairlyApartFromTheCancels) {
+  const FairDispatcherOptions options{.rate = {.limit = 10, .burst = 5},
+                                      .lookahead = absl::Milliseconds(25),
+                                      .hold_ahead = 0,
+                                      .default_max_queued = 2,
+                                      .recheck_delay = absl::Milliseconds(10)};
+  FairDispatcher cancel_dispatcher(limiter_, scheduler_, clock_, options);
+  FairDispatcher list_dispatcher(list_limiter_, scheduler_, clock_, options);
+  CancelByJobRunner runner(CancelByJobDeps{.limiter = &limiter_,
+                                           .scheduler = &scheduler_,
+                                           .transport = &transport_,
+                                           .credentials = &credentials_,
+                                           .errors = &errors_,
+                                           .clock = &clock_,
+                                           .metrics = nullptr,
+                                           .dispatcher = &cancel_dispatcher,
+                                           .query_limiter = nullptr,
+                                           .remembered = nullptr,
+                                           .list_limiter = &list_limiter_,
+                                           .list_dispatcher = &list_dispatcher},
+                           policy_);
+  for (int i = 0; i < 5; ++i) transport_.script.push_back(Json(200, kFirmwarePage));
+  transport_.script.push_back(Json(200, kSuccess));
+  for (int i = 0; i < 3; ++i) transport_.script.push_back(Json(200, kFirmwarePage));
+  std::map<std::string, CallResult> results;
+  auto list = [&](const std::string& firmware, const std::string& caller) {
+    runner.List({.firmware_id = firmware,
+                 .iot_instance_id = "",
+                 .page = 1,
+                 .page_size = 50,
+                 .caller = {.name = caller, .share = 1, .max_queued = 0}},
+                clock_.Now() + absl::Seconds(10), nullptr,
+                [&results, firmware](CallResult r) { results[firmware] = std::move(r); });
+  };
+  // Five listing slots are free at once; the bulk caller's next two wait, its eighth is refused.
+  for (int i = 0; i < 8; ++i) list(absl::StrCat("BULK", i), "bulk");
+  ASSERT_TRUE(results.contains("BULK7"));
+  EXPECT_EQ(results["BULK7"].outcome.reason, "CALLER_QUEUE_FULL");
+  ASSERT_EQ(transport_.sent.size(), 5U);
+  // The same caller's cancel is sent at once: the listings hold no cancel slot.
+  CancelByJobParams cancel = Params("J1");
+  cancel.caller = {.name = "bulk", .share = 1, .max_queued = 0};
+  runner.Run(std::move(cancel), clock_.Now() + absl::Seconds(10), nullptr,
+             [&results](CallResult r) { results["J1"] = std::move(r); });
+  ASSERT_EQ(transport_.sent.size(), 6U);
+  EXPECT_THAT(transport_.sent[5].url, HasSubstr("JobId=J1"));
+  EXPECT_THAT(results["J1"].outcome, IsOk());
+  EXPECT_EQ(results["J1"].limiter_wait, absl::ZeroDuration());
+  // Another caller's listing, asked last, is sent first of the listings waiting.
+  list("ONCALL", "oncall");
+  scheduler_.RunAll();
+  ASSERT_EQ(transport_.sent.size(), 9U);
+  EXPECT_THAT(transport_.sent[6].url, HasSubstr("FirmwareId=ONCALL"));
+  EXPECT_THAT(results["ONCALL"].outcome, IsOk());
+  EXPECT_EQ(limiter_.reservations, 1);
+  EXPECT_GE(list_limiter_.reservations, 8);  // the dispatcher may ask again for a waiting call
 }
 
 }  // namespace

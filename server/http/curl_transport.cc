@@ -156,14 +156,16 @@ struct CurlTransport::Loop {
   std::unordered_map<CURL*, std::unique_ptr<Transfer>> active_;
   std::vector<CURL*> idle_handles_;
   std::size_t max_idle_handles_ = 0;
-  DepartureWindow departures_;
-  std::deque<PendingSend> held_;  // waiting for the departure window, in arrival order
+  // The departure window of a pacing key (created at its first request); never moved, so
+  // transfers may point at them.
+  DepartureWindow& WindowFor(const std::string& pacing_key);
+  std::map<std::string, DepartureWindow> departures_;
+  std::deque<PendingSend> held_;  // waiting for their departure windows, in arrival order
 
   std::thread thread_;  // last: starts once everything above exists
 };
 
-CurlTransport::Loop::Loop(CurlTransportOptions opts)
-    : options(std::move(opts)), departures_(options.departure_limit, options.departure_window) {
+CurlTransport::Loop::Loop(CurlTransportOptions opts) : options(std::move(opts)) {
   InitCurlOnce();
   multi_ = curl_multi_init();
   if (multi_ == nullptr) {
@@ -247,7 +249,7 @@ void CurlTransport::Loop::Run() {
       std::push_heap(heap_.begin(), heap_.end(), RunsLater);
     }
     new_timers.clear();
-    if (departures_.enabled()) {
+    if (options.departure_limit > 0) {
       for (PendingSend& send : new_sends) held_.push_back(std::move(send));
     } else {
       for (PendingSend& send : new_sends) Start(std::move(send));
@@ -268,12 +270,14 @@ void CurlTransport::Loop::Run() {
 void CurlTransport::Loop::StartHeld() {
   if (held_.empty()) return;
   const absl::Time now = absl::Now();
-  while (!held_.empty() && departures_.MayStart(now)) {
-    PendingSend send = std::move(held_.front());
-    held_.pop_front();
-    Start(std::move(send));
-  }
+  // In arrival order; a send whose window is full waits without holding up other quotas' sends.
   for (auto it = held_.begin(); it != held_.end();) {
+    if (WindowFor(it->request.pacing_key).MayStart(now)) {
+      PendingSend send = std::move(*it);
+      it = held_.erase(it);
+      Start(std::move(send));
+      continue;
+    }
     if (it->deadline > now) {
       if (!it->held) held_for_departures.fetch_add(1, std::memory_order_relaxed);
       it->held = true;
@@ -319,7 +323,7 @@ void CurlTransport::Loop::Start(PendingSend send) {
   transfer->deadline = send.deadline;
   transfer->done = std::move(send.done);
   transfer->reply.max_body = options.max_response_bytes;
-  transfer->departures = &departures_;
+  transfer->departures = &WindowFor(transfer->request.pacing_key);
   const absl::Duration remaining = transfer->deadline - now;
   transfer->deadline_limited = remaining <= options.request_timeout;
   const absl::Duration timeout = std::min(remaining, options.request_timeout);
@@ -348,7 +352,7 @@ void CurlTransport::Loop::Start(PendingSend send) {
     return;
   }
   requests_started.fetch_add(1, std::memory_order_relaxed);
-  departures_.Started();
+  transfer->departures->Started();
   CURL* easy = transfer->easy;
   active_.emplace(easy, std::move(transfer));
 }
@@ -399,7 +403,7 @@ void CurlTransport::Loop::ReapFinished() {
     std::unique_ptr<Transfer> transfer = std::move(found->second);
     active_.erase(found);
     curl_multi_remove_handle(multi_, easy);
-    if (!transfer->departed) departures_.Abandoned();
+    if (!transfer->departed) transfer->departures->Abandoned();
 
     long connects = 0;
     if (curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK && connects > 0) {
@@ -479,6 +483,18 @@ void CurlTransport::Loop::RunDueTimers() {
   }
 }
 
+DepartureWindow& CurlTransport::Loop::WindowFor(const std::string& pacing_key) {
+  auto it = departures_.find(pacing_key);
+  if (it != departures_.end()) return it->second;
+  auto limit = options.departure_limits.find(pacing_key);
+  return departures_
+      .try_emplace(
+          pacing_key,
+          limit != options.departure_limits.end() ? limit->second : options.departure_limit,
+          options.departure_window)
+      .first->second;
+}
+
 int CurlTransport::Loop::NextWaitMs() {
   std::int64_t wait = kMaxPollWaitMs;
   long curl_wait = -1;  // -1: curl has no timer pending
@@ -488,8 +504,9 @@ int CurlTransport::Loop::NextWaitMs() {
   absl::Time next = heap_.empty() ? absl::InfiniteFuture() : heap_.front().when;
   if (!held_.empty()) {
     // Held sends wake the loop when the window opens by time or the first deadline passes.
-    next = std::min(next, departures_.NextOpening());
-    for (const PendingSend& send : held_) next = std::min(next, send.deadline);
+    for (const PendingSend& send : held_) {
+      next = std::min({next, send.deadline, WindowFor(send.request.pacing_key).NextOpening()});
+    }
   }
   if (next != absl::InfiniteFuture()) {
     const absl::Duration until = next - absl::Now();

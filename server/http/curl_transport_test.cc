@@ -656,6 +656,35 @@ TEST(CurlTransportTest, ARequestThatNeverLeftGivesItsPlaceInTheWindowBack) {
   EXPECT_EQ(transport.stats().held_for_departures, 0u);
 }
 
+TEST(CurlTransportTest, EachPacingKeyHasADepartureWindowOfItsOwn) {
+  TestServer server;
+  server.server().Post("/", [](const httplib::Request&, httplib::Response& response) {
+    response.set_content("ok", "text/plain");
+  });
+  server.Start();
+  CurlTransport transport({.departure_limit = 1,
+                           .departure_window = absl::Seconds(60),
+                           .departure_limits = {{"QueryOTAJob", 2}}});
+  auto keyed = [&](std::string key) {
+    HttpRequest request = Post(server.Url("/"));
+    request.pacing_key = std::move(key);
+    return request;
+  };
+  ASSERT_THAT(SendAndWait(transport, keyed(""), In(absl::Seconds(10))), IsOk());
+  // The default window is full for a minute; another quota's requests still leave at once, up to
+  // their own limit.
+  ASSERT_THAT(SendAndWait(transport, keyed("QueryOTAJob"), In(absl::Seconds(10))), IsOk());
+  ASSERT_THAT(SendAndWait(transport, keyed("QueryOTAJob"), In(absl::Seconds(10))), IsOk());
+  ASSERT_THAT(SendAndWait(transport, keyed("ListOTAJobByFirmware"), In(absl::Seconds(10))), IsOk());
+  EXPECT_EQ(transport.stats().held_for_departures, 0u);
+  for (const char* full : {"", "QueryOTAJob", "ListOTAJobByFirmware"}) {
+    absl::StatusOr<HttpResponse> held =
+        SendAndWait(transport, keyed(full), absl::Now() + absl::Milliseconds(100));
+    EXPECT_EQ(held.status().code(), absl::StatusCode::kDeadlineExceeded) << full;
+    EXPECT_THAT(held.status().message(), HasSubstr("departure window")) << full;
+  }
+}
+
 // ---- TLS ----
 
 // A self-signed certificate for IP 127.0.0.1 and its key, written as PEM files into a fresh

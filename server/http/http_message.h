@@ -18,6 +18,9 @@ struct HttpRequest {
   std::string url;     // absolute URL including the query string
   HeaderList headers;  // sent as given, in order
   std::string body;
+  // The upstream quota the request counts against (its Action: Alibaba counts each API's calls
+  // apart). The transport paces departures per key; empty: the default one. Not sent.
+  std::string pacing_key = {};
 };
 
 struct HttpResponse {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <string>
 
 #include "absl/time/time.h"
@@ -27,6 +28,10 @@ struct CurlTransportOptions {
   // loop, in order, until an earlier departure ages out (or its deadline passes).
   int departure_limit = 0;
   absl::Duration departure_window = absl::Seconds(1);
+  // Each HttpRequest::pacing_key (an upstream quota) has a window of its own, of
+  // departure_limits[key] requests, or departure_limit for a key not listed; departure_limit 0
+  // turns pacing off for every key. A request never waits for another quota's departures.
+  std::map<std::string, int> departure_limits = {};
 };
 
 }  // namespace ota

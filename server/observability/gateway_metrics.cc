@@ -81,16 +81,17 @@ GatewayMetrics::GatewayMetrics(const BuildInfo& build, const ServingState& servi
       .Add({{"version", build.version}, {"git_sha", build.git_sha}})
       .Set(1);
 
-  auto& calls =
-      CounterFamily(registry_, "calls_total", "CancelByJob calls answered, by gRPC status code.");
-  for (int code = 0; code < kGrpcCodes; ++code) {
-    calls_by_code_[static_cast<std::size_t>(code)] =
-        &calls.Add({{"code", absl::StatusCodeToString(static_cast<absl::StatusCode>(code))}});
+  auto& calls = CounterFamily(registry_, "calls_total",
+                              "Calls answered, by gRPC method (rpc) and status code.");
+  for (std::size_t rpc = 0; rpc < kRpcMethods; ++rpc) {
+    const std::string rpc_name(RpcMethodName(static_cast<RpcMethod>(rpc)));
+    for (int code = 0; code < kGrpcCodes; ++code) {
+      calls_by_code_[rpc][static_cast<std::size_t>(code)] =
+          &calls.Add({{"rpc", rpc_name},
+                      {"code", absl::StatusCodeToString(static_cast<absl::StatusCode>(code))}});
+    }
+    call_durations_[rpc] = std::make_unique<AtomicHistogram>(Bounds(kCallBuckets));
   }
-  call_duration_ = &AddHistogram(
-      "call_duration_seconds",
-      "CancelByJob end to end, from arrival to answer (limiter wait and retries included).",
-      Bounds(kCallBuckets));
   in_flight_ =
       &GaugeFamily(registry_, "in_flight_calls", "Calls accepted and not yet answered.").Add({});
 
@@ -174,17 +175,28 @@ AtomicHistogram& GatewayMetrics::AddHistogram(std::string_view suffix, std::stri
   return *histograms_.back().histogram;
 }
 
+std::string_view RpcMethodName(RpcMethod rpc) {
+  switch (rpc) {
+    case RpcMethod::kCancelByJob:
+      return "CancelByJob";
+    case RpcMethod::kListJobsByFirmware:
+      return "ListJobsByFirmware";
+  }
+  return "CancelByJob";
+}
+
 void GatewayMetrics::CallStarted() { in_flight_->Increment(); }
 
-void GatewayMetrics::CallFinished(absl::StatusCode code, absl::Duration latency) {
+void GatewayMetrics::CallFinished(absl::StatusCode code, absl::Duration latency, RpcMethod rpc) {
   in_flight_->Decrement();
   const int index = static_cast<int>(code);
+  const auto method = static_cast<std::size_t>(rpc);
   // Codes outside gRPC's (absl reserves a few) are what gRPC would send: UNKNOWN.
-  calls_by_code_[index >= 0 && index < kGrpcCodes
-                     ? static_cast<std::size_t>(index)
-                     : static_cast<std::size_t>(absl::StatusCode::kUnknown)]
+  calls_by_code_[method][index >= 0 && index < kGrpcCodes
+                             ? static_cast<std::size_t>(index)
+                             : static_cast<std::size_t>(absl::StatusCode::kUnknown)]
       ->Increment();
-  call_duration_->Observe(Seconds(latency));
+  call_durations_[method]->Observe(Seconds(latency));
 }
 
 void GatewayMetrics::AddCallers(const std::vector<std::string>& names) {
@@ -288,6 +300,21 @@ std::vector<prometheus::MetricFamily> GatewayMetrics::Collect() const {
                         .type = prometheus::MetricType::Histogram,
                         .metric = {std::move(series)}});
   }
+  prometheus::MetricFamily call_durations{
+      .name = Name("call_duration_seconds"),
+      .help =
+          "Calls end to end, from arrival to answer (limiter wait and retries included), by "
+          "gRPC method (rpc).",
+      .type = prometheus::MetricType::Histogram,
+      .metric = {}};
+  for (std::size_t rpc = 0; rpc < kRpcMethods; ++rpc) {
+    prometheus::ClientMetric metric;
+    metric.label = {
+        {.name = "rpc", .value = std::string(RpcMethodName(static_cast<RpcMethod>(rpc)))}};
+    metric.histogram = call_durations_[rpc]->Collect();
+    call_durations.metric.push_back(std::move(metric));
+  }
+  families.push_back(std::move(call_durations));
   prometheus::MetricFamily caller_waits{
       .name = Name("caller_wait_seconds"),
       .help = "How long granted limiter slots made their attempt wait, by caller.",

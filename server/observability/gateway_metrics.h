@@ -12,8 +12,9 @@
 //   ota::GatewayMetrics metrics({.version = "0.1.0", .git_sha = "1a2b3c4d5e6f"}, serving,
 //                               *credentials, ota::KnownAlibabaCodes());
 //   metrics.CallStarted();
-//   metrics.CallFinished(absl::StatusCode::kOk, absl::Milliseconds(40));
-//   std::string body = metrics.RenderText();  // prometheus-cpp's TextSerializer, format 0.0.4
+//   metrics.CallFinished(absl::StatusCode::kOk, absl::Milliseconds(40),
+//   ota::RpcMethod::kCancelByJob); std::string body = metrics.RenderText();  // prometheus-cpp's
+//   TextSerializer, format 0.0.4
 #pragma once
 
 #include <prometheus/client_metric.h>
@@ -44,6 +45,11 @@ namespace ota {
 
 // Where the rate limiter's budget currently lives.
 enum class LimiterBackend { kLocal, kRedis, kDegraded };
+// The gRPC method a call was made to: the `rpc` label of calls_total and call_duration_seconds.
+enum class RpcMethod { kCancelByJob, kListJobsByFirmware };
+inline constexpr std::size_t kRpcMethods = 2;
+[[nodiscard]] std::string_view RpcMethodName(RpcMethod rpc);
+
 // Why the limiter gave a call no slot.
 enum class LimiterRejection { kRateLimited, kUnavailable, kCallerQueueFull };
 
@@ -80,9 +86,11 @@ class GatewayMetrics {
   GatewayMetrics(const GatewayMetrics&) = delete;
   GatewayMetrics& operator=(const GatewayMetrics&) = delete;
 
-  // The service: a call accepted, and answered with `code` after `latency` (end to end).
+  // The service: a call accepted, and a call of `rpc` answered with `code` after `latency` (end to
+  // end).
   void CallStarted();
-  void CallFinished(absl::StatusCode code, absl::Duration latency);
+  void CallFinished(absl::StatusCode code, absl::Duration latency,
+                    RpcMethod rpc = RpcMethod::kCancelByJob);
 
   // One caller's series (label `caller`): queued calls, slots granted, refusals by reason, wait.
   struct CallerSeries {
@@ -138,8 +146,8 @@ class GatewayMetrics {
   prometheus::Registry registry_;
   std::vector<HistogramFamily> histograms_;
 
-  std::array<prometheus::Counter*, kGrpcCodes> calls_by_code_{};
-  AtomicHistogram* call_duration_;
+  std::array<std::array<prometheus::Counter*, kGrpcCodes>, kRpcMethods> calls_by_code_{};
+  std::array<std::unique_ptr<AtomicHistogram>, kRpcMethods> call_durations_;
   prometheus::Gauge* in_flight_;
   AtomicHistogram* upstream_duration_;
   prometheus::Counter* upstream_attempts_;

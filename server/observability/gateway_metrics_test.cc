@@ -38,13 +38,16 @@ class GatewayMetricsTest : public ::testing::Test {
     EXPECT_TRUE(value.has_value()) << name;
     return value.value_or(-1);
   }
-  prometheus::ClientMetric::Histogram Histogram(std::string_view name) {
+  prometheus::ClientMetric::Histogram Histogram(std::string_view name,
+                                                const MetricLabels& labels = {}) {
     const std::vector<prometheus::MetricFamily> families = metrics_.Collect();
-    const prometheus::ClientMetric* series = FindSeries(families, name);
+    const prometheus::ClientMetric* series = FindSeries(families, name, labels);
     EXPECT_NE(series, nullptr) << name;
     return series == nullptr ? prometheus::ClientMetric::Histogram{} : series->histogram;
   }
-  uint64_t HistogramCount(std::string_view name) { return Histogram(name).sample_count; }
+  uint64_t HistogramCount(std::string_view name, const MetricLabels& labels = {}) {
+    return Histogram(name, labels).sample_count;
+  }
 
   ServingState serving_;
   SettableCredentials credentials_;
@@ -62,17 +65,34 @@ TEST_F(GatewayMetricsTest, CallsAreCountedByGrpcCodeNameWithLatency) {
   metrics_.CallFinished(absl::StatusCode::kOk, absl::Milliseconds(30));
   metrics_.CallFinished(absl::StatusCode::kNotFound, absl::Milliseconds(70));
   EXPECT_EQ(Value("ota_gateway_in_flight_calls"), 0);
-  EXPECT_EQ(Value("ota_gateway_calls_total", {{"code", "OK"}}), 1);
-  EXPECT_EQ(Value("ota_gateway_calls_total", {{"code", "NOT_FOUND"}}), 1);
-  EXPECT_EQ(Value("ota_gateway_calls_total", {{"code", "UNAUTHENTICATED"}}), 0);
-  EXPECT_EQ(HistogramCount("ota_gateway_call_duration_seconds"), 2U);
-  EXPECT_DOUBLE_EQ(Histogram("ota_gateway_call_duration_seconds").sample_sum, 0.1);
+  EXPECT_EQ(Value("ota_gateway_calls_total", {{"rpc", "CancelByJob"}, {"code", "OK"}}), 1);
+  EXPECT_EQ(Value("ota_gateway_calls_total", {{"rpc", "CancelByJob"}, {"code", "NOT_FOUND"}}), 1);
+  EXPECT_EQ(Value("ota_gateway_calls_total", {{"rpc", "CancelByJob"}, {"code", "UNAUTHENTICATED"}}),
+            0);
+  EXPECT_EQ(HistogramCount("ota_gateway_call_duration_seconds", {{"rpc", "CancelByJob"}}), 2U);
+  EXPECT_DOUBLE_EQ(
+      Histogram("ota_gateway_call_duration_seconds", {{"rpc", "CancelByJob"}}).sample_sum, 0.1);
+}
+
+TEST_F(GatewayMetricsTest, EachRpcHasItsOwnCallsAndLatency) {
+  metrics_.CallStarted();
+  metrics_.CallStarted();
+  metrics_.CallFinished(absl::StatusCode::kOk, absl::Milliseconds(30), RpcMethod::kCancelByJob);
+  metrics_.CallFinished(absl::StatusCode::kOk, absl::Milliseconds(80),
+                        RpcMethod::kListJobsByFirmware);
+  EXPECT_EQ(Value("ota_gateway_calls_total", {{"rpc", "ListJobsByFirmware"}, {"code", "OK"}}), 1);
+  EXPECT_EQ(Value("ota_gateway_calls_total", {{"rpc", "CancelByJob"}, {"code", "OK"}}), 1);
+  EXPECT_EQ(HistogramCount("ota_gateway_call_duration_seconds", {{"rpc", "ListJobsByFirmware"}}),
+            1U);
+  EXPECT_DOUBLE_EQ(
+      Histogram("ota_gateway_call_duration_seconds", {{"rpc", "ListJobsByFirmware"}}).sample_sum,
+      0.08);
 }
 
 TEST_F(GatewayMetricsTest, CodesOutsideGrpcsCountAsUnknown) {
   metrics_.CallStarted();
   metrics_.CallFinished(static_cast<absl::StatusCode>(20), absl::ZeroDuration());
-  EXPECT_EQ(Value("ota_gateway_calls_total", {{"code", "UNKNOWN"}}), 1);
+  EXPECT_EQ(Value("ota_gateway_calls_total", {{"rpc", "CancelByJob"}, {"code", "UNKNOWN"}}), 1);
 }
 
 TEST_F(GatewayMetricsTest, AlibabaCodesAreBoundedToTheKnownTable) {

@@ -37,11 +37,15 @@ std::string FormatAuditLine(const AuditRecord& record) {
   // Assigned one by one: an initializer list builds every pair as a JSON array first.
   nlohmann::ordered_json line = nlohmann::ordered_json::object();
   line["time"] = absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", record.time, absl::UTCTimeZone());
-  line["rpc"] = "CancelByJob";
+  line["rpc"] = record.rpc;
   line["caller"] = record.caller;
   line["identity"] = Bounded(record.identity);
   line["peer"] = record.peer;
-  line["job_id"] = Bounded(record.job_id);
+  if (record.firmware_id.empty()) {
+    line["job_id"] = Bounded(record.job_id);
+  } else {
+    line["firmware_id"] = Bounded(record.firmware_id);
+  }
   line["iot_instance_id"] = Bounded(record.iot_instance_id);
   line["code"] = absl::StatusCodeToString(record.code);
   line["reason"] = record.reason;

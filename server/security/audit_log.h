@@ -1,5 +1,6 @@
-// AuditLog: the append-only record of every CancelByJob call, one JSON object per line, written
-// before the caller gets its answer. Meant to be on in production (--audit-log PATH).
+// AuditLog: the append-only record of every CancelByJob and ListJobsByFirmware call, one JSON
+// object per line, written before the caller gets its answer. Meant to be on in production
+// (--audit-log PATH).
 //
 //   absl::StatusOr<std::unique_ptr<ota::AuditLog>> audit =
 //   ota::AuditLog::Open("/var/log/ota/audit.jsonl");
@@ -30,11 +31,13 @@ namespace ota {
 
 struct AuditRecord {
   absl::Time time{};
+  std::string rpc = "CancelByJob";  // the method called
   std::string
       caller{};  // allow-list name (unchecked: x-ota-caller or "anonymous"); empty if unknown
-  std::string identity{};  // what proved it, e.g. "mtls_san:spiffe://x"; never a token
-  std::string peer{};      // gRPC peer address
-  std::string job_id{};
+  std::string identity{};     // what proved it, e.g. "mtls_san:spiffe://x"; never a token
+  std::string peer{};         // gRPC peer address
+  std::string job_id{};       // CancelByJob
+  std::string firmware_id{};  // ListJobsByFirmware
   std::string iot_instance_id{};
   absl::StatusCode code = absl::StatusCode::kOk;
   std::string reason{};  // ErrorInfo.reason, empty on success

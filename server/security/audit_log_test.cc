@@ -28,10 +28,12 @@ using ::testing::HasSubstr;
 
 AuditRecord Sample() {
   return {.time = absl::FromUnixMicros(1764093710123456),
+          .rpc = "CancelByJob",
           .caller = "rollout",
           .identity = "mtls_san:spiffe://corp/rollout",
           .peer = "ipv4:10.0.0.7:51234",
           .job_id = "JOB-1",
+          .firmware_id = "",
           .iot_instance_id = "iot-a",
           .code = absl::StatusCode::kFailedPrecondition,
           .reason = "JOB_NOT_DYNAMIC",

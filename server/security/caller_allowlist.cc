@@ -38,11 +38,11 @@ absl::StatusOr<CallerAllowList::Caller> ParseCaller(const Json& entry, std::size
   if (!entry.is_object()) return CallerError(index, "", "must be an object");
   for (const auto& [key, value] : entry.items()) {
     if (key != "name" && key != "identities" && key != "iot_instance_ids" && key != "share" &&
-        key != "max_queued") {
+        key != "max_queued" && key != "rpcs") {
       return CallerError(index, "",
                          absl::StrCat("unknown key '", key,
                                       "' (expected name, identities, iot_instance_ids, share, "
-                                      "max_queued)"));
+                                      "max_queued, rpcs)"));
     }
   }
   if (!entry.contains("name") || !entry["name"].is_string() ||
@@ -87,6 +87,26 @@ absl::StatusOr<CallerAllowList::Caller> ParseCaller(const Json& entry, std::size
       return CallerError(index, caller.name,
                          absl::StrCat("iot_instance_ids ", ids.status().message()));
     caller.iot_instance_ids = *std::move(ids);
+  }
+  if (entry.contains("rpcs")) {
+    absl::StatusOr<std::vector<std::string>> rpcs = StringList(entry["rpcs"]);
+    if (!rpcs.ok()) {
+      return CallerError(index, caller.name, absl::StrCat("rpcs ", rpcs.status().message()));
+    }
+    // An empty list would read as "every RPC" (the default): say what is meant instead.
+    if (rpcs->empty()) {
+      return CallerError(index, caller.name,
+                         "rpcs must name at least one of CancelByJob, ListJobsByFirmware (leave "
+                         "it out to allow both)");
+    }
+    for (const std::string& rpc : *rpcs) {
+      if (rpc != kCancelByJobRpc && rpc != kListJobsByFirmwareRpc) {
+        return CallerError(index, caller.name,
+                           absl::StrCat("rpcs: unknown RPC '", rpc.substr(0, 64),
+                                        "' (expected CancelByJob or ListJobsByFirmware)"));
+      }
+    }
+    caller.rpcs = *std::move(rpcs);
   }
   for (auto [field, target] :
        {std::pair{"share", &caller.share}, std::pair{"max_queued", &caller.max_queued}}) {
@@ -177,7 +197,8 @@ absl::StatusOr<CallerAllowList> CallerAllowList::Parse(absl::string_view json_te
 }
 
 AuthDecision CallerAllowList::Authorize(const PresentedCredentials& presented,
-                                        absl::string_view iot_instance_id) const {
+                                        absl::string_view iot_instance_id,
+                                        absl::string_view rpc) const {
   const Caller* matched = nullptr;
   AuthDecision decision;
   // A verified certificate is the stronger proof, so it is looked at first.
@@ -221,10 +242,18 @@ AuthDecision CallerAllowList::Authorize(const PresentedCredentials& presented,
   decision.caller = matched->name;
   decision.share = matched->share;
   decision.max_queued = matched->max_queued;
+  if (!matched->rpcs.empty() && !Contains(matched->rpcs, rpc)) {
+    decision.code = absl::StatusCode::kPermissionDenied;
+    decision.message = absl::StrCat("caller '", matched->name, "' may not call ", rpc,
+                                    "; ask the gateway's operators to add it to the caller's rpcs "
+                                    "in the callers file");
+    return decision;
+  }
   if (!matched->iot_instance_ids.empty() && !Contains(matched->iot_instance_ids, iot_instance_id)) {
     decision.code = absl::StatusCode::kPermissionDenied;
     decision.message =
-        absl::StrCat("caller '", matched->name, "' may not cancel OTA jobs of ",
+        absl::StrCat("caller '", matched->name, "' may not ",
+                     rpc == kCancelByJobRpc ? "cancel" : "list", " OTA jobs of ",
                      iot_instance_id.empty()
                          ? std::string("the default IoT instance (empty iot_instance_id)")
                          : absl::StrCat("iot_instance_id '", iot_instance_id.substr(0, 64), "'"),

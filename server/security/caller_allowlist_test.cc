@@ -129,6 +129,45 @@ TEST(CallerAllowListParseTest, SharesAndQueueCapsMustBePositiveWholeNumbers) {
   }
 }
 
+TEST(CallerAllowListAuthorizeTest, RpcsDefaultToEveryRpcAndOtherwiseLimitTheCaller) {
+  absl::StatusOr<CallerAllowList> list = CallerAllowList::Parse(R"({"callers": [
+    {"name": "both", "identities": [{"mtls_cn": "both"}]},
+    {"name": "canceller", "identities": [{"mtls_cn": "canceller"}], "rpcs": ["CancelByJob"]},
+    {"name": "viewer", "identities": [{"mtls_cn": "viewer"}], "rpcs": ["ListJobsByFirmware"],
+     "iot_instance_ids": ["iot-a"]}]})");
+  ASSERT_THAT(list, IsOk());
+  EXPECT_TRUE(list->callers()[0].rpcs.empty());
+  EXPECT_THAT(list->Authorize(Cert({}, {}, "both"), "", kCancelByJobRpc), IsOk());
+  EXPECT_THAT(list->Authorize(Cert({}, {}, "both"), "", kListJobsByFirmwareRpc), IsOk());
+  EXPECT_THAT(list->Authorize(Cert({}, {}, "canceller"), ""), IsOk());  // CancelByJob by default
+  const AuthDecision listing =
+      list->Authorize(Cert({}, {}, "canceller"), "", kListJobsByFirmwareRpc);
+  EXPECT_EQ(listing.code, absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(listing.caller, "canceller");
+  EXPECT_THAT(listing.message, HasSubstr("may not call ListJobsByFirmware"));
+  EXPECT_THAT(listing.message, HasSubstr("rpcs"));
+  const AuthDecision cancel = list->Authorize(Cert({}, {}, "viewer"), "iot-a", kCancelByJobRpc);
+  EXPECT_EQ(cancel.code, absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(cancel.message, HasSubstr("may not call CancelByJob"));
+  EXPECT_THAT(list->Authorize(Cert({}, {}, "viewer"), "iot-a", kListJobsByFirmwareRpc), IsOk());
+  // The instance allow-list applies to listing as well.
+  const AuthDecision other =
+      list->Authorize(Cert({}, {}, "viewer"), "iot-b", kListJobsByFirmwareRpc);
+  EXPECT_EQ(other.code, absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(other.message, HasSubstr("may not list OTA jobs of iot_instance_id 'iot-b'"));
+}
+
+TEST(CallerAllowListParseTest, RpcsMustNameKnownRpcs) {
+  for (const std::string value :
+       {"[]", "[\"CancelByJob\", \"DeleteEverything\"]", "\"CancelByJob\"", "[1]"}) {
+    const std::string json =
+        R"({"callers": [{"name": "a", "identities": [{"mtls_cn": "x"}], "rpcs": )" + value + "}]}";
+    absl::StatusOr<CallerAllowList> list = CallerAllowList::Parse(json);
+    ASSERT_THAT(list, Not(IsOk())) << json;
+    EXPECT_THAT(list.status().message(), HasSubstr("callers[0] (a): rpcs")) << json;
+  }
+}
+
 TEST(CallerAllowListParseTest, PlaintextTokenIsRejectedWithoutEchoingIt) {
   absl::StatusOr<CallerAllowList> list = CallerAllowList::Parse(
       R"({"callers":[{"name":"a","identities":[{"token_sha256":"my-plain-token"}]}]})");

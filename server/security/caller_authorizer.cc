@@ -36,14 +36,15 @@ absl::StatusOr<std::unique_ptr<CallerAuthorizer>> CallerAuthorizer::FromFile(std
 }
 
 AuthDecision CallerAuthorizer::Authorize(const PresentedCredentials& presented,
-                                         absl::string_view iot_instance_id) const {
+                                         absl::string_view iot_instance_id,
+                                         absl::string_view rpc) const {
   if (path_.empty()) return UncheckedCaller(presented);
   std::shared_ptr<const CallerAllowList> list;
   {
     std::lock_guard<std::mutex> lock(mu_);
     list = list_;
   }
-  return list->Authorize(presented, iot_instance_id);
+  return list->Authorize(presented, iot_instance_id, rpc);
 }
 
 absl::Status CallerAuthorizer::Reload() {

@@ -30,8 +30,11 @@ class CallerAuthorizer {
   // Reads and parses `path`; the error names the file and what is wrong with it.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<CallerAuthorizer>> FromFile(std::string path);
 
+  // `rpc`: the method called (kCancelByJobRpc, kListJobsByFirmwareRpc), checked against the
+  // caller's `rpcs`.
   [[nodiscard]] AuthDecision Authorize(const PresentedCredentials& presented,
-                                       absl::string_view iot_instance_id) const;
+                                       absl::string_view iot_instance_id,
+                                       absl::string_view rpc = kCancelByJobRpc) const;
 
   // Re-reads the file. On error the list in force stays as it was. A no-op for AllowAll().
   [[nodiscard]] absl::Status Reload();

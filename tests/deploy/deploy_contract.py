@@ -19,11 +19,12 @@ GRPC_CODES = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEED
               "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
               "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
               "UNAUTHENTICATED"}
+RPCS = {"CancelByJob", "ListJobsByFirmware"}
 METRICS = {
     "ota_gateway_build_info": ("gauge", {"version": None, "git_sha": None}),
-    "ota_gateway_calls_total": ("counter", {"code": GRPC_CODES}),
+    "ota_gateway_calls_total": ("counter", {"rpc": RPCS, "code": GRPC_CODES}),
     "ota_gateway_alibaba_errors_total": ("counter", {"alibaba_code": None}),
-    "ota_gateway_call_duration_seconds": ("histogram", {}),
+    "ota_gateway_call_duration_seconds": ("histogram", {"rpc": RPCS}),
     "ota_gateway_upstream_duration_seconds": ("histogram", {}),
     "ota_gateway_limiter_wait_seconds": ("histogram", {}),
     "ota_gateway_limiter_rejections_total": ("counter", {"reason": {"rate_limited", "unavailable",

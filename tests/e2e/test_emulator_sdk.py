@@ -1,8 +1,8 @@
 """iot-emulator checked against Alibaba Cloud's official Python SDKs.
 
 The real iot-emulator binary is started on a free loopback port and CancelOTAStrategyByJob (and
-QueryOTAJob, which the gateway asks to settle a cancel's outcome) is called with the SDKs callers
-use in production:
+QueryOTAJob, which the gateway asks to settle a cancel's outcome, and ListOTAJobByFirmware, which
+ListJobsByFirmware wraps) is called with the SDKs callers use in production:
   - alibabacloud-iot20180120 on alibabacloud_tea_openapi: ACS3-HMAC-SHA256 (signature v3, its default);
   - aliyun-python-sdk-iot on aliyun-python-sdk-core: the classic RPC signature v1 (HMAC-SHA1).
 If an SDK's request is refused by the emulator's verifier, the verifier (or the signer it shares
@@ -32,6 +32,8 @@ from aliyunsdkcore.acs_exception.exceptions import ServerException
 from aliyunsdkcore.client import AcsClient
 from aliyunsdkiot.request.v20180120.CancelOTAStrategyByJobRequest import \
     CancelOTAStrategyByJobRequest
+from aliyunsdkiot.request.v20180120.ListOTAJobByFirmwareRequest import \
+    ListOTAJobByFirmwareRequest
 from aliyunsdkiot.request.v20180120.QueryOTAJobRequest import QueryOTAJobRequest
 from Tea.exceptions import TeaException
 
@@ -182,12 +184,37 @@ def query_v1(emu, client, job_id, instance=None):
     request.set_JobId(job_id)
     if instance:
         request.set_IotInstanceId(instance)
+    return send_v1(emu, client, request)
+
+
+def send_v1(emu, client, request):
+    """(status, body dict) of a v1 SDK request sent to the emulator."""
     request.set_endpoint(emu.host)
     request.set_protocol_type("http")
     try:
         return 200, json.loads(client.do_action_with_exception(request))
     except ServerException as e:
         return e.get_http_status(), {"Code": e.get_error_code(), "RequestId": e.get_request_id()}
+
+
+def list_v3(client, firmware_id, page, size, instance=None):
+    """ListOTAJobByFirmware with the v3 SDK: (status, body as the SDK's model read it)."""
+    request = iot_models.ListOTAJobByFirmwareRequest(firmware_id=firmware_id, current_page=page,
+                                                     page_size=size, iot_instance_id=instance)
+    try:
+        response = client.list_otajob_by_firmware_with_options(
+            request, util_models.RuntimeOptions(autoretry=False))
+    except TeaException as e:
+        return e.data["statusCode"], {k: v for k, v in e.data.items() if k != "statusCode"}
+    return response.status_code, response.body
+
+
+def list_v1(emu, client, firmware_id, page, size):
+    request = ListOTAJobByFirmwareRequest()
+    request.set_FirmwareId(firmware_id)
+    request.set_CurrentPage(page)
+    request.set_PageSize(size)
+    return send_v1(emu, client, request)
 
 
 def last_call(emu):
@@ -281,6 +308,47 @@ def test_v1_sdk_reads_query_otajob_and_unknown_jobs(emulator):
     assert body["Code"] == "iot.ota.OtaJobNotExist"
     # Queries never change a job.
     assert emulator.job_states()["demo-static-0001"] == "static"
+
+
+# --- ListOTAJobByFirmware: how ListJobsByFirmware finds a firmware's batches.
+
+def test_v3_sdk_pages_through_list_otajob_by_firmware(emulator):
+    client = v3_client(emulator)
+    assert call_v3(client, "demo-dynamic-0002")[1]["Success"] is True
+    seen = []
+    for page in (1, 2, 3):
+        status, body = list_v3(client, "demo-firmware-0001", page, 10)
+        assert status == 200, body
+        assert body.success is True
+        assert (body.total, body.page_size, body.page_count, body.current_page) == (22, 10, 3, page)
+        seen += body.data.simple_otajob_info
+    assert len(seen) == 22
+    by_id = {job.job_id: job for job in seen}
+    assert by_id["demo-dynamic-0001"].job_status == "IN_PROGRESS"
+    assert by_id["demo-dynamic-0002"].job_status == "CANCELED"
+    assert (by_id["demo-static-0001"].job_status,
+            by_id["demo-static-0001"].selection_type) == ("IN_PROGRESS", "STATIC")
+    assert by_id["demo-finished-0001"].job_status == "COMPLETED"
+    for job in seen:
+        assert job.firmware_id == "demo-firmware-0001"
+        assert job.job_type == "UPGRADE_FIRMWARE"
+        assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", job.utc_create), job.utc_create
+    call = last_call(emulator)
+    assert (call["action"], call["firmware_id"]) == ("ListOTAJobByFirmware", "demo-firmware-0001")
+    status, body = list_v3(client, "no-such-firmware", 1, 10)
+    assert status == 200 and body.success is True and body.total == 0
+    status, body = list_v3(client, "demo-firmware-0001", 1, 201)
+    assert status == 200 and body.success is False
+    assert body.code == "iot.common.InvalidPageParams"
+
+
+def test_v1_sdk_lists_by_firmware(start_emulator):
+    emu = start_emulator("--job=FW-JOB=dynamic#fw-2.3.1")
+    status, body = list_v1(emu, v1_client(), "fw-2.3.1", 1, 200)
+    assert status == 200, body
+    assert body["Success"] is True and body["Total"] == 1
+    assert [j["JobId"] for j in body["Data"]["SimpleOTAJobInfo"]] == ["FW-JOB"]
+    assert last_call(emu)["signature_method"] == "HMAC-SHA1"
 
 
 @pytest.mark.parametrize("sdk", ["v1", "v3"])

@@ -94,11 +94,13 @@ def test_counters_move_by_exactly_the_calls_made(processes, emulator):
 
     expected_calls = {"OK": 1, "NOT_FOUND": 1, "INVALID_ARGUMENT": 1, "UNAVAILABLE": 1}
     codes = [dict(labels)["code"] for (name, labels) in after.samples
-             if name == "ota_gateway_calls_total"]
+             if name == "ota_gateway_calls_total" and dict(labels)["rpc"] == "CancelByJob"]
     assert len(codes) == 17, codes
     for code in codes:
-        assert delta("ota_gateway_calls_total", code=code) == expected_calls.get(code, 0), code
-    assert delta("ota_gateway_call_duration_seconds_count") == 4
+        assert delta("ota_gateway_calls_total", rpc="CancelByJob", code=code) == \
+            expected_calls.get(code, 0), code
+        assert delta("ota_gateway_calls_total", rpc="ListJobsByFirmware", code=code) == 0, code
+    assert delta("ota_gateway_call_duration_seconds_count", rpc="CancelByJob") == 4
     # The invalid call never reached the limiter or Alibaba; the 503 call went twice.
     assert delta("ota_gateway_upstream_attempts_total") == 4
     assert delta("ota_gateway_upstream_retries_total") == 1
@@ -123,9 +125,11 @@ def test_counters_move_by_exactly_the_calls_made(processes, emulator):
     assert re.fullmatch(r"[0-9a-f]{12}|unknown", build[0]["git_sha"]), build[0]
     # Histograms: cumulative buckets ending in +Inf, which equals _count.
     buckets = [(float(dict(labels)["le"]), value) for (name, labels), value in after.samples.items()
-               if name == "ota_gateway_call_duration_seconds_bucket"]
+               if name == "ota_gateway_call_duration_seconds_bucket"
+               and dict(labels)["rpc"] == "CancelByJob"]
     buckets.sort()
-    assert buckets[-1] == (float("inf"), after.value("ota_gateway_call_duration_seconds_count"))
+    assert buckets[-1] == (float("inf"),
+                           after.value("ota_gateway_call_duration_seconds_count", rpc="CancelByJob"))
     assert all(a[1] <= b[1] for a, b in zip(buckets, buckets[1:]))
     # Every family announced once, with HELP and TYPE, all prefixed; no job id ever a label.
     for name, family in after.families.items():
@@ -166,8 +170,8 @@ def test_waiting_and_rate_limited_calls(processes, emulator):
     final = Scrape(admin)
     assert final.value("ota_gateway_limiter_rejections_total", reason="rate_limited") == 1
     assert final.value("ota_gateway_limiter_rejections_total", reason="unavailable") == 0
-    assert final.value("ota_gateway_calls_total", code="OK") == 2
-    assert final.value("ota_gateway_calls_total", code="RESOURCE_EXHAUSTED") == 1
+    assert final.value("ota_gateway_calls_total", rpc="CancelByJob", code="OK") == 2
+    assert final.value("ota_gateway_calls_total", rpc="CancelByJob", code="RESOURCE_EXHAUSTED") == 1
     assert final.value("ota_gateway_queued_waiters") == 0
     assert final.value("ota_gateway_in_flight_calls") == 0
     assert final.histogram_count("ota_gateway_limiter_wait_seconds") == 2
@@ -285,7 +289,7 @@ def test_scrape_never_contains_credentials(processes):
     admin = admin_address(gw)
     assert call(gw, "JOB-A").returncode == 0
     scrape = Scrape(admin)
-    assert scrape.value("ota_gateway_calls_total", code="OK") == 1
+    assert scrape.value("ota_gateway_calls_total", rpc="CancelByJob", code="OK") == 1
     for path in ("/metrics", "/readyz", "/healthz"):
         body = http_get(admin, path)[2]
         assert secret not in body and key_id not in body

@@ -228,3 +228,65 @@ def test_flags_of_the_other_form_are_usage_errors(processes, tmp_path):
     assert run.returncode == 2 and "--resume needs --results FILE" in run.stderr, run.stderr
     assert cancels_by_job(emulator) == {}
 
+
+FIRMWARE = "FW231-bricks"
+
+
+@pytest.fixture
+def firmware_rollout(processes, tmp_path):
+    """205 dynamic batches on one firmware, plus a static and a finished one on it, and a dynamic
+    batch of another firmware that must never be touched."""
+    dynamic = [f"FW231-{i:03d}" for i in range(205)]
+    jobs = ([{"job_id": j, "state": "dynamic", "firmware_id": FIRMWARE} for j in dynamic] +
+            [{"job_id": "FW231-STATIC", "state": "static", "firmware_id": FIRMWARE},
+             {"job_id": "FW231-DONE", "state": "finished", "firmware_id": FIRMWARE},
+             {"job_id": "OTHER-FW-1", "state": "dynamic", "firmware_id": "FW-OTHER"}])
+    emulator, gateway = start(processes, tmp_path, jobs)
+    return emulator, gateway, dynamic
+
+
+def list_calls(emulator):
+    return [c for c in emulator.calls() if c["action"] == "ListOTAJobByFirmware"]
+
+
+def test_firmware_dry_run_lists_exactly_the_cancellable_batches(firmware_rollout):
+    emulator, gateway, dynamic = firmware_rollout
+    run = batch(gateway, f"--firmware-id={FIRMWARE}", "--dry-run")
+    assert run.returncode == 0, run.stderr
+    listed = [line.split("\t") for line in run.stdout.splitlines()]
+    assert sorted(job for job, _ in listed) == sorted(dynamic), run.stdout
+    assert {status for _, status in listed} <= {"PLANNED", "IN_PROGRESS"}, listed
+    assert "207 batches listed, 205 to cancel, 2 skipped" in run.stderr, run.stderr
+    assert "skipped FW231-STATIC: static batch" in run.stderr, run.stderr
+    assert "skipped FW231-DONE: not active (COMPLETED)" in run.stderr, run.stderr
+    # Two pages of at most 200 were read; no cancel was sent.
+    assert len(list_calls(emulator)) == 2, list_calls(emulator)
+    assert cancels_by_job(emulator) == {}
+
+
+def test_firmware_without_a_terminal_needs_yes(firmware_rollout):
+    emulator, gateway, _ = firmware_rollout
+    run = batch(gateway, f"--firmware-id={FIRMWARE}", stdin=subprocess.DEVNULL)
+    assert run.returncode == 2 and "needs --yes" in run.stderr, run.stderr
+    assert emulator.calls() == []
+
+
+def test_firmware_run_cancels_the_205_at_the_quota_and_skips_the_two(firmware_rollout, tmp_path):
+    emulator, gateway, dynamic = firmware_rollout
+    results = tmp_path / "fw231.jsonl"
+    run = batch(gateway, f"--firmware-id={FIRMWARE}", "--yes", f"--results={results}")
+    assert run.returncode == 0, run.stderr
+    lines = read_results(results)
+    assert sorted(line["job_id"] for line in lines) == sorted(dynamic)
+    assert all(line["code"] == "OK" for line in lines)
+    assert cancels_by_job(emulator) == {j: 1 for j in dynamic}
+    assert_never_throttled(emulator)
+    assert re.search(r"skipped +static batch \(no dynamic policy\) +1\n", run.stderr), run.stderr
+    assert re.search(r"skipped +not active \(COMPLETED\) +1\n", run.stderr), run.stderr
+    # At the quota: no faster than 10/s allows (the first 10 need no wait), no slower than the
+    # gateway's sustained 8/s plus 3 s for the listing and a busy machine.
+    floor = (205 - 10) / GATEWAY_QPS
+    bound = 205 / SUSTAINED_PER_S + 3
+    assert floor <= run.seconds < bound, (run.seconds, floor, bound)
+    print(f"\nBATCH firmware 205 jobs: {run.seconds:.2f} s = {205 / run.seconds:.2f} cancels/s "
+          f"(floor {floor:.1f} s, bound {bound:.1f} s)")

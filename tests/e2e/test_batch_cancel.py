@@ -161,29 +161,28 @@ def test_ctrl_c_then_resume_cancels_each_batch_once(processes, tmp_path):
     assert_never_throttled(emulator)
 
 
-def test_progress_on_a_terminal_is_one_live_line(processes, tmp_path):
-    job_ids = [f"TTY-{i:02d}" for i in range(30)]
-    emulator, gateway = start(processes, tmp_path,
-                              [{"job_id": j, "state": "dynamic"} for j in job_ids])
-    jobs = tmp_path / "jobs.txt"
-    jobs.write_text("\n".join(job_ids) + "\n")
+def run_on_terminal(argv, answer=None, timeout=60):
+    """Runs argv with stdin and stderr on a pseudo-terminal, typing `answer` (if any) at the
+    confirmation prompt: (exit code, everything the terminal showed)."""
     leader, follower = pty.openpty()
-    proc = subprocess.Popen(
-        [OTA_CANCEL, "batch", f"--target={gateway.target}", f"--jobs={jobs}"],
-        stdin=follower, stdout=subprocess.DEVNULL, stderr=follower)
+    proc = subprocess.Popen(argv, stdin=follower, stdout=subprocess.DEVNULL, stderr=follower)
     os.close(follower)
     screen = b""
-    deadline = time.monotonic() + 60
+    answered = False
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         ready, _, _ = select.select([leader], [], [], 0.5)
         if ready:
             try:
                 chunk = os.read(leader, 65536)
-            except OSError:  # the terminal closed: the child exited
+            except OSError:
                 break
             if not chunk:
                 break
             screen += chunk
+            if answer is not None and not answered and b"Type 'yes' to go on: " in screen:
+                os.write(leader, answer.encode() + b"\n")
+                answered = True
         elif proc.poll() is not None:
             break
     proc.wait(timeout=10)
@@ -191,7 +190,18 @@ def test_progress_on_a_terminal_is_one_live_line(processes, tmp_path):
     text = screen.decode(errors="replace")
     with session_log("ota-cancel-batch-pty") as log:
         log.write(text)
-    assert proc.returncode == 0, text
+    return proc.returncode, text
+
+
+def test_progress_on_a_terminal_is_one_live_line(processes, tmp_path):
+    job_ids = [f"TTY-{i:02d}" for i in range(30)]
+    emulator, gateway = start(processes, tmp_path,
+                              [{"job_id": j, "state": "dynamic"} for j in job_ids])
+    jobs = tmp_path / "jobs.txt"
+    jobs.write_text("\n".join(job_ids) + "\n")
+    code, text = run_on_terminal([OTA_CANCEL, "batch", f"--target={gateway.target}",
+                                  f"--jobs={jobs}"])
+    assert code == 0, text
     states = [int(n) for n in re.findall(r"\r\x1b\[K(\d+)/30 ", text)]
     assert len(set(states)) >= 4, states
     assert states == sorted(states) and states[-1] == 30, states
@@ -290,3 +300,21 @@ def test_firmware_run_cancels_the_205_at_the_quota_and_skips_the_two(firmware_ro
     assert floor <= run.seconds < bound, (run.seconds, floor, bound)
     print(f"\nBATCH firmware 205 jobs: {run.seconds:.2f} s = {205 / run.seconds:.2f} cancels/s "
           f"(floor {floor:.1f} s, bound {bound:.1f} s)")
+
+
+def test_firmware_on_a_terminal_asks_before_cancelling(processes, tmp_path):
+    small = [f"FWS-{i}" for i in range(3)]
+    emulator, gateway = start(
+        processes, tmp_path,
+        [{"job_id": j, "state": "dynamic", "firmware_id": "FW-SMALL"} for j in small])
+    argv = [OTA_CANCEL, "batch", f"--target={gateway.target}", "--firmware-id=FW-SMALL"]
+
+    code, text = run_on_terminal(argv, "no")
+    assert code == 2, text
+    assert "Cancel the dynamic update policy of 3 batches of firmware FW-SMALL?" in text, text
+    assert "not confirmed; nothing was sent" in text, text
+    assert cancels_by_job(emulator) == {}
+
+    code, text = run_on_terminal(argv, "yes")
+    assert code == 0, text
+    assert cancels_by_job(emulator) == {j: 1 for j in small}

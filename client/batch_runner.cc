@@ -127,7 +127,7 @@ BatchRunReport BatchRunner::Run(const std::vector<BatchJob>& jobs, ResultSink si
           lock, absl::ToChronoNanoseconds(state_->options.interrupt_grace),
           [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return state_->running_workers == 0; });
     }
-    report.interrupted = state_->stopping && state_->finished < static_cast<int>(jobs.size());
+    report.interrupted = state_->stopping;
     const absl::Time now = state_->clock.Now();
     for (const auto& [index, started] : state_->in_flight) {
       state_->sink(InterruptedResult(state_->jobs[index], std::max(started.second, 1),

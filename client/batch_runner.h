@@ -53,7 +53,7 @@ using CancelCall = std::function<CancelResult(const BatchJob& job, absl::Duratio
 using ResultSink = std::function<void(const JobResult& result)>;
 
 struct BatchRunReport {
-  bool interrupted = false;  // RequestStop() was called before every batch finished
+  bool interrupted = false;  // RequestStop() was called before Run returned
   int finished = 0;          // batches with a result from the gateway
   int abandoned = 0;         // still in flight after the grace: reported as INTERRUPTED
   int not_started = 0;

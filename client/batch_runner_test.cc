@@ -252,6 +252,22 @@ TEST_F(BatchRunnerTest, StopDuringARetryWaitKeepsTheLastAnswer) {
   EXPECT_TRUE(sleeper_.delays().empty());
 }
 
+TEST_F(BatchRunnerTest, AStopAfterTheLastCallStartedStillCountsAsInterrupted) {
+  BatchRunner* self = nullptr;
+  BatchRunner runner(
+      {.concurrency = 1, .timeout_per_job = absl::Seconds(60), .interrupt_grace = absl::Seconds(5)},
+      [&](const BatchJob&, absl::Duration) {
+        self->RequestStop();  // Ctrl-C during the one and only call: it finishes, exit is 130
+        return Ok();
+      },
+      clock_, sleeper_, PinnedPolicy());
+  self = &runner;
+  const BatchRunReport report = runner.Run(Jobs(1), Collect());
+  EXPECT_TRUE(report.interrupted);
+  EXPECT_EQ(report.finished, 1);
+  EXPECT_EQ(report.not_started, 0);
+}
+
 TEST_F(BatchRunnerTest, EmptyListFinishesAtOnce) {
   BatchRunner runner(
       {}, [](const BatchJob&, absl::Duration) { return Ok(); }, clock_, sleeper_);

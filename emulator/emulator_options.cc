@@ -35,8 +35,9 @@ ABSL_FLAG(std::vector<std::string>, job, {},
           "demo-static-0001, demo-finished-0001, all of firmware demo-firmware-0001); a job with "
           "a demo job's id replaces it.");
 ABSL_FLAG(std::string, jobs_file, "",
-          "JSON file of jobs: {\"jobs\":[{\"job_id\":..,\"state\":..,\"iot_instance_id\":..,"
-          "\"firmware_id\":..}],\"iot_instances\":[..]}. Added to the demo jobs, like --job.");
+          "JSON file of jobs: {\"jobs\":[{\"job_id\":..,\"state\":..}],\"iot_instances\":[..]}, a "
+          "job optionally with \"iot_instance_id\" and \"firmware_id\". Added to the demo jobs, "
+          "like --job.");
 ABSL_FLAG(std::vector<std::string>, iot_instance, {},
           "A known IotInstanceId (instances named by jobs are known too); repeatable.");
 ABSL_FLAG(absl::Duration, max_skew, absl::Minutes(15),

@@ -145,6 +145,7 @@ def test_ctrl_c_then_resume_cancels_each_batch_once(processes, tmp_path):
     assert "interrupted" in err and "--resume" in err, err
     assert re.search(r"not sent +not started \(interrupted\) +\d+\n", err), err
 
+    print(f"\nBATCH Ctrl-C after 2.5 s: {len(done_first)} of 60 done, exit 130; resume follows")
     second = batch(gateway, f"--jobs={jobs}", f"--results={results}", "--resume")
     assert second.returncode == 0, second.stderr
     assert f"{len(done_first)} batches already settled there" in second.stderr, second.stderr
@@ -159,6 +160,7 @@ def test_ctrl_c_then_resume_cancels_each_batch_once(processes, tmp_path):
     assert all(counts[j] == 1 for j in done_first), counts
     assert set(counts) == set(job_ids)
     assert_never_throttled(emulator)
+    print(f"BATCH resume: {60 - len(done_first)} more in {second.seconds:.2f} s, exit 0")
 
 
 def run_on_terminal(argv, answer=None, timeout=60):

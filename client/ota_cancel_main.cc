@@ -1,42 +1,33 @@
-// ota-cancel: cancels the dynamic update policy of one OTA update batch through ota-gateway.
-// Flags, output and exit codes are documented in client/README.md.
+// ota-cancel: cancels the dynamic update policy of one OTA update batch through ota-gateway, or of
+// many with `ota-cancel batch` (client/ota_cancel_batch.h). Flags, output and exit codes are
+// documented in client/README.md.
 #include <grpc/support/log.h>
 
-#include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <optional>
-#include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "cli_flags/hyphenated_flags.h"
 #include "cli_flags/program_help.h"
 #include "client/cancel_report.h"
 #include "client/flag_usage_check.h"
+#include "client/gateway_flags.h"
+#include "client/ota_cancel_batch.h"
 #include "client/ota_client.h"
 
-ABSL_FLAG(std::string, target, "",
-          "ota-gateway address, HOST:PORT or a gRPC target URI. Default: $OTA_GATEWAY_TARGET.");
 ABSL_FLAG(std::string, job_id, "", "Required. The update batch (Alibaba JobId) to cancel.");
 ABSL_FLAG(std::string, iot_instance_id, "",
           "The IoT Platform instance (Alibaba IotInstanceId); empty for the old public instance.");
 ABSL_FLAG(absl::Duration, timeout, ota::client::kDefaultTimeout,
           "Deadline of the call, for example 500ms, 10s, 1m.");
 ABSL_FLAG(bool, json, false, "Print one JSON object to stdout instead of text.");
-ABSL_FLAG(bool, tls, false, "Connect with TLS (default: plaintext).");
-ABSL_FLAG(std::string, ca_file, "", "With --tls: PEM CA certificates (default: system roots).");
-ABSL_FLAG(std::string, cert_file, "", "With --tls: PEM client certificate chain for mTLS.");
-ABSL_FLAG(std::string, key_file, "", "With --tls: PEM client private key for mTLS.");
-ABSL_FLAG(std::string, token_file, "",
-          "File holding a bearer token, sent as 'authorization: Bearer <token>'. Default: the "
-          "token in $OTA_TOKEN, if set.");
 
 namespace {
 
@@ -52,12 +43,14 @@ ota::ProgramHelp Help() {
           "ota-cancel --target HOST:PORT --job-id ID [--iot-instance-id ID] [--timeout 10s] "
           "[--json]\n"
           "           [--tls [--ca-file FILE] [--cert-file FILE --key-file FILE]] "
-          "[--token-file FILE]",
+          "[--token-file FILE]\n"
+          "ota-cancel batch --target HOST:PORT (--jobs FILE | --firmware-id ID) [...]   "
+          "(many batches;\n"
+          "           see 'ota-cancel batch --help')",
       .groups = {{"Call", {"job-id=ID", "iot-instance-id=ID", "timeout"}},
-                 {"Gateway",
-                  {"target=HOST:PORT", "tls", "ca-file=FILE", "cert-file=FILE", "key-file=FILE",
-                   "token-file=FILE"}},
-                 {"Output", {"json"}}},
+                 {"Gateway", ota::client::GatewayFlagsForHelp()},
+                 {"Output", {"json"}},
+                 {"Many batches (ota-cancel batch --help)", ota::client::BatchFlagsForHelp()}},
       .notes =
           "Environment: OTA_GATEWAY_TARGET (when --target is not given), OTA_TOKEN (the bearer\n"
           "token, when --token-file is not given; never a flag value).\n"
@@ -72,19 +65,10 @@ int UsageError(absl::string_view message) {
   return kExitUsage;
 }
 
-absl::StatusOr<std::string> ReadToken(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open token file '", path, "'"));
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  // Token files usually end with a newline that is not part of the token.
-  std::string token(absl::StripAsciiWhitespace(contents.str()));
-  if (token.empty())
-    return absl::InvalidArgumentError(absl::StrCat("token file '", path, "' is empty"));
-  return token;
-}
-
 int Run(int argc, char** argv) {
+  if (argc > 1 && std::string_view(argv[1]) == "batch") {
+    return ota::client::RunBatchCommand(argc, argv);
+  }
   const ota::ProgramHelp help = Help();
   if (std::optional<int> exit_code = ota::HandleHelpAndVersion(argc, argv, help)) {
     return *exit_code;
@@ -102,13 +86,12 @@ int Run(int argc, char** argv) {
     return UsageError(absl::StrCat("unexpected argument '", positional[1], "'"));
   }
 
-  std::string target = absl::GetFlag(FLAGS_target);
-  if (target.empty()) {
-    // Read before any channel exists, while the process is still single-threaded.
-    // NOLINTNEXTLINE(concurrency-mt-unsafe)
-    if (const char* env = std::getenv("OTA_GATEWAY_TARGET"); env != nullptr) target = env;
+  if (ota::client::TargetFromFlags().empty()) {
+    return UsageError("--target (or OTA_GATEWAY_TARGET) is required");
   }
-  if (target.empty()) return UsageError("--target (or OTA_GATEWAY_TARGET) is required");
+  if (absl::Status misplaced = ota::client::RejectBatchOnlyFlags(); !misplaced.ok()) {
+    return UsageError(misplaced.message());
+  }
   const std::string job_id = absl::GetFlag(FLAGS_job_id);
   if (job_id.empty()) return UsageError("--job-id is required");
   const absl::Duration timeout = absl::GetFlag(FLAGS_timeout);
@@ -116,21 +99,7 @@ int Run(int argc, char** argv) {
     return UsageError("--timeout must be positive and finite");
   }
 
-  ota::client::ConnectOptions options{
-      .use_tls = absl::GetFlag(FLAGS_tls),
-      .ca_file = absl::GetFlag(FLAGS_ca_file),
-      .cert_file = absl::GetFlag(FLAGS_cert_file),
-      .key_file = absl::GetFlag(FLAGS_key_file),
-  };
-  if (const std::string token_file = absl::GetFlag(FLAGS_token_file); !token_file.empty()) {
-    absl::StatusOr<std::string> token = ReadToken(token_file);
-    if (!token.ok()) return UsageError(token.status().message());
-    options.bearer_token = *std::move(token);
-  } else if (const char* env = std::getenv("OTA_TOKEN");  // NOLINT(concurrency-mt-unsafe): 1 thread
-             env != nullptr) {
-    options.bearer_token = std::string(absl::StripAsciiWhitespace(env));
-  }
-  absl::StatusOr<ota::client::OtaClient> client = ota::client::OtaClient::Connect(target, options);
+  absl::StatusOr<ota::client::OtaClient> client = ota::client::ConnectFromFlags();
   if (!client.ok()) return UsageError(client.status().message());
 
   const ota::client::CancelResult result =

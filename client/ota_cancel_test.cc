@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +17,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "client/testing/fake_gateway.h"
 #include "google/rpc/error_details.pb.h"
 
@@ -245,6 +247,121 @@ TEST(OtaCancelUnreachableTest, NoServerExits7) {
   const CliRun run = RunCli({"--target", absl::StrCat("unix:", socket), "--job-id", "j"});
   EXPECT_EQ(run.exit_code, 7);
   EXPECT_THAT(run.err, HasSubstr("UNAVAILABLE"));
+}
+
+// --- ota-cancel batch against the fake gateway (no quota: the real pacing is in the e2e tests) --
+
+std::vector<ota::v1::OtaJob> FirmwareJobs(int dynamic) {
+  std::vector<ota::v1::OtaJob> jobs;
+  for (int i = 0; i < dynamic; ++i) {
+    ota::v1::OtaJob job;
+    job.set_job_id(absl::StrCat("FW-DYN-", i));
+    job.set_selection_type(ota::v1::SELECTION_TYPE_DYNAMIC);
+    job.set_job_status(i % 2 == 0 ? ota::v1::JOB_STATUS_IN_PROGRESS : ota::v1::JOB_STATUS_PLANNED);
+    jobs.push_back(job);
+  }
+  ota::v1::OtaJob fixed;
+  fixed.set_job_id("FW-STATIC");
+  fixed.set_selection_type(ota::v1::SELECTION_TYPE_STATIC);
+  fixed.set_job_status(ota::v1::JOB_STATUS_IN_PROGRESS);
+  jobs.insert(jobs.begin() + 3, fixed);
+  ota::v1::OtaJob done;
+  done.set_job_id("FW-DONE");
+  done.set_selection_type(ota::v1::SELECTION_TYPE_DYNAMIC);
+  done.set_job_status(ota::v1::JOB_STATUS_COMPLETED);
+  jobs.push_back(done);
+  return jobs;
+}
+
+TEST_F(OtaCancelTest, BatchFirmwareDryRunListsOnlyDynamicActiveBatchesAndSendsNoCancel) {
+  gateway_.ListJobs(FirmwareJobs(205));
+  const CliRun run = RunCli({"batch", "--target", gateway_.target(), "--firmware-id", "FW-1",
+                             "--iot-instance-id", "iot-1", "--dry-run"});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  const std::vector<std::string> lines = absl::StrSplit(run.out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 205u) << run.out;
+  EXPECT_EQ(lines[0], "FW-DYN-0\tIN_PROGRESS");
+  EXPECT_EQ(lines[1], "FW-DYN-1\tPLANNED");
+  EXPECT_THAT(run.out, Not(HasSubstr("FW-STATIC")));
+  EXPECT_THAT(run.out, Not(HasSubstr("FW-DONE")));
+  EXPECT_THAT(run.err, HasSubstr("207 batches listed, 205 to cancel, 2 skipped"));
+  EXPECT_THAT(run.err, HasSubstr("skipped FW-STATIC: static batch (no dynamic policy)"));
+  EXPECT_THAT(run.err, HasSubstr("skipped FW-DONE: not active (COMPLETED)"));
+  const auto lists = gateway_.list_calls();
+  ASSERT_EQ(lists.size(), 2u);
+  EXPECT_EQ(lists[0].firmware_id(), "FW-1");
+  EXPECT_EQ(lists[0].iot_instance_id(), "iot-1");
+  EXPECT_EQ(lists[0].page_size(), 200);
+  EXPECT_EQ(lists[1].page_token(), "200");
+  EXPECT_TRUE(gateway_.calls().empty());
+}
+
+TEST_F(OtaCancelTest, BatchFirmwareRunCancelsTheSelectedBatchesWithTheirInstance) {
+  gateway_.ListJobs(FirmwareJobs(30));
+  const std::filesystem::path results = UniqueTempPath("jsonl");
+  const CliRun run = RunCli({"batch", "--target", gateway_.target(), "--firmware-id", "FW-1",
+                             "--iot-instance-id", "iot-1", "--yes", "--results", results.string()});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  const auto calls = gateway_.calls();
+  ASSERT_EQ(calls.size(), 30u);
+  for (const auto& call : calls) {
+    EXPECT_THAT(call.request.job_id(), ::testing::StartsWith("FW-DYN-"));
+    EXPECT_EQ(call.request.iot_instance_id(), "iot-1");
+  }
+  const std::vector<std::string> lines = absl::StrSplit(Slurp(results), '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 30u);
+  EXPECT_EQ(nlohmann::json::parse(lines[0])["code"], "OK");
+  EXPECT_THAT(run.err, HasSubstr("progress: 30/30 100.0%"));
+  std::filesystem::remove(results);
+}
+
+TEST_F(OtaCancelTest, BatchFirmwareWithoutATerminalNeedsYes) {
+  gateway_.ListJobs(FirmwareJobs(3));
+  const CliRun run = RunCli({"batch", "--target", gateway_.target(), "--firmware-id", "FW-1"});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_THAT(run.err, HasSubstr("needs --yes"));
+  EXPECT_TRUE(gateway_.list_calls().empty());
+  EXPECT_TRUE(gateway_.calls().empty());
+}
+
+TEST_F(OtaCancelTest, BatchFirmwareListingRefusedExits1WithTheGatewaysError) {
+  google::rpc::ErrorInfo info;
+  info.set_reason("CALLER_NOT_ALLOWED");
+  info.set_domain("ota-gateway");
+  gateway_.FailListWith(
+      DetailedStatus(grpc::StatusCode::PERMISSION_DENIED, "rpcs does not name it", {&info}));
+  const CliRun run =
+      RunCli({"batch", "--target", gateway_.target(), "--firmware-id", "FW-1", "--yes"});
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_THAT(run.err, HasSubstr("listing the batches of firmware FW-1 (page 1): "
+                                 "PERMISSION_DENIED: rpcs does not name it "
+                                 "(reason=CALLER_NOT_ALLOWED"));
+  EXPECT_TRUE(gateway_.calls().empty());
+}
+
+TEST_F(OtaCancelTest, BatchJobsFromStdinWithErrorsExits1AndWritesJsonLinesToStdout) {
+  gateway_.ReplyWith(DetailedStatus(grpc::StatusCode::NOT_FOUND, "no such batch", {}));
+  const std::filesystem::path jobs = UniqueTempPath("txt");
+  std::ofstream(jobs) << "J1\nJ2,iot-2\n";
+  const std::string command = absl::StrCat(
+      "env -u OTA_GATEWAY_TARGET -u OTA_TOKEN ", Quote(OTA_CANCEL_BINARY), " batch --target ",
+      gateway_.target(), " --jobs - --results - <", Quote(jobs.string()), " 2>/dev/null");
+  std::string out;
+  FILE* pipe = popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  char buffer[4096];
+  for (std::size_t n; (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
+  const int status = pclose(pipe);
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  const std::vector<std::string> lines = absl::StrSplit(out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 2u) << out;
+  for (const std::string& line : lines) {
+    const nlohmann::json result = nlohmann::json::parse(line);
+    EXPECT_EQ(result["code"], "NOT_FOUND");
+    EXPECT_EQ(result["attempts"], 1);
+  }
+  EXPECT_EQ(gateway_.calls().size(), 2u);
+  std::filesystem::remove(jobs);
 }
 
 }  // namespace

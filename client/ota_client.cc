@@ -173,30 +173,28 @@ absl::StatusOr<OtaClient> OtaClient::Connect(const std::string& target,
   return OtaClient(grpc::CreateChannel(target, *credentials), options.bearer_token);
 }
 
-grpc::Status OtaClient::CallOnce(const ota::v1::CancelByJobRequest& request, absl::Time deadline,
-                                 ota::v1::CancelByJobResponse* response) const {
-  grpc::ClientContext context;
+void OtaClient::PrepareContext(grpc::ClientContext& context, absl::Time deadline) const {
   context.set_deadline(absl::ToChronoTime(deadline));
   if (!bearer_token_.empty()) {
     // Per-call metadata rather than call credentials: gRPC refuses call credentials on plaintext
     // channels, and a token is still useful behind a TLS-terminating sidecar.
     context.AddMetadata("authorization", absl::StrCat("Bearer ", bearer_token_));
   }
-  return stub_->CancelByJob(&context, request, response);
 }
 
-CancelResult OtaClient::CancelByJob(std::string_view job_id, std::string_view iot_instance_id,
-                                    absl::Duration timeout) const {
+template <typename Invoke>
+grpc::Status OtaClient::CallWithReconnect(absl::Duration timeout, Invoke invoke) const {
   if (timeout <= absl::ZeroDuration() || timeout == absl::InfiniteDuration()) {
     timeout = kDefaultTimeout;
   }
   const absl::Time deadline = absl::Now() + timeout;
-  ota::v1::CancelByJobRequest request;
-  request.set_job_id(std::string(job_id));
-  request.set_iot_instance_id(std::string(iot_instance_id));
-  ota::v1::CancelByJobResponse response;
   const grpc_connectivity_state before = channel_->GetState(/*try_to_connect=*/false);
-  grpc::Status status = CallOnce(request, deadline, &response);
+  grpc::Status status;
+  {
+    grpc::ClientContext context;
+    PrepareContext(context, deadline);
+    status = invoke(context);
+  }
 
   // gRPC fails a call at once when the channel's connection attempt failed; such a call was never
   // written to any connection, so one more attempt cannot cancel twice. A channel that was READY
@@ -211,16 +209,44 @@ CancelResult OtaClient::CancelByJob(std::string_view job_id, std::string_view io
     (void)channel_->WaitForConnected(
         absl::ToChronoTime(std::min(deadline, absl::Now() + kReconnectGrace)));
     if (absl::Now() < deadline) {
-      response.Clear();
-      status = CallOnce(request, deadline, &response);
+      grpc::ClientContext context;
+      PrepareContext(context, deadline);
+      status = invoke(context);
     }
   }
+  return status;
+}
+
+CancelResult OtaClient::CancelByJob(std::string_view job_id, std::string_view iot_instance_id,
+                                    absl::Duration timeout) const {
+  ota::v1::CancelByJobRequest request;
+  request.set_job_id(std::string(job_id));
+  request.set_iot_instance_id(std::string(iot_instance_id));
+  ota::v1::CancelByJobResponse response;
+  const grpc::Status status = CallWithReconnect(timeout, [&](grpc::ClientContext& context) {
+    response.Clear();
+    return stub_->CancelByJob(&context, request, &response);
+  });
 
   CancelResult result;
   if (status.ok()) {
     result.request_id = response.request_id();
     result.outcome = response.outcome();
   } else {
+    result.error = DecodeCallError(status);
+  }
+  return result;
+}
+
+ListJobsResult OtaClient::ListJobsByFirmware(const ota::v1::ListJobsByFirmwareRequest& request,
+                                             absl::Duration timeout) const {
+  ListJobsResult result;
+  const grpc::Status status = CallWithReconnect(timeout, [&](grpc::ClientContext& context) {
+    result.response.Clear();
+    return stub_->ListJobsByFirmware(&context, request, &result.response);
+  });
+  if (!status.ok()) {
+    result.response.Clear();
     result.error = DecodeCallError(status);
   }
   return result;

@@ -1,4 +1,5 @@
-// OtaClient: the C++ way to call ota-gateway's OtaStrategyService.CancelByJob.
+// OtaClient: the C++ way to call ota-gateway's OtaStrategyService (CancelByJob,
+// ListJobsByFirmware).
 //
 // It sets a deadline on every call (the gateway uses it to decide whether the account's shared
 // quota can serve the call in time) and turns a failed call's gRPC status and google.rpc details
@@ -96,6 +97,14 @@ struct CancelResult {
   [[nodiscard]] bool ok() const { return !error.has_value(); }
 };
 
+// One page of ListJobsByFirmware: the gateway's response on success, error otherwise.
+struct ListJobsResult {
+  ota::v1::ListJobsByFirmwareResponse response{};
+  std::optional<CallError> error{};
+
+  [[nodiscard]] bool ok() const { return !error.has_value(); }
+};
+
 // Decodes a non-OK status. Malformed or missing details leave the detail fields empty rather than
 // failing: the code and message alone are still worth reporting. A failed TLS handshake (say, a
 // TLS client at a plaintext port) gets a message saying what to do, gRPC's words in parentheses.
@@ -138,10 +147,20 @@ class OtaClient {
                                          std::string_view iot_instance_id = {},
                                          absl::Duration timeout = kDefaultTimeout) const;
 
+  // Reads one page of the update batches of a firmware. Pass the previous answer's
+  // `next_page_token` (with the same other fields) to read the next page; the last page has an
+  // empty one. The timeout is handled as in CancelByJob, and so is a call that never reached the
+  // gateway (tried once more after gRPC's reconnect). Listing changes nothing at Alibaba, so any
+  // failed call may be repeated.
+  [[nodiscard]] ListJobsResult ListJobsByFirmware(const ota::v1::ListJobsByFirmwareRequest& request,
+                                                  absl::Duration timeout = kDefaultTimeout) const;
+
  private:
-  [[nodiscard]] grpc::Status CallOnce(const ota::v1::CancelByJobRequest& request,
-                                      absl::Time deadline,
-                                      ota::v1::CancelByJobResponse* response) const;
+  // Makes one call through `invoke` (one stub method), and once more when the channel could not
+  // connect (see CancelByJob).
+  template <typename Invoke>
+  [[nodiscard]] grpc::Status CallWithReconnect(absl::Duration timeout, Invoke invoke) const;
+  void PrepareContext(grpc::ClientContext& context, absl::Time deadline) const;
 
   std::shared_ptr<grpc::ChannelInterface> channel_;
   std::unique_ptr<ota::v1::OtaStrategyService::StubInterface> stub_;

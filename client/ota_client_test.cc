@@ -223,6 +223,53 @@ TEST_F(OtaClientTest, SuccessReturnsRequestIdAndSendsTheRequest) {
   EXPECT_EQ(calls[0].authorization, "");
 }
 
+TEST_F(OtaClientTest, ListJobsByFirmwareReadsPagesAndSendsTheRequest) {
+  std::vector<ota::v1::OtaJob> jobs(3);
+  for (int i = 0; i < 3; ++i) {
+    jobs[i].set_job_id(absl::StrCat("J", i));
+    jobs[i].set_job_status(ota::v1::JOB_STATUS_IN_PROGRESS);
+  }
+  gateway_.ListJobs(jobs);
+  OtaClient client(gateway_.NewChannel(), "tok");
+  ota::v1::ListJobsByFirmwareRequest request;
+  request.set_firmware_id("FW-1");
+  request.set_iot_instance_id("iot-1");
+  request.set_page_size(2);
+  const ListJobsResult first = client.ListJobsByFirmware(request);
+  ASSERT_TRUE(first.ok()) << FormatCallError(*first.error);
+  ASSERT_EQ(first.response.jobs_size(), 2);
+  EXPECT_EQ(first.response.jobs(1).job_id(), "J1");
+  EXPECT_EQ(first.response.total_size(), 3);
+  ASSERT_FALSE(first.response.next_page_token().empty());
+
+  request.set_page_token(first.response.next_page_token());
+  const ListJobsResult second = client.ListJobsByFirmware(request);
+  ASSERT_TRUE(second.ok()) << FormatCallError(*second.error);
+  ASSERT_EQ(second.response.jobs_size(), 1);
+  EXPECT_EQ(second.response.next_page_token(), "");
+
+  const auto calls = gateway_.list_calls();
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[0].firmware_id(), "FW-1");
+  EXPECT_EQ(calls[0].iot_instance_id(), "iot-1");
+  EXPECT_EQ(calls[0].page_size(), 2);
+}
+
+TEST_F(OtaClientTest, ListJobsByFirmwareDecodesErrors) {
+  google::rpc::ErrorInfo info;
+  info.set_reason("INVALID_FIRMWARE_ID");
+  info.set_domain("ota-gateway");
+  gateway_.FailListWith(DetailedStatus(grpc::StatusCode::INVALID_ARGUMENT, "bad id", {&info}));
+  OtaClient client(gateway_.NewChannel());
+  ota::v1::ListJobsByFirmwareRequest request;
+  request.set_firmware_id("bad id");
+  const ListJobsResult result = client.ListJobsByFirmware(request);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error->code, grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(result.error->reason, "INVALID_FIRMWARE_ID");
+  EXPECT_EQ(result.response.jobs_size(), 0);
+}
+
 TEST_F(OtaClientTest, DefaultDeadlineIsTenSeconds) {
   OtaClient client(gateway_.NewChannel());
   ASSERT_THAT(client.CancelByJob("job-1"), IsOk());

@@ -4,11 +4,13 @@
 #include <grpcpp/server_builder.h>
 #include <grpcpp/server_context.h>
 
+#include <cstdint>
 #include <mutex>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/any.pb.h"
 #include "google/rpc/status.pb.h"
@@ -61,6 +63,40 @@ class FakeGateway::Service final : public ota::v1::OtaStrategyService::Service {
     return grpc::Status::OK;
   }
 
+  grpc::Status ListJobsByFirmware(grpc::ServerContext* /*context*/,
+                                  const ota::v1::ListJobsByFirmwareRequest* request,
+                                  ota::v1::ListJobsByFirmwareResponse* response) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    list_calls_.push_back(*request);
+    if (!list_status_.ok()) return list_status_;
+    std::size_t offset = 0;
+    if (!request->page_token().empty() && !absl::SimpleAtoi(request->page_token(), &offset)) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad page token");
+    }
+    const std::size_t size = request->page_size() == 0 ? 50 : request->page_size();
+    for (std::size_t i = offset; i < jobs_.size() && i < offset + size; ++i) {
+      *response->add_jobs() = jobs_[i];
+    }
+    if (offset + size < jobs_.size()) response->set_next_page_token(absl::StrCat(offset + size));
+    response->set_total_size(static_cast<std::int32_t>(jobs_.size()));
+    return grpc::Status::OK;
+  }
+
+  void SetJobs(std::vector<ota::v1::OtaJob> jobs) {
+    std::lock_guard<std::mutex> lock(mu_);
+    jobs_ = std::move(jobs);
+  }
+
+  void SetListStatus(grpc::Status status) {
+    std::lock_guard<std::mutex> lock(mu_);
+    list_status_ = std::move(status);
+  }
+
+  std::vector<ota::v1::ListJobsByFirmwareRequest> list_calls() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return list_calls_;
+  }
+
   void Set(grpc::Status status, std::string request_id, bool hold,
            ota::v1::CancelOutcome outcome = ota::v1::CANCEL_OUTCOME_CANCELLED) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -82,6 +118,9 @@ class FakeGateway::Service final : public ota::v1::OtaStrategyService::Service {
   ota::v1::CancelOutcome outcome_ ABSL_GUARDED_BY(mu_) = ota::v1::CANCEL_OUTCOME_CANCELLED;
   bool hold_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<ReceivedCall> calls_ ABSL_GUARDED_BY(mu_);
+  std::vector<ota::v1::OtaJob> jobs_ ABSL_GUARDED_BY(mu_);
+  grpc::Status list_status_ ABSL_GUARDED_BY(mu_);
+  std::vector<ota::v1::ListJobsByFirmwareRequest> list_calls_ ABSL_GUARDED_BY(mu_);
 };
 
 FakeGateway::FakeGateway(std::shared_ptr<grpc::ServerCredentials> credentials)
@@ -121,5 +160,15 @@ std::shared_ptr<grpc::Channel> FakeGateway::NewChannel() const {
 }
 
 std::vector<FakeGateway::ReceivedCall> FakeGateway::calls() const { return service_->calls(); }
+
+void FakeGateway::ListJobs(std::vector<ota::v1::OtaJob> jobs) {
+  service_->SetJobs(std::move(jobs));
+}
+
+void FakeGateway::FailListWith(grpc::Status status) { service_->SetListStatus(std::move(status)); }
+
+std::vector<ota::v1::ListJobsByFirmwareRequest> FakeGateway::list_calls() const {
+  return service_->list_calls();
+}
 
 }  // namespace ota::testing

@@ -60,6 +60,13 @@ class FakeGateway {
   // Calls are not answered until the caller gives up (deadline or cancellation).
   void HoldCalls();
 
+  // ListJobsByFirmware serves these batches (for any firmware), `page_size` at a time (0: 50), the
+  // page token being the offset of the next page as text. Initially none.
+  void ListJobs(std::vector<ota::v1::OtaJob> jobs);
+  // ListJobsByFirmware fails with this status (OK: serve the listed jobs again).
+  void FailListWith(grpc::Status status);
+  [[nodiscard]] std::vector<ota::v1::ListJobsByFirmwareRequest> list_calls() const;
+
   // Not 0 once the server listens.
   [[nodiscard]] int port() const { return port_; }
   [[nodiscard]] const std::string& target() const { return target_; }

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "server/base/content_lines.h"
 
 namespace ota::client {
 
@@ -21,14 +22,9 @@ bool IsValidBatchId(std::string_view id) {
 absl::StatusOr<JobList> ParseJobList(std::string_view text) {
   JobList list;
   std::map<BatchJob, int> first_line;  // where each batch was first listed
-  int line_number = 0;
-  for (absl::string_view line : absl::StrSplit(absl::string_view(text.data(), text.size()), '\n')) {
-    ++line_number;
-    if (const std::size_t hash = line.find('#'); hash != absl::string_view::npos) {
-      line = line.substr(0, hash);
-    }
-    line = absl::StripAsciiWhitespace(line);
-    if (line.empty()) continue;
+  for (const ContentLine& content : ContentLines(absl::string_view(text.data(), text.size()))) {
+    const int line_number = content.number;
+    const absl::string_view line = content.text;
     const std::vector<absl::string_view> fields = absl::StrSplit(line, ',');
     if (fields.size() > 2) {
       return absl::InvalidArgumentError(absl::StrCat(

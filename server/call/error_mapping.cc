@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "server/base/content_lines.h"
 #include "server/http/attempt_stage.h"
 
 namespace ota {
@@ -389,14 +390,9 @@ std::optional<absl::StatusCode> ParseStatusCodeName(absl::string_view name) {
 absl::StatusOr<ErrorMapper> ErrorMapper::WithOverrides(std::string_view text) {
   ErrorMapper mapper;
   std::map<std::string, int, std::less<>> first_line;
-  int line_number = 0;
-  for (absl::string_view line : absl::StrSplit(absl::string_view(text.data(), text.size()), '\n')) {
-    ++line_number;
-    if (const std::size_t hash = line.find('#'); hash != absl::string_view::npos) {
-      line = line.substr(0, hash);
-    }
-    line = absl::StripAsciiWhitespace(line);
-    if (line.empty()) continue;
+  for (const ContentLine& content : ContentLines(absl::string_view(text.data(), text.size()))) {
+    const int line_number = content.number;
+    const absl::string_view line = content.text;
     const std::pair<absl::string_view, absl::string_view> parts =
         absl::StrSplit(line, absl::MaxSplits('=', 1));
     const absl::string_view alibaba_code = absl::StripAsciiWhitespace(parts.first);

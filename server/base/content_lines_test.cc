@@ -14,8 +14,7 @@ auto Line(int number, absl::string_view text) {
 }
 
 TEST(ContentLinesTest, DropsCommentsAndBlanksAndKeepsLineNumbers) {
-  const std::vector<ContentLine> lines =
-      ContentLines("# header\n\n  a,b  \nc # why\r\n   \n#\nd");
+  const std::vector<ContentLine> lines = ContentLines("# header\n\n  a,b  \nc # why\r\n   \n#\nd");
   EXPECT_THAT(lines, ElementsAre(Line(3, "a,b"), Line(4, "c"), Line(7, "d")));
 }
 
